@@ -1,0 +1,58 @@
+# studio — `make run` starts the studio, `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# Python >= 3.12: the one .python-version selects (pyenv), else the newest on PATH.
+PYTHON ?= $(shell for p in "$$(pyenv which python 2>/dev/null)" python3.13 python3.12 "$$HOME/.pyenv/versions/3.12.1/bin/python" python3; do \
+	[ -n "$$p" ] && command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v "$$p"; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "studio needs Python 3.12 or newer"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	@touch $@ $(VENV)/.installed
+
+.PHONY: install
+install: $(VENV)/.installed
+
+.PHONY: setup
+setup: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensureadmin
+
+.PHONY: run
+run: setup
+	exec $(BIN)/python -m studio.serve
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+.PHONY: lint
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy studio videos_app
+
+# The suite on the embedded defaults, then again on PostgreSQL + the Redis broker.
+.PHONY: test
+test: lint chromium
+	$(BIN)/pytest
+	bin/with-services $(BIN)/pytest
+
+.PHONY: bench
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_render.py

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class VideosConfig(AppConfig):
+    name = "videos_app"
+    verbose_name = "Videos"
+    default_auto_field = "django.db.models.BigAutoField"

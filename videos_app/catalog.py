@@ -1,0 +1,46 @@
+"""What can be generated: public model names, sizes and durations.
+
+Each public model name routes to a provider. By default every seed model name runs on
+the embedded local renderer, so code written for the retired service works as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SIZES: tuple[str, ...] = ("720x1280", "1280x720", "1024x1792", "1792x1024")
+SECONDS: tuple[int, ...] = (4, 8, 12, 16, 20)
+DEFAULT_MODEL = "sora-2"
+DEFAULT_SIZE = "720x1280"
+DEFAULT_SECONDS = 4
+MAX_PROMPT_LENGTH = 32_000
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    name: str
+    provider: str
+    sizes: tuple[str, ...] = SIZES
+    seconds: tuple[int, ...] = SECONDS
+    label: str = ""
+
+
+MODELS: dict[str, ModelRoute] = {
+    route.name: route
+    for route in (
+        ModelRoute("sora-2", "local", label="sora-2"),
+        ModelRoute("sora-2-pro", "local", label="sora-2-pro"),
+        ModelRoute("sora-2-2025-10-06", "local"),
+        ModelRoute("sora-2-pro-2025-10-06", "local"),
+        ModelRoute("sora-2-2025-12-08", "local"),
+    )
+}
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    width, height = size.split("x")
+    return int(width), int(height)
+
+
+def provider_label(provider: str) -> str:
+    return {"local": "Local renderer (not an AI model)"}.get(provider, provider)

@@ -1,0 +1,149 @@
+"""Running a video job: claim the row, drive the provider, store the assets.
+
+The row is the truth. A job may be delivered twice (the ORM broker is at-least-once)
+or be picked up again after its worker died, so every step checks the row first and
+every write is conditional on still owning the attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Video
+from .providers import get_provider
+from .providers.base import Assets, JobSpec, ProviderError
+
+logger = logging.getLogger(__name__)
+
+# A running job writes its heartbeat at least this often...
+HEARTBEAT_INTERVAL = timedelta(seconds=10)
+# ...so one silent for this long belongs to a worker that died.
+HEARTBEAT_STALE = timedelta(seconds=90)
+# Progress writes are rate-limited: a poller reads the row, not every frame.
+PROGRESS_MIN_INTERVAL = 0.5
+
+ASSET_NAMES = {"video_file": "video.mp4", "thumbnail_file": "thumbnail.webp", "spritesheet_file": "spritesheet.jpg"}
+
+
+def video_job_claim(*, video_id: str) -> int | None:
+    """Take the job for this worker; return the attempt number, or None if not ours to run."""
+    now = timezone.now()
+    runnable = Q(status=Video.Status.QUEUED) | Q(
+        status=Video.Status.IN_PROGRESS, heartbeat_at__lt=now - HEARTBEAT_STALE
+    )
+    claimed = (
+        Video.objects.filter(runnable, pk=video_id)
+        .update(
+            status=Video.Status.IN_PROGRESS,
+            attempts=F("attempts") + 1,
+            heartbeat_at=now,
+            started_at=now,
+            progress=0,
+        )
+    )
+    if not claimed:
+        return None
+    return Video.objects.values_list("attempts", flat=True).get(pk=video_id)
+
+
+class ProgressWriter:
+    """Writes progress to the row at a bounded rate, as long as the attempt is still ours."""
+
+    def __init__(self, video_id: str, attempt: int) -> None:
+        self.video_id = video_id
+        self.attempt = attempt
+        self.last_written = -1
+        self.last_time = 0.0
+
+    def __call__(self, percent: int) -> None:
+        percent = max(0, min(99, int(percent)))  # 100 is written with the assets
+        now = time.monotonic()
+        due = now - self.last_time >= PROGRESS_MIN_INTERVAL and percent != self.last_written
+        beat = now - self.last_time >= HEARTBEAT_INTERVAL.total_seconds()
+        if not (due or beat):
+            return
+        self.last_time = now
+        self.last_written = percent
+        Video.objects.filter(
+            pk=self.video_id, attempts=self.attempt, status=Video.Status.IN_PROGRESS
+        ).update(progress=percent, heartbeat_at=timezone.now())
+
+
+def video_job_run(*, video_id: str) -> None:
+    """Run one video job to the end. Safe to call any number of times for the same id."""
+    attempt = video_job_claim(video_id=video_id)
+    if attempt is None:
+        logger.info("video %s is not runnable (finished or running elsewhere)", video_id)
+        return
+    video = Video.objects.get(pk=video_id)
+    spec = JobSpec(
+        video_id=video.pk,
+        prompt=video.prompt,
+        model=video.model,
+        width=video.width,
+        height=video.height,
+        seconds=video.seconds,
+        seed=video.seed,
+        reference_image=Path(video.reference_image.path) if video.reference_image else None,
+    )
+    tmp_root = settings.DATA_DIR / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{video.pk}-", dir=tmp_root))
+    try:
+        provider = get_provider(video.provider)
+        assets = provider.run(spec, workdir=workdir, on_progress=ProgressWriter(video.pk, attempt))
+        _complete(video, attempt, assets)
+    except ProviderError as exc:
+        _fail(video.pk, attempt, exc.code, exc.message)
+    except Exception:
+        logger.exception("video %s failed", video.pk)
+        _fail(video.pk, attempt, "internal_error", "The renderer stopped unexpectedly.")
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _complete(video: Video, attempt: int, assets: Assets) -> None:
+    files = {"video_file": assets.video, "thumbnail_file": assets.thumbnail, "spritesheet_file": assets.spritesheet}
+    names: dict[str, str] = {}
+    for field, path in files.items():
+        name = f"videos/{video.pk}/{ASSET_NAMES[field]}"
+        # Same name on every attempt, overwritten (STORAGES allow_overwrite): a second run
+        # leaves one set of assets.
+        with path.open("rb") as fh:
+            names[field] = default_storage.save(name, File(fh, name=ASSET_NAMES[field]))
+    updated = Video.objects.filter(
+        pk=video.pk, attempts=attempt, status=Video.Status.IN_PROGRESS
+    ).update(
+        status=Video.Status.COMPLETED,
+        progress=100,
+        completed_at=timezone.now(),
+        heartbeat_at=None,
+        file_size=assets.video.stat().st_size,
+        error_code="",
+        error_message="",
+        **names,
+    )
+    if not updated:
+        logger.warning("video %s attempt %s lost its claim before completing", video.pk, attempt)
+
+
+def _fail(video_id: str, attempt: int, code: str, message: str) -> None:
+    Video.objects.filter(pk=video_id, attempts=attempt, status=Video.Status.IN_PROGRESS).update(
+        status=Video.Status.FAILED,
+        error_code=code,
+        error_message=message[:2000],
+        completed_at=timezone.now(),
+        heartbeat_at=None,
+    )

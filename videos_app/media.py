@@ -1,0 +1,96 @@
+"""Serving stored media with HTTP Range support, in constant memory.
+
+Django's FileResponse has no Range support, and a <video> element needs it to seek
+(Safari refuses to play at all without it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO
+
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header, http_date
+
+CHUNK_SIZE = 64 * 1024
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def stored_file_response(
+    request: HttpRequest,
+    name: str,
+    *,
+    content_type: str,
+    download_name: str | None = None,
+) -> HttpResponse:
+    """Answer GET/HEAD for a stored file: 200 whole, 206 for one byte range, 416 if unsatisfiable."""
+    size = default_storage.size(name)
+    start, end = 0, size - 1
+    status = 200
+    header = request.headers.get("Range", "")
+    if header and size > 0:
+        parsed = _parse_range(header, size)
+        if parsed is None:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        start, end = parsed
+        status = 206
+    length = end - start + 1 if size else 0
+    if request.method == "HEAD":
+        response: HttpResponse = HttpResponse(status=status, content_type=content_type)
+    else:
+        fh = default_storage.open(name, "rb")
+        response = StreamingHttpResponse(
+            _read_range(fh, start, length), status=status, content_type=content_type
+        )
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    try:
+        response["Last-Modified"] = http_date(default_storage.get_modified_time(name).timestamp())
+    except (NotImplementedError, OSError):
+        pass
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    if download_name:
+        response["Content-Disposition"] = content_disposition_header(True, download_name)
+    return response
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """One range of ``bytes=a-b``, ``bytes=a-`` or ``bytes=-n``; None if unsatisfiable.
+
+    A multi-range request gets its first range (browsers never send more than one).
+    """
+    first = header.split(",")[0].strip()
+    match = RANGE_RE.match(first)
+    if not match or match.groups() == ("", ""):
+        return None
+    first_s, last_s = match.groups()
+    if first_s == "":
+        suffix = int(last_s)
+        if suffix == 0:
+            return None
+        return max(0, size - suffix), size - 1
+    start = int(first_s)
+    end = int(last_s) if last_s else size - 1
+    if start >= size or end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+def _read_range(fh: IO[bytes], start: int, length: int) -> Iterator[bytes]:
+    try:
+        fh.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = fh.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        fh.close()

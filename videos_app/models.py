@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from . import catalog
+
+
+def new_video_id() -> str:
+    return f"video_{secrets.token_hex(16)}"
+
+
+def new_character_id() -> str:
+    return f"char_{secrets.token_hex(16)}"
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+def asset_path(video: Video, filename: str) -> str:
+    return f"videos/{video.pk}/{filename}"
+
+
+def reference_path(video: Video, filename: str) -> str:
+    return asset_path(video, "reference" + _suffix(filename))
+
+
+def character_path(character: Character, filename: str) -> str:
+    return f"characters/{character.pk}/{filename}"
+
+
+def _suffix(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower() if dot != -1 else ""
+
+
+class Video(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    class Operation(models.TextChoices):
+        CREATE = "create", "Created"
+        REMIX = "remix", "Remixed"
+        EXTEND = "extend", "Extended"
+        EDIT = "edit", "Edited"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.IN_PROGRESS)
+    FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_video_id, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="videos"
+    )
+    operation = models.CharField(
+        max_length=10, choices=Operation.choices, default=Operation.CREATE
+    )
+    # Lineage: the video this one was made from (remix, extend, edit).
+    source = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derivatives"
+    )
+    # Kept as text so the API still reports it after the source is deleted.
+    remixed_from_video_id = models.CharField(max_length=40, blank=True, default="")
+
+    model = models.CharField(max_length=64, default=catalog.DEFAULT_MODEL)
+    prompt = models.TextField(max_length=catalog.MAX_PROMPT_LENGTH)
+    size = models.CharField(max_length=16, default=catalog.DEFAULT_SIZE)
+    seconds = models.PositiveSmallIntegerField(default=catalog.DEFAULT_SECONDS)
+    seed = models.BigIntegerField(default=new_seed)
+    characters = models.ManyToManyField("Character", blank=True, related_name="videos")
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+
+    provider = models.CharField(max_length=64, blank=True, default="")
+    provider_job_id = models.CharField(max_length=128, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Written by the worker while it runs; a stale heartbeat means the worker died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    reference_image = models.FileField(upload_to=reference_path, blank=True, max_length=255)
+    video_file = models.FileField(blank=True, max_length=255)
+    thumbnail_file = models.FileField(blank=True, max_length=255)
+    spritesheet_file = models.FileField(blank=True, max_length=255)
+    file_size = models.BigIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="video_newest"),
+            models.Index(fields=["owner", "-created_at"], name="video_owner_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    def get_absolute_url(self) -> str:
+        return reverse("videos:detail", args=[self.pk])
+
+    @property
+    def width(self) -> int:
+        return catalog.parse_size(self.size)[0]
+
+    @property
+    def height(self) -> int:
+        return catalog.parse_size(self.size)[1]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == self.Status.COMPLETED
+
+    @property
+    def orientation(self) -> str:
+        return "portrait" if self.height > self.width else "landscape"
+
+    @property
+    def provider_label(self) -> str:
+        return catalog.provider_label(self.provider) if self.provider else ""
+
+    def seconds_left(self, now: datetime) -> int | None:
+        """Estimated seconds until done, from the progress rate so far."""
+        if self.status != self.Status.IN_PROGRESS or not self.started_at or self.progress <= 0:
+            return None
+        elapsed = (now - self.started_at).total_seconds()
+        return max(0, round(elapsed * (100 - self.progress) / self.progress))
+
+
+class Character(models.Model):
+    id = models.CharField(
+        primary_key=True, max_length=40, default=new_character_id, editable=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="characters"
+    )
+    name = models.CharField(max_length=80)
+    clip = models.FileField(upload_to=character_path, max_length=255)
+    poster = models.FileField(upload_to=character_path, blank=True, max_length=255)
+    duration = models.FloatField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"

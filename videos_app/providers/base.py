@@ -1,0 +1,56 @@
+"""The interface every generation backend implements.
+
+A provider turns one job into three files (MP4, WebP thumbnail, JPEG spritesheet).
+The task layer owns the database row; a provider never touches it, it only reports
+progress through a callback and either returns the assets or raises ``ProviderError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSpec:
+    """Everything a provider needs to run one create job."""
+
+    video_id: str
+    prompt: str
+    model: str
+    width: int
+    height: int
+    seconds: int
+    seed: int
+    # An image already validated and sized to exactly width x height, or None.
+    reference_image: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assets:
+    """The files a finished job produced, in a working directory the caller owns."""
+
+    video: Path  # H.264 + AAC, MP4 with faststart
+    thumbnail: Path  # WebP
+    spritesheet: Path  # JPEG grid of frames
+
+
+class ProviderError(Exception):
+    """A job failed; ``code`` and ``message`` are shown to the user and the API."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Provider(Protocol):
+    name: str
+
+    def run(self, spec: JobSpec, *, workdir: Path, on_progress: ProgressCallback) -> Assets:
+        """Run the job to completion, writing its assets under ``workdir``."""
+        ...

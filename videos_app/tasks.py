@@ -1,0 +1,9 @@
+"""django-q2 tasks: they take ids, and hand the work to a service."""
+
+from __future__ import annotations
+
+from .jobs import video_job_run
+
+
+def render_video(video_id: str) -> None:
+    video_job_run(video_id=video_id)
