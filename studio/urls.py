@@ -20,5 +20,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
+    path("v1/", include("videos_app.api.urls")),
     path("", include("videos_app.urls")),
 ]

@@ -169,3 +169,33 @@ class Character(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+
+class ApiKey(models.Model):
+    """A user's key for the /v1 API. Only a keyed hash of the secret is stored.
+
+    A key looks like ``sk-studio-<prefix>-<secret>``; the prefix finds the row with one
+    indexed lookup and the secret is checked with a constant-time HMAC comparison, so a
+    check costs microseconds rather than a password hash.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} (sk-studio-{self.prefix}-…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django_q.conf import Conf
+
+from tests.factories import make_user
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path: Path, settings: object) -> Iterator[Path]:
+    """Every test writes media into its own folder."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root  # type: ignore[attr-defined]
+    settings.STORAGES = {  # type: ignore[attr-defined]
+        **settings.STORAGES,  # type: ignore[attr-defined]
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "allow_overwrite": True},
+        },
+    }
+    yield root
+
+
+@pytest.fixture
+def sync_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run django-q2 tasks inline (its settings are read at import: patch Conf)."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def user(db: None) -> object:
+    return make_user("maya")
+
+
+@pytest.fixture
+def client_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def stored_files(root: Path | None = None) -> list[str]:
+    base = Path(root or settings.MEDIA_ROOT)
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
