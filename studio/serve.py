@@ -47,7 +47,7 @@ def commands() -> list[list[str]]:
 
 
 def main() -> int:
-    children = [subprocess.Popen(cmd, preexec_fn=_die_with_parent) for cmd in commands()]  # noqa: PLW1509
+    children = [subprocess.Popen(cmd, preexec_fn=_die_with_parent) for cmd in commands()]
     stopping = False
 
     def stop(signum: int, frame: FrameType | None = None) -> None:

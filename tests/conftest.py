@@ -13,7 +13,7 @@ from tests.factories import make_user
 
 @pytest.fixture(autouse=True)
 def media_root(tmp_path: Path, settings: object) -> Iterator[Path]:
-    """Every test writes media into its own folder."""
+    """Every test writes media into its own folder and uses its own cache."""
     root = tmp_path / "media"
     root.mkdir()
     settings.MEDIA_ROOT = root  # type: ignore[attr-defined]
@@ -23,6 +23,12 @@ def media_root(tmp_path: Path, settings: object) -> Iterator[Path]:
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": root, "allow_overwrite": True},
         },
+        # No collectstatic run needed for page tests.
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+    settings.CACHES = {  # type: ignore[attr-defined]
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
     yield root
 

@@ -30,7 +30,9 @@ def make_video(owner: AbstractUser | None = None, **kwargs: Any) -> Video:
     return Video.objects.create(owner=owner, **kwargs)
 
 
-def image_bytes(width: int, height: int, fmt: str = "PNG", color: tuple[int, int, int] = (200, 60, 40)) -> bytes:
+def image_bytes(
+    width: int, height: int, fmt: str = "PNG", color: tuple[int, int, int] = (200, 60, 40)
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format=fmt)
     return buffer.getvalue()

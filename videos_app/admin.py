@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -58,12 +60,39 @@ class VideoAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "prompt", "model", "size", "seconds", "seed"]}),
-        ("Job", {"fields": ["status", "progress", "error_code", "error_message", "provider",
-                            "provider_job_id", "attempts", "heartbeat_at", "created_at",
-                            "started_at", "completed_at"]}),
-        ("Assets", {"fields": ["preview", "thumbnail_preview", "spritesheet_preview",
-                               "video_file", "thumbnail_file", "spritesheet_file", "file_size",
-                               "reference_image"]}),
+        (
+            "Job",
+            {
+                "fields": [
+                    "status",
+                    "progress",
+                    "error_code",
+                    "error_message",
+                    "provider",
+                    "provider_job_id",
+                    "attempts",
+                    "heartbeat_at",
+                    "created_at",
+                    "started_at",
+                    "completed_at",
+                ]
+            },
+        ),
+        (
+            "Assets",
+            {
+                "fields": [
+                    "preview",
+                    "thumbnail_preview",
+                    "spritesheet_preview",
+                    "video_file",
+                    "thumbnail_file",
+                    "spritesheet_file",
+                    "file_size",
+                    "reference_image",
+                ]
+            },
+        ),
         ("Lineage", {"fields": ["operation", "source", "remixed_from_video_id", "characters"]}),
     ]
     filter_horizontal = ["characters"]
@@ -100,8 +129,8 @@ class VideoAdmin(admin.ModelAdmin):
             reverse("videos:media", args=[video.pk, "spritesheet"]),
         )
 
-    def get_actions(self, request: HttpRequest) -> dict:  # type: ignore[type-arg]
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        actions = super().get_actions(request, *args, **kwargs)
         # The built-in bulk delete would leave the files behind.
         actions.pop("delete_selected", None)
         return actions

@@ -21,7 +21,7 @@ class VideoCreateForm(forms.Form):
         choices=[(name, name) for name in catalog.MODELS], initial=catalog.DEFAULT_MODEL
     )
     size = forms.ChoiceField(
-        choices=[(size, size.replace("x", " × ")) for size in catalog.SIZES],
+        choices=[(size, size.replace("x", " \N{MULTIPLICATION SIGN} ")) for size in catalog.SIZES],
         initial=catalog.DEFAULT_SIZE,
     )
     seconds = forms.TypedChoiceField(

@@ -70,8 +70,6 @@ def _decode(data: bytes) -> Image.Image:
             "The file is not a JPEG, PNG or WebP image.", code="invalid_type"
         ) from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ValidationError(
-            "The image is damaged and cannot be read.", code="corrupt"
-        ) from exc
-    image = ImageOps.exif_transpose(image)
-    return image.convert("RGB")
+        raise ValidationError("The image is damaged and cannot be read.", code="corrupt") from exc
+    upright: Image.Image = ImageOps.exif_transpose(image)
+    return upright.convert("RGB")

@@ -33,7 +33,11 @@ HEARTBEAT_STALE = timedelta(seconds=90)
 # Progress writes are rate-limited: a poller reads the row, not every frame.
 PROGRESS_MIN_INTERVAL = 0.5
 
-ASSET_NAMES = {"video_file": "video.mp4", "thumbnail_file": "thumbnail.webp", "spritesheet_file": "spritesheet.jpg"}
+ASSET_NAMES = {
+    "video_file": "video.mp4",
+    "thumbnail_file": "thumbnail.webp",
+    "spritesheet_file": "spritesheet.jpg",
+}
 
 
 def video_job_claim(*, video_id: str) -> int | None:
@@ -42,15 +46,12 @@ def video_job_claim(*, video_id: str) -> int | None:
     runnable = Q(status=Video.Status.QUEUED) | Q(
         status=Video.Status.IN_PROGRESS, heartbeat_at__lt=now - HEARTBEAT_STALE
     )
-    claimed = (
-        Video.objects.filter(runnable, pk=video_id)
-        .update(
-            status=Video.Status.IN_PROGRESS,
-            attempts=F("attempts") + 1,
-            heartbeat_at=now,
-            started_at=now,
-            progress=0,
-        )
+    claimed = Video.objects.filter(runnable, pk=video_id).update(
+        status=Video.Status.IN_PROGRESS,
+        attempts=F("attempts") + 1,
+        heartbeat_at=now,
+        started_at=now,
+        progress=0,
     )
     if not claimed:
         return None
@@ -115,7 +116,11 @@ def video_job_run(*, video_id: str) -> None:
 
 
 def _complete(video: Video, attempt: int, assets: Assets) -> None:
-    files = {"video_file": assets.video, "thumbnail_file": assets.thumbnail, "spritesheet_file": assets.spritesheet}
+    files = {
+        "video_file": assets.video,
+        "thumbnail_file": assets.thumbnail,
+        "spritesheet_file": assets.spritesheet,
+    }
     names: dict[str, str] = {}
     for field, path in files.items():
         name = f"videos/{video.pk}/{ASSET_NAMES[field]}"

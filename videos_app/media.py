@@ -6,12 +6,13 @@ Django's FileResponse has no Range support, and a <video> element needs it to se
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import IO
 
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header, http_date
 
 CHUNK_SIZE = 64 * 1024
@@ -24,8 +25,8 @@ def stored_file_response(
     *,
     content_type: str,
     download_name: str | None = None,
-) -> HttpResponse:
-    """Answer GET/HEAD for a stored file: 200 whole, 206 for one byte range, 416 if unsatisfiable."""
+) -> HttpResponseBase:
+    """Answer GET/HEAD for a stored file: 200 whole, 206 one byte range, 416 unsatisfiable."""
     size = default_storage.size(name)
     start, end = 0, size - 1
     status = 200
@@ -33,14 +34,15 @@ def stored_file_response(
     if header and size > 0:
         parsed = _parse_range(header, size)
         if parsed is None:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
+            unsatisfiable = HttpResponse(status=416)
+            unsatisfiable["Content-Range"] = f"bytes */{size}"
+            return unsatisfiable
         start, end = parsed
         status = 206
     length = end - start + 1 if size else 0
+    response: HttpResponseBase
     if request.method == "HEAD":
-        response: HttpResponse = HttpResponse(status=status, content_type=content_type)
+        response = HttpResponse(status=status, content_type=content_type)
     else:
         fh = default_storage.open(name, "rb")
         response = StreamingHttpResponse(
@@ -49,10 +51,8 @@ def stored_file_response(
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
-    try:
+    with contextlib.suppress(NotImplementedError, OSError):
         response["Last-Modified"] = http_date(default_storage.get_modified_time(name).timestamp())
-    except (NotImplementedError, OSError):
-        pass
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     if download_name:

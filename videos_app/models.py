@@ -59,9 +59,7 @@ class Video(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="videos"
     )
-    operation = models.CharField(
-        max_length=10, choices=Operation.choices, default=Operation.CREATE
-    )
+    operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.CREATE)
     # Lineage: the video this one was made from (remix, extend, edit).
     source = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derivatives"
@@ -74,7 +72,9 @@ class Video(models.Model):
     size = models.CharField(max_length=16, default=catalog.DEFAULT_SIZE)
     seconds = models.PositiveSmallIntegerField(default=catalog.DEFAULT_SECONDS)
     seed = models.BigIntegerField(default=new_seed)
-    characters = models.ManyToManyField("Character", blank=True, related_name="videos")
+    characters: models.ManyToManyField[Character, Video] = models.ManyToManyField(
+        "Character", blank=True, related_name="videos"
+    )
 
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
@@ -150,9 +150,7 @@ class Video(models.Model):
 
 
 class Character(models.Model):
-    id = models.CharField(
-        primary_key=True, max_length=40, default=new_character_id, editable=False
-    )
+    id = models.CharField(primary_key=True, max_length=40, default=new_character_id, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="characters"
     )

@@ -32,7 +32,8 @@ def video_progress_many(
     """The status columns of several videos in one query (for polling)."""
     ids = list(video_ids)[:100]
     return list(
-        videos_visible_to(user).filter(pk__in=ids).select_related("owner").order_by(
-            "-created_at", "-id"
-        )
+        videos_visible_to(user)
+        .filter(pk__in=ids)
+        .select_related("owner")
+        .order_by("-created_at", "-id")
     )

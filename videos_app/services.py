@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import posixpath
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 def video_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     prompt: str,
     model: str = catalog.DEFAULT_MODEL,
     size: str = catalog.DEFAULT_SIZE,
@@ -93,7 +94,6 @@ def storage_delete(names: list[str]) -> None:
             logger.exception("could not delete %s", name)
         folders.add(posixpath.dirname(name))
     for folder in folders:
-        try:
+        # Not empty, already gone, or not a local filesystem: leave it.
+        with contextlib.suppress(NotImplementedError, OSError):
             os.rmdir(default_storage.path(folder))
-        except (NotImplementedError, OSError):
-            pass  # not empty, already gone, or not a local filesystem

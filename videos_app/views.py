@@ -155,7 +155,7 @@ def video_delete(request: HttpRequest, video_id: str) -> HttpResponseBase:
 
 @login_required
 @require_http_methods(["GET", "HEAD"])
-def video_media(request: HttpRequest, video_id: str, variant: str) -> HttpResponse:
+def video_media(request: HttpRequest, video_id: str, variant: str) -> HttpResponseBase:
     if variant not in MEDIA_VARIANTS:
         raise Http404("No such variant.")
     video = _get_video_or_404(request, video_id)

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,74 +15,173 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('prefix', models.CharField(max_length=16, unique=True)),
-                ('secret_hash', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("prefix", models.CharField(max_length=16, unique=True)),
+                ("secret_hash", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API key',
-                'ordering': ['-created_at'],
+                "verbose_name": "API key",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Character',
+            name="Character",
             fields=[
-                ('id', models.CharField(default=videos_app.models.new_character_id, editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=80)),
-                ('clip', models.FileField(max_length=255, upload_to=videos_app.models.character_path)),
-                ('poster', models.FileField(blank=True, max_length=255, upload_to=videos_app.models.character_path)),
-                ('duration', models.FloatField(default=0)),
-                ('width', models.PositiveIntegerField(default=0)),
-                ('height', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='characters', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.CharField(
+                        default=videos_app.models.new_character_id,
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "clip",
+                    models.FileField(max_length=255, upload_to=videos_app.models.character_path),
+                ),
+                (
+                    "poster",
+                    models.FileField(
+                        blank=True, max_length=255, upload_to=videos_app.models.character_path
+                    ),
+                ),
+                ("duration", models.FloatField(default=0)),
+                ("width", models.PositiveIntegerField(default=0)),
+                ("height", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="characters",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Video',
+            name="Video",
             fields=[
-                ('id', models.CharField(default=videos_app.models.new_video_id, editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('operation', models.CharField(choices=[('create', 'Created'), ('remix', 'Remixed'), ('extend', 'Extended'), ('edit', 'Edited')], default='create', max_length=10)),
-                ('remixed_from_video_id', models.CharField(blank=True, default='', max_length=40)),
-                ('model', models.CharField(default='sora-2', max_length=64)),
-                ('prompt', models.TextField(max_length=32000)),
-                ('size', models.CharField(default='720x1280', max_length=16)),
-                ('seconds', models.PositiveSmallIntegerField(default=4)),
-                ('seed', models.BigIntegerField(default=videos_app.models.new_seed)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('in_progress', 'In progress'), ('completed', 'Completed'), ('failed', 'Failed')], db_index=True, default='queued', max_length=16)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('error_code', models.CharField(blank=True, default='', max_length=64)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('provider', models.CharField(blank=True, default='', max_length=64)),
-                ('provider_job_id', models.CharField(blank=True, default='', max_length=128)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('reference_image', models.FileField(blank=True, max_length=255, upload_to=videos_app.models.reference_path)),
-                ('video_file', models.FileField(blank=True, max_length=255, upload_to='')),
-                ('thumbnail_file', models.FileField(blank=True, max_length=255, upload_to='')),
-                ('spritesheet_file', models.FileField(blank=True, max_length=255, upload_to='')),
-                ('file_size', models.BigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('characters', models.ManyToManyField(blank=True, related_name='videos', to='videos_app.character')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='videos', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='derivatives', to='videos_app.video')),
+                (
+                    "id",
+                    models.CharField(
+                        default=videos_app.models.new_video_id,
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "operation",
+                    models.CharField(
+                        choices=[
+                            ("create", "Created"),
+                            ("remix", "Remixed"),
+                            ("extend", "Extended"),
+                            ("edit", "Edited"),
+                        ],
+                        default="create",
+                        max_length=10,
+                    ),
+                ),
+                ("remixed_from_video_id", models.CharField(blank=True, default="", max_length=40)),
+                ("model", models.CharField(default="sora-2", max_length=64)),
+                ("prompt", models.TextField(max_length=32000)),
+                ("size", models.CharField(default="720x1280", max_length=16)),
+                ("seconds", models.PositiveSmallIntegerField(default=4)),
+                ("seed", models.BigIntegerField(default=videos_app.models.new_seed)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("in_progress", "In progress"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("error_code", models.CharField(blank=True, default="", max_length=64)),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("provider", models.CharField(blank=True, default="", max_length=64)),
+                ("provider_job_id", models.CharField(blank=True, default="", max_length=128)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "reference_image",
+                    models.FileField(
+                        blank=True, max_length=255, upload_to=videos_app.models.reference_path
+                    ),
+                ),
+                ("video_file", models.FileField(blank=True, max_length=255, upload_to="")),
+                ("thumbnail_file", models.FileField(blank=True, max_length=255, upload_to="")),
+                ("spritesheet_file", models.FileField(blank=True, max_length=255, upload_to="")),
+                ("file_size", models.BigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "characters",
+                    models.ManyToManyField(
+                        blank=True, related_name="videos", to="videos_app.character"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="videos",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="derivatives",
+                        to="videos_app.video",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['-created_at', '-id'], name='video_newest'), models.Index(fields=['owner', '-created_at'], name='video_owner_newest')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-created_at", "-id"], name="video_newest"),
+                    models.Index(fields=["owner", "-created_at"], name="video_owner_newest"),
+                ],
             },
         ),
     ]
