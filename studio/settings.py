@@ -151,8 +151,12 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # --- Background jobs (django-q2) -----------------------------------------------------
 RENDER_TIMEOUT = envint("STUDIO_RENDER_TIMEOUT", 900)
+# A running job writes a heartbeat; one silent this long belongs to a dead worker and is
+# picked up again by the sweeper.
+HEARTBEAT_STALE_SECONDS = envint("STUDIO_HEARTBEAT_STALE", 90)
 Q_CLUSTER: dict[str, object] = {
-    "name": "studio",
+    # Separate names keep separate queues on one Redis (tests, several studios).
+    "name": os.environ.get("STUDIO_QUEUE_NAME", "studio"),
     "workers": envint("STUDIO_WORKERS", 2),
     # A task must finish (or be killed) before the broker hands it out again.
     "timeout": RENDER_TIMEOUT + 60,

@@ -26,10 +26,17 @@ from .providers.base import Assets, JobSpec, ProviderError
 
 logger = logging.getLogger(__name__)
 
-# A running job writes its heartbeat at least this often...
-HEARTBEAT_INTERVAL = timedelta(seconds=10)
-# ...so one silent for this long belongs to a worker that died.
-HEARTBEAT_STALE = timedelta(seconds=90)
+
+def heartbeat_stale() -> timedelta:
+    """A job whose heartbeat is this old belongs to a worker that died."""
+    return timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+
+
+def heartbeat_interval() -> float:
+    """A running job writes its heartbeat at least this often (seconds)."""
+    return max(0.5, settings.HEARTBEAT_STALE_SECONDS / 4)
+
+
 # Progress writes are rate-limited: a poller reads the row, not every frame.
 PROGRESS_MIN_INTERVAL = 0.5
 
@@ -44,7 +51,7 @@ def video_job_claim(*, video_id: str) -> int | None:
     """Take the job for this worker; return the attempt number, or None if not ours to run."""
     now = timezone.now()
     runnable = Q(status=Video.Status.QUEUED) | Q(
-        status=Video.Status.IN_PROGRESS, heartbeat_at__lt=now - HEARTBEAT_STALE
+        status=Video.Status.IN_PROGRESS, heartbeat_at__lt=now - heartbeat_stale()
     )
     claimed = Video.objects.filter(runnable, pk=video_id).update(
         status=Video.Status.IN_PROGRESS,
@@ -71,7 +78,7 @@ class ProgressWriter:
         percent = max(0, min(99, int(percent)))  # 100 is written with the assets
         now = time.monotonic()
         due = now - self.last_time >= PROGRESS_MIN_INTERVAL and percent != self.last_written
-        beat = now - self.last_time >= HEARTBEAT_INTERVAL.total_seconds()
+        beat = now - self.last_time >= heartbeat_interval()
         if not (due or beat):
             return
         self.last_time = now
@@ -152,3 +159,24 @@ def _fail(video_id: str, attempt: int, code: str, message: str) -> None:
         completed_at=timezone.now(),
         heartbeat_at=None,
     )
+
+
+def video_jobs_recover() -> list[str]:
+    """Queue again every job whose worker died: queued or running with a stale heartbeat.
+
+    A queued row can also be lost (the Redis broker drops a task whose worker was
+    killed); one that has waited longer than the stale window is queued again. Claiming
+    is conditional, so a job queued twice still runs once.
+    """
+    from .services import video_enqueue
+
+    cutoff = timezone.now() - heartbeat_stale()
+    stale = Video.objects.filter(
+        Q(status=Video.Status.IN_PROGRESS, heartbeat_at__lt=cutoff)
+        | Q(status=Video.Status.QUEUED, created_at__lt=cutoff)
+    ).values_list("pk", flat=True)
+    ids = list(stale[:500])
+    for video_id in ids:
+        logger.warning("requeueing video %s: its worker stopped answering", video_id)
+        video_enqueue(video_id=video_id)
+    return ids

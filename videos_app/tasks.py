@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from .jobs import video_job_run
+from .jobs import video_job_run, video_jobs_recover
 
 
 def render_video(video_id: str) -> None:
     video_job_run(video_id=video_id)
+
+
+def recover_stale_jobs() -> int:
+    return len(video_jobs_recover())

@@ -1,0 +1,180 @@
+"""A real studio on loopback for integration and browser tests.
+
+gunicorn and the django-q2 cluster run as separate processes (so a test can kill and
+restart the worker), with their own data folder, and on PostgreSQL + Redis when the
+suite runs with DATABASE_URL / REDIS_URL (a fresh database per studio).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "live-studio-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveStudio:
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+    web: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    logs: list[Path] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+        log = self.data_dir / f"{name}.log"
+        self.logs.append(log)
+        return subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed whole
+        )
+
+    def start_web(self) -> None:
+        self.web = self._spawn(
+            "web",
+            [
+                sys.executable, "-m", "gunicorn", "studio.wsgi:application",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
+                "--worker-class", "gthread", "--threads", "4",
+            ],
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("the studio did not start:\n" + self.tail())
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker's whole process group, as an OOM kill or a crash would."""
+        assert self.worker is not None
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(timeout=10)
+
+    def stop(self) -> None:
+        for proc in (self.worker, self.web):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+    def tail(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs if p.exists())
+
+    def client(self) -> httpx.Client:
+        """An httpx client signed in as the admin through the real login form."""
+        client = httpx.Client(base_url=self.url, timeout=30, follow_redirects=False)
+        page = client.get("/login/")
+        token = page.cookies["csrftoken"]
+        response = client.post(
+            "/login/",
+            data={
+                "username": ADMIN_USERNAME,
+                "password": ADMIN_PASSWORD,
+                "csrfmiddlewaretoken": token,
+            },
+        )
+        assert response.status_code == 302, response.text[:500]
+        client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+        return client
+
+
+def _fresh_database(url: str) -> tuple[str, str]:
+    """Create an empty PostgreSQL database next to the one in ``url``; return (url, name)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"studio_live_{secrets.token_hex(4)}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+def _drop_database(url: str, name: str) -> None:
+    import psycopg
+
+    admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def live_studio(tmp_dir: Path, **extra_env: str) -> Iterator[LiveStudio]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "PYTEST_"))
+    }
+    env.update(
+        STUDIO_DATA_DIR=str(tmp_dir),
+        STUDIO_ADMIN_USERNAME=ADMIN_USERNAME,
+        STUDIO_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        STUDIO_QUEUE_NAME=f"studio-test-{secrets.token_hex(4)}",
+        DJANGO_SETTINGS_MODULE="studio.settings",
+        PYTHONUNBUFFERED="1",
+        **extra_env,
+    )
+    database = None
+    if env.get("DATABASE_URL"):
+        env["DATABASE_URL"], database = _fresh_database(env["DATABASE_URL"])
+    studio = LiveStudio(data_dir=tmp_dir, port=free_port(), env=env)
+    try:
+        studio.manage("migrate", "--noinput")
+        studio.manage("collectstatic", "--noinput")
+        studio.manage("ensureadmin")
+        studio.start_web()
+        studio.start_worker()
+        yield studio
+    finally:
+        studio.stop()
+        if database:
+            _drop_database(os.environ["DATABASE_URL"], database)

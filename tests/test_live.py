@@ -1,0 +1,176 @@
+"""The studio as it runs for real: gunicorn + the django-q2 worker on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import ROOT, LiveStudio, free_port, live_studio
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
+    yield from live_studio(tmp_path_factory.mktemp("studio"), STUDIO_HEARTBEAT_STALE="3")
+
+
+def create_video(client: httpx.Client, **fields: str) -> str:
+    data = {
+        "prompt": "neon city at night, fast pan",
+        "model": "sora-2",
+        "size": "720x1280",
+        "seconds": "4",
+    }
+    data.update(fields)
+    response = client.post("/videos/new", data=data, files={"reference_image": ("", b"")})
+    assert response.status_code == 302, response.text[:2000]
+    match = re.match(r"/videos/(video_[0-9a-f]+)$", response.headers["location"])
+    assert match, response.headers["location"]
+    return match.group(1)
+
+
+def progress_of(client: httpx.Client, video_id: str) -> tuple[int, int]:
+    response = client.get(f"/videos/{video_id}/status", headers={"HX-Request": "true"})
+    value = re.search(r'<progress id="job-progress"[^>]*value="(\d+)"', response.text)
+    return response.status_code, int(value.group(1)) if value else -1
+
+
+def wait_until_done(client: httpx.Client, video_id: str, timeout: float = 120) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(f"/videos/{video_id}/status", headers={"HX-Request": "true"})
+        if response.status_code == 286:
+            return response
+        assert response.status_code == 200
+        time.sleep(0.3)
+    raise AssertionError(f"{video_id} did not finish")
+
+
+def render_processes() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"videos_app.providers.render_worker" in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_a_video_created_in_the_form_is_rendered_by_the_worker(studio: LiveStudio) -> None:
+    client = studio.client()
+    video_id = create_video(client)
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status, value = progress_of(client, video_id)
+        seen.append(value)
+        if status == 286:
+            break
+        time.sleep(0.1)
+    done = wait_until_done(client, video_id)
+    assert "<video" in done.text and "hx-trigger" not in done.text
+    assert any(0 < v < 100 for v in seen), seen  # the bar moved through real progress
+    video = client.get(f"/videos/{video_id}/media/video")
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+    assert video.headers["content-type"] == "video/mp4"
+    part = client.get(f"/videos/{video_id}/media/video", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == video.content[100:200]
+    for variant, magic in (("thumbnail", b"RIFF"), ("spritesheet", b"\xff\xd8")):
+        assert client.get(f"/videos/{video_id}/media/{variant}").content.startswith(magic)
+
+
+def test_a_job_survives_its_worker_being_killed(studio: LiveStudio) -> None:
+    client = studio.client()
+    video_id = create_video(
+        client, seconds="20", size="1792x1024", prompt="slow zoom over a desert"
+    )
+    deadline = time.monotonic() + 60
+    while progress_of(client, video_id)[1] < 5:
+        assert time.monotonic() < deadline, studio.tail()
+        time.sleep(0.1)
+
+    studio.kill_worker()
+    time.sleep(1)
+    assert render_processes() == [], "the render process outlived its worker"
+
+    time.sleep(3)  # the heartbeat goes stale (STUDIO_HEARTBEAT_STALE=3)
+    assert video_id in studio.manage("recoverjobs")
+    studio.start_worker()
+    wait_until_done(client, video_id, timeout=180)
+
+    shell = studio.manage(
+        "shell", "-c",
+        f"from videos_app.models import Video; v = Video.objects.get(pk='{video_id}'); "
+        "print(v.status, v.attempts)",
+    )  # fmt: skip
+    assert shell.split() == ["completed", "2"]
+    files = sorted(p.name for p in (studio.data_dir / "media" / "videos" / video_id).iterdir())
+    assert files == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"]
+    assert list((studio.data_dir / "tmp").iterdir()) == []
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path, how: signal.Signals) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(STUDIO_DATA_DIR=str(tmp_path), PORT=str(port), STUDIO_QUEUE_NAME=f"serve-{port}")
+    if env.get("DATABASE_URL"):
+        env.pop("DATABASE_URL")  # migrating a shared database is not this test's business
+        env.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    serve = subprocess.Popen([sys.executable, "-m", "studio.serve"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        children = children_of(serve.pid)
+        assert len(children) == 2
+        descendants = children + [g for c in children for g in children_of(c)]
+        assert len(descendants) > 2  # gunicorn workers and django-q2 processes
+        serve.send_signal(how)
+        assert serve.wait(timeout=40) == 0
+        time.sleep(0.5)
+        assert [pid for pid in descendants if alive(pid)] == []
+    finally:
+        if serve.poll() is None:
+            serve.kill()
