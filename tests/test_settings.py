@@ -1,0 +1,80 @@
+"""Settings come from the environment, with safe defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.live import ROOT
+
+PRINT = (
+    "import json, django; from django.conf import settings as s; django.setup(); "
+    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], "
+    "'options': s.DATABASES['default'].get('OPTIONS', {}), "
+    "'q': {k: v for k, v in s.Q_CLUSTER.items() if k in ('orm', 'redis', 'name')}, "
+    "'cache': s.CACHES['default']['BACKEND'], 'debug': s.DEBUG, "
+    "'media': str(s.MEDIA_ROOT), 'secure': s.SESSION_COOKIE_SECURE}))"
+)
+
+
+def run(tmp_path: Path, code: str = PRINT, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    base.update(STUDIO_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="studio.settings", **env)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_embedded_defaults_are_sqlite_in_wal_with_immediate_transactions(
+    tmp_path: Path,
+) -> None:
+    result = run(tmp_path)
+    config = json.loads(result.stdout)
+    assert config["engine"] == "django.db.backends.sqlite3"
+    assert config["options"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["options"]["init_command"]
+    assert config["q"] == {"name": "studio", "orm": "default"}
+    assert config["debug"] is False
+    assert config["media"] == str(tmp_path / "media")
+    # The generated secret key is kept in the data folder, private, and reused.
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    first = key_file.read_text()
+    run(tmp_path)
+    assert key_file.read_text() == first
+
+
+def test_database_url_and_redis_url_switch_to_postgresql_and_the_redis_broker(
+    tmp_path: Path,
+) -> None:
+    result = run(
+        tmp_path,
+        DATABASE_URL="postgres://studio@127.0.0.1:5432/studio",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    config = json.loads(result.stdout)
+    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["q"] == {"name": "studio", "redis": "redis://127.0.0.1:6379/3"}
+    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_check_deploy_passes_with_production_variables(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        code="import sys; from django.core.management import execute_from_command_line as e; "
+        "e(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        STUDIO_HTTPS="1",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="studio.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
