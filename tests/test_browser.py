@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -81,10 +82,9 @@ def test_a_user_creates_watches_plays_downloads_and_deletes_a_video(
     while time.monotonic() < deadline and page.locator("video#player").count() == 0:
         bar = page.locator("progress#job-progress")
         if bar.count():
-            try:
+            # The element may be swapped out between the two calls.
+            with contextlib.suppress(playwright_sync.Error):
                 values.append(int(bar.get_attribute("value", timeout=500) or 0))
-            except Exception:  # replaced by a swap between the two calls
-                pass
             if len(values) == 3:
                 shot(page, "04-progress")
         time.sleep(0.1)
