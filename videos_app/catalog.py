@@ -15,6 +15,18 @@ DEFAULT_SIZE = "720x1280"
 DEFAULT_SECONDS = 4
 MAX_PROMPT_LENGTH = 32_000
 
+# Extensions: the new segment's length, and the limits of a chain.
+EXTENSION_SECONDS: tuple[int, ...] = (4, 8, 12, 16, 20)
+MAX_EXTENSIONS = 6
+MAX_TOTAL_SECONDS = 120
+# Uploaded source videos (edit, extend) and character clips.
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_EDIT_SECONDS = 120
+MAX_CHARACTERS = 2
+MAX_CHARACTER_BYTES = 50 * 1024 * 1024
+MIN_CHARACTER_SECONDS = 1.0
+MAX_CHARACTER_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class ModelRoute:

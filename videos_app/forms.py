@@ -40,6 +40,19 @@ class VideoCreateForm(forms.Form):
         label="Fit image to size",
         help_text="Center-crop and resize an image of other dimensions.",
     )
+    characters = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Up to two. Naming a character in the prompt also brings it in.",
+    )
+
+    def __init__(
+        self, *args: Any, character_choices: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        characters = self.fields["characters"]
+        assert isinstance(characters, forms.MultipleChoiceField)
+        characters.choices = character_choices or []
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -59,3 +72,77 @@ class VideoCreateForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("reference_image", exc)
         return cleaned
+
+
+def add_service_error(form: forms.Form, error: forms.ValidationError) -> None:
+    """Show a service's ValidationError on the form: under its field when the form has it."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+PROMPT_WIDGET_ATTRS = {"rows": 3}
+
+
+class VideoRemixForm(forms.Form):
+    prompt = forms.CharField(
+        max_length=catalog.MAX_PROMPT_LENGTH,
+        widget=forms.Textarea(
+            attrs={**PROMPT_WIDGET_ATTRS, "placeholder": "Same scene, but at night in the rain"}
+        ),
+        error_messages={"required": "Say what the remix should change."},
+    )
+
+
+class VideoExtendForm(forms.Form):
+    prompt = forms.CharField(
+        max_length=catalog.MAX_PROMPT_LENGTH,
+        widget=forms.Textarea(
+            attrs={**PROMPT_WIDGET_ATTRS, "placeholder": "The camera keeps drifting toward the sea"}
+        ),
+        error_messages={"required": "Say what happens next."},
+    )
+    seconds = forms.TypedChoiceField(
+        label="New segment",
+        choices=[(s, f"+{s} seconds") for s in catalog.EXTENSION_SECONDS],
+        coerce=int,
+        initial=catalog.EXTENSION_SECONDS[0],
+    )
+
+
+class VideoEditForm(forms.Form):
+    prompt = forms.CharField(
+        max_length=catalog.MAX_PROMPT_LENGTH,
+        widget=forms.Textarea(
+            attrs={**PROMPT_WIDGET_ATTRS, "placeholder": "Black and white, slow motion, vignette"}
+        ),
+        error_messages={"required": "Say what the edit should do."},
+    )
+
+
+class VideoEditUploadForm(VideoEditForm):
+    video = forms.FileField(
+        label="Video to edit",
+        help_text="An MP4 file, up to 120 seconds.",
+        widget=forms.ClearableFileInput(attrs={"accept": "video/mp4,video/quicktime"}),
+    )
+    model = forms.ChoiceField(
+        choices=[(name, name) for name in catalog.MODELS], initial=catalog.DEFAULT_MODEL
+    )
+
+
+class CharacterForm(forms.Form):
+    name = forms.CharField(
+        max_length=80,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "Captain Pixel", "autocomplete": "off"}),
+        error_messages={"required": "Give the character a name."},
+    )
+    video = forms.FileField(
+        label="Clip",
+        help_text="A short MP4 of the character, 1 to 10 seconds (2 to 4 works best).",
+        widget=forms.ClearableFileInput(attrs={"accept": "video/mp4,video/quicktime"}),
+        error_messages={"required": "Upload a short clip of the character."},
+    )

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from .models import Video
 from .providers import get_provider
-from .providers.base import Assets, JobSpec, ProviderError
+from .providers.base import Assets, CharacterSpec, JobSpec, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -94,17 +94,12 @@ def video_job_run(*, video_id: str) -> None:
     if attempt is None:
         logger.info("video %s is not runnable (finished or running elsewhere)", video_id)
         return
-    video = Video.objects.get(pk=video_id)
-    spec = JobSpec(
-        video_id=video.pk,
-        prompt=video.prompt,
-        model=video.model,
-        width=video.width,
-        height=video.height,
-        seconds=video.seconds,
-        seed=video.seed,
-        reference_image=Path(video.reference_image.path) if video.reference_image else None,
-    )
+    video = Video.objects.select_related("source").get(pk=video_id)
+    try:
+        spec = _job_spec(video)
+    except ProviderError as exc:
+        _fail(video.pk, attempt, exc.code, exc.message)
+        return
     tmp_root = settings.DATA_DIR / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"{video.pk}-", dir=tmp_root))
@@ -120,6 +115,36 @@ def video_job_run(*, video_id: str) -> None:
         raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _job_spec(video: Video) -> JobSpec:
+    source_video: Path | None = None
+    if video.operation in (Video.Operation.EXTEND, Video.Operation.EDIT):
+        if video.source_upload:
+            source_video = Path(video.source_upload.path)
+        elif video.source is not None and video.source.video_file:
+            source_video = Path(video.source.video_file.path)
+        else:
+            raise ProviderError("source_missing", "The source video no longer exists.")
+    return JobSpec(
+        video_id=video.pk,
+        prompt=video.prompt,
+        model=video.model,
+        width=video.width,
+        height=video.height,
+        seconds=video.seconds,
+        seed=video.seed,
+        reference_image=Path(video.reference_image.path) if video.reference_image else None,
+        operation=video.operation,
+        source_video=source_video,
+        source_prompt=video.source.prompt if video.source else "",
+        segment_seconds=video.segment_seconds,
+        characters=tuple(
+            CharacterSpec(name=c.name, poster=Path(c.poster.path))
+            for c in video.characters.all()
+            if c.poster
+        ),
+    )
 
 
 def _complete(video: Video, attempt: int, assets: Assets) -> None:

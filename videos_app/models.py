@@ -90,6 +90,12 @@ class Video(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     reference_image = models.FileField(upload_to=reference_path, blank=True, max_length=255)
+    # An uploaded MP4 that an edit or extension started from (instead of a source video).
+    source_upload = models.FileField(blank=True, max_length=255)
+    # Extend: the new segment's length (``seconds`` is the stitched total), and how many
+    # extensions the chain up to and including this video holds.
+    segment_seconds = models.PositiveSmallIntegerField(default=0)
+    chain_extensions = models.PositiveSmallIntegerField(default=0)
     video_file = models.FileField(blank=True, max_length=255)
     thumbnail_file = models.FileField(blank=True, max_length=255)
     spritesheet_file = models.FileField(blank=True, max_length=255)
@@ -197,3 +203,6 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+from .api.models import ApiFile  # noqa: E402, F401  (models of the /v1 API)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from .models import Video
+from .models import Character, Video
 
 
 def videos_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Video]:
@@ -36,4 +36,39 @@ def video_progress_many(
         .filter(pk__in=ids)
         .select_related("owner")
         .order_by("-created_at", "-id")
+    )
+
+
+def characters_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Character]:
+    """Characters a user may see and use: for now the whole team's."""
+    if not user.is_authenticated:
+        return Character.objects.none()
+    return Character.objects.all()
+
+
+def character_get(*, user: AbstractBaseUser | AnonymousUser, character_id: str) -> Character:
+    return characters_visible_to(user).select_related("owner").get(pk=character_id)
+
+
+def video_lineage(*, user: AbstractBaseUser | AnonymousUser, video: Video) -> list[Video]:
+    """The chain from the first source down to ``video`` (oldest first), visible steps only.
+
+    Each step is one query; chains are short (an extension chain holds at most seven).
+    """
+    chain = [video]
+    seen = {video.pk}
+    current = video
+    while current.source_id and current.source_id not in seen and len(chain) < 50:
+        try:
+            current = videos_visible_to(user).select_related("owner").get(pk=current.source_id)
+        except Video.DoesNotExist:
+            break
+        chain.append(current)
+        seen.add(current.pk)
+    return list(reversed(chain))
+
+
+def video_derivatives(*, user: AbstractBaseUser | AnonymousUser, video: Video) -> list[Video]:
+    return list(
+        videos_visible_to(user).filter(source=video).select_related("owner").order_by("created_at")
     )

@@ -6,16 +6,19 @@ import contextlib
 import logging
 import os
 import posixpath
+import re
+from collections.abc import Mapping, Sequence
 
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django_q.tasks import async_task
 
-from . import catalog
-from .models import Video
+from . import catalog, probe
+from .models import Character, Video, new_seed
 
 logger = logging.getLogger(__name__)
 
@@ -28,27 +31,198 @@ def video_create(
     size: str = catalog.DEFAULT_SIZE,
     seconds: int = catalog.DEFAULT_SECONDS,
     reference_png: bytes | None = None,
+    characters: Sequence[Character] = (),
 ) -> Video:
     """Save a new video job and queue it to render once the transaction commits.
 
     The arguments are already validated (by a form or an API schema); the reference image,
-    if any, is PNG bytes of exactly ``size``.
+    if any, is PNG bytes of exactly ``size``; ``characters`` come from
+    ``characters_for_prompt``.
     """
     route = catalog.MODELS[model]
     video = Video(
         owner=owner, prompt=prompt, model=model, size=size, seconds=seconds, provider=route.provider
     )
+    files = {"reference_image": reference_png} if reference_png is not None else {}
+    return _video_save(video, files=files, characters=characters)
+
+
+def _video_save(
+    video: Video,
+    *,
+    files: Mapping[str, bytes | File[bytes]],
+    characters: Sequence[Character] = (),
+) -> Video:
+    """Insert the row, its files and characters, and queue the job, all or nothing."""
+    names = {"reference_image": "reference.png", "source_upload": "source.mp4"}
     try:
         with transaction.atomic():
             video.save()
-            if reference_png is not None:
-                video.reference_image.save("reference.png", ContentFile(reference_png))
+            for field, content in files.items():
+                data = ContentFile(content) if isinstance(content, bytes) else content
+                getattr(video, field).save(f"videos/{video.pk}/{names[field]}", data, save=False)
+            if files:
+                video.save(update_fields=list(files))
+            if characters:
+                video.characters.set(characters)
             transaction.on_commit(lambda: video_enqueue(video_id=video.pk))
     except BaseException:
         # No row, so no file either.
         storage_delete(video_file_names(video))
         raise
     return video
+
+
+def _require_completed(source: Video, param: str = "video") -> None:
+    if not source.is_completed:
+        raise ValidationError(
+            {
+                param: ValidationError(
+                    f"Video {source.pk} is {source.get_status_display().lower()}; only a completed "
+                    "video can be used as a source.",
+                    code="video_not_completed",
+                )
+            }
+        )
+
+
+def video_remix(*, owner: User, source: Video, prompt: str) -> Video:
+    """A new video that keeps the source's scene (seed, size, duration) with a new prompt."""
+    _require_completed(source)
+    video = Video(
+        owner=owner,
+        operation=Video.Operation.REMIX,
+        source=source,
+        remixed_from_video_id=source.pk,
+        prompt=prompt,
+        model=source.model,
+        size=source.size,
+        seconds=source.seconds,
+        seed=source.seed,
+        provider=source.provider or catalog.MODELS[source.model].provider,
+    )
+    files: dict[str, bytes | File[bytes]] = {}
+    if source.reference_image:
+        with source.reference_image.open("rb") as fh:
+            files["reference_image"] = fh.read()
+    return _video_save(video, files=files, characters=list(source.characters.all()))
+
+
+def extension_budget(source: Video | None) -> tuple[int, int]:
+    """(extensions left, seconds left) for a chain ending at ``source``."""
+    used = source.chain_extensions if source else 0
+    seconds = source.seconds if source else 0
+    return (
+        max(0, catalog.MAX_EXTENSIONS - used),
+        max(0, catalog.MAX_TOTAL_SECONDS - seconds),
+    )
+
+
+def video_extend(
+    *,
+    owner: User,
+    prompt: str,
+    segment_seconds: int,
+    source: Video | None = None,
+    upload: File[bytes] | None = None,
+    model: str | None = None,
+) -> Video:
+    """A new video: the source continued by a new segment, stitched (``seconds`` = total)."""
+    if segment_seconds not in catalog.EXTENSION_SECONDS:
+        raise ValidationError(
+            {
+                "seconds": ValidationError(
+                    f"Invalid value: '{segment_seconds}'. Supported values are: "
+                    + ", ".join(f"'{s}'" for s in catalog.EXTENSION_SECONDS)
+                    + ".",
+                    code="invalid_value",
+                )
+            }
+        )
+    base_seconds, chain, size, seed = _source_facts(source, upload, limit=catalog.MAX_TOTAL_SECONDS)
+    if chain >= catalog.MAX_EXTENSIONS:
+        raise ValidationError(
+            {
+                "video": ValidationError(
+                    f"This video has been extended {chain} times already; a chain allows at most "
+                    f"{catalog.MAX_EXTENSIONS} extensions.",
+                    code="extension_limit",
+                )
+            }
+        )
+    total = base_seconds + segment_seconds
+    if total > catalog.MAX_TOTAL_SECONDS:
+        raise ValidationError(
+            {
+                "seconds": ValidationError(
+                    f"Extending a {base_seconds} s video by {segment_seconds} s makes {total} s; "
+                    f"a chain may last at most {catalog.MAX_TOTAL_SECONDS} s.",
+                    code="extension_limit",
+                )
+            }
+        )
+    video = Video(
+        owner=owner,
+        operation=Video.Operation.EXTEND,
+        source=source,
+        prompt=prompt,
+        model=source.model if source else (model or catalog.DEFAULT_MODEL),
+        size=size,
+        seconds=total,
+        segment_seconds=segment_seconds,
+        chain_extensions=chain + 1,
+        seed=seed,
+    )
+    video.provider = catalog.MODELS[video.model].provider
+    files: dict[str, bytes | File[bytes]] = {"source_upload": upload} if upload else {}
+    return _video_save(video, files=files)
+
+
+def video_edit(
+    *,
+    owner: User,
+    prompt: str,
+    source: Video | None = None,
+    upload: File[bytes] | None = None,
+    model: str | None = None,
+) -> Video:
+    """A new video: the source with what the prompt asks applied; same length and size."""
+    seconds, _, size, seed = _source_facts(source, upload, limit=catalog.MAX_EDIT_SECONDS)
+    video = Video(
+        owner=owner,
+        operation=Video.Operation.EDIT,
+        source=source,
+        prompt=prompt,
+        model=source.model if source else (model or catalog.DEFAULT_MODEL),
+        size=size,
+        seconds=seconds,
+        seed=seed,
+    )
+    video.provider = catalog.MODELS[video.model].provider
+    files: dict[str, bytes | File[bytes]] = {"source_upload": upload} if upload else {}
+    return _video_save(video, files=files)
+
+
+def _source_facts(
+    source: Video | None, upload: File[bytes] | None, *, limit: int
+) -> tuple[int, int, str, int]:
+    """(seconds, extensions so far, size, seed) of a source video or an uploaded MP4."""
+    if (source is None) == (upload is None):
+        raise ValidationError(
+            {
+                "video": ValidationError(
+                    "Give one source video: an id or an MP4 upload.", code="required"
+                )
+            }
+        )
+    if source is not None:
+        _require_completed(source)
+        return source.seconds, source.chain_extensions, source.size, source.seed
+    assert upload is not None
+    info = probe.video_probe(upload, max_bytes=catalog.MAX_UPLOAD_BYTES, max_seconds=limit)
+    seconds = max(1, round(info.duration))
+    width, height = info.width - info.width % 2, info.height - info.height % 2
+    return seconds, 0, f"{width}x{height}", new_seed()
 
 
 def video_enqueue(*, video_id: str) -> None:
@@ -73,6 +247,12 @@ def video_delete(*, video: Video, actor: AbstractBaseUser) -> None:
             "This video is still rendering; it can be deleted once it has finished.",
             code="not_finished",
         )
+    if video.derivatives.filter(status__in=Video.ACTIVE_STATUSES).exists():
+        raise ValidationError(
+            "A remix, extension or edit of this video is still rendering from it; it can be "
+            "deleted once that has finished.",
+            code="source_in_use",
+        )
     names = video_file_names(video)
     with transaction.atomic():
         video.delete()
@@ -80,7 +260,13 @@ def video_delete(*, video: Video, actor: AbstractBaseUser) -> None:
 
 
 def video_file_names(video: Video) -> list[str]:
-    fields = (video.reference_image, video.video_file, video.thumbnail_file, video.spritesheet_file)
+    fields = (
+        video.reference_image,
+        video.source_upload,
+        video.video_file,
+        video.thumbnail_file,
+        video.spritesheet_file,
+    )
     return [field.name for field in fields if field.name]
 
 
@@ -97,3 +283,91 @@ def storage_delete(names: list[str]) -> None:
         # Not empty, already gone, or not a local filesystem: leave it.
         with contextlib.suppress(NotImplementedError, OSError):
             os.rmdir(default_storage.path(folder))
+
+
+def characters_for_prompt(*, user: User, prompt: str, ids: Sequence[str] = ()) -> list[Character]:
+    """The characters a create names: listed by id, or named in the prompt (at most two)."""
+    from . import selectors
+
+    visible = selectors.characters_visible_to(user)
+    chosen: dict[str, Character] = {}
+    for character_id in ids:
+        try:
+            character = visible.get(pk=character_id)
+        except Character.DoesNotExist:
+            raise ValidationError(
+                {
+                    "characters": ValidationError(
+                        f"Unknown character: '{character_id}'.", code="unknown_character"
+                    )
+                }
+            ) from None
+        chosen[character.pk] = character
+    lowered = f" {prompt.lower()} "
+    for character in visible.only("id", "name", "poster"):
+        name = character.name.lower().strip()
+        if name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered):
+            chosen.setdefault(character.pk, character)
+    if len(chosen) > catalog.MAX_CHARACTERS:
+        raise ValidationError(
+            {
+                "characters": ValidationError(
+                    f"A video can show at most {catalog.MAX_CHARACTERS} characters; this one names "
+                    f"{len(chosen)}.",
+                    code="too_many_characters",
+                )
+            }
+        )
+    return list(chosen.values())
+
+
+def character_create(*, owner: User, name: str, clip: File[bytes]) -> Character:
+    """Check the clip (a short MP4 that decodes), take a poster frame, store both."""
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise ValidationError(
+            {
+                "name": ValidationError(
+                    "A character needs a name of 1 to 80 characters.", code="invalid_value"
+                )
+            }
+        )
+    try:
+        info = probe.video_probe(
+            clip, max_bytes=catalog.MAX_CHARACTER_BYTES, max_seconds=catalog.MAX_CHARACTER_SECONDS
+        )
+        if info.duration < catalog.MIN_CHARACTER_SECONDS:
+            raise ValidationError(
+                f"The clip is {info.duration:.1f} s long; a character clip needs at least "
+                f"{catalog.MIN_CHARACTER_SECONDS:g} s (2 to 4 s works best).",
+                code="too_short",
+            )
+        poster = probe.video_poster(clip, at=info.duration / 2)
+    except ValidationError as exc:
+        raise ValidationError({"video": exc}) from None
+    character = Character(
+        owner=owner, name=name, duration=info.duration, width=info.width, height=info.height
+    )
+    try:
+        with transaction.atomic():
+            character.save()
+            character.clip.save("clip.mp4", clip, save=False)
+            character.poster.save("poster.png", ContentFile(poster), save=False)
+            character.save(update_fields=["clip", "poster"])
+    except BaseException:
+        storage_delete([f.name for f in (character.clip, character.poster) if f.name])
+        raise
+    return character
+
+
+def character_can_delete(*, character: Character, user: User) -> bool:
+    return bool(character.owner_id == user.pk or user.is_staff)
+
+
+def character_delete(*, character: Character, actor: User) -> None:
+    if not character_can_delete(character=character, user=actor):
+        raise PermissionDenied("Only the character's creator or staff can delete it.")
+    names = [f.name for f in (character.clip, character.poster) if f.name]
+    with transaction.atomic():
+        character.delete()
+        transaction.on_commit(lambda: storage_delete(names))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,13 +8,21 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import catalog, selectors, services
-from .forms import VideoCreateForm
+from . import selectors, services
+from .forms import (
+    CharacterForm,
+    VideoCreateForm,
+    VideoEditForm,
+    VideoEditUploadForm,
+    VideoExtendForm,
+    VideoRemixForm,
+    add_service_error,
+)
 from .media import stored_file_response
-from .models import Video
+from .models import Character, Video
 
 GALLERY_PAGE_SIZE = 24
 MEDIA_VARIANTS = {
@@ -75,37 +84,163 @@ def gallery_progress(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _character_choices(request: HttpRequest) -> list[tuple[str, str]]:
+    return [
+        (c.pk, c.name)
+        for c in selectors.characters_visible_to(request.user).only("id", "name")[:200]
+    ]
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def video_new(request: HttpRequest) -> HttpResponse:
+    choices = _character_choices(request)
     if request.method == "POST":
-        form = VideoCreateForm(request.POST, request.FILES)
+        form = VideoCreateForm(request.POST, request.FILES, character_choices=choices)
         if form.is_valid():
             data = form.cleaned_data
-            video = services.video_create(
-                owner=request.user,  # type: ignore[arg-type]
-                prompt=data["prompt"],
-                model=data["model"],
-                size=data["size"],
-                seconds=data["seconds"],
-                reference_png=data["reference_png"],
-            )
-            return redirect(video)
+            try:
+                characters = services.characters_for_prompt(
+                    user=request.user,  # type: ignore[arg-type]
+                    prompt=data["prompt"],
+                    ids=data["characters"],
+                )
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
+                video = services.video_create(
+                    owner=request.user,  # type: ignore[arg-type]
+                    prompt=data["prompt"],
+                    model=data["model"],
+                    size=data["size"],
+                    seconds=data["seconds"],
+                    reference_png=data["reference_png"],
+                    characters=characters,
+                )
+                return redirect(video)
     else:
-        form = VideoCreateForm()
+        form = VideoCreateForm(character_choices=choices, initial=_initial_from(request))
+    posters = selectors.characters_visible_to(request.user).only("id", "name", "poster")[:200]
     return render(
         request,
         "videos/new.html",
-        {"form": form, "models": catalog.MODELS},
+        {"form": form, "characters": {c.pk: c for c in posters}},
         status=400 if form.errors else 200,
     )
+
+
+def _initial_from(request: HttpRequest) -> dict[str, object]:
+    """Prefill the create form from the query string (e.g. ?prompt=...)."""
+    return {k: request.GET[k] for k in ("prompt", "model", "size", "seconds") if k in request.GET}
 
 
 @login_required
 @require_GET
 def video_detail(request: HttpRequest, video_id: str) -> HttpResponse:
     video = _get_video_or_404(request, video_id)
-    return render(request, "videos/detail.html", _stage_context(request, video, 0))
+    return render(request, "videos/detail.html", _detail_context(request, video))
+
+
+def _detail_context(request: HttpRequest, video: Video, **forms: forms.Form) -> dict[str, object]:
+    extensions_left, seconds_left = services.extension_budget(video)
+    context = _stage_context(request, video, 0)
+    context.update(
+        lineage=selectors.video_lineage(user=request.user, video=video),
+        derivatives=selectors.video_derivatives(user=request.user, video=video),
+        remix_form=forms.get("remix_form") or VideoRemixForm(prefix="remix"),
+        extend_form=forms.get("extend_form") or VideoExtendForm(prefix="extend"),
+        edit_form=forms.get("edit_form") or VideoEditForm(prefix="edit"),
+        extensions_left=extensions_left,
+        extension_seconds_left=seconds_left,
+        open_tool=next(iter(forms), "").removesuffix("_form"),
+    )
+    return context
+
+
+@login_required
+@require_POST
+def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
+    source = _get_video_or_404(request, video_id)
+    form = VideoRemixForm(request.POST, prefix="remix")
+    if form.is_valid():
+        try:
+            video = services.video_remix(
+                owner=request.user,  # type: ignore[arg-type]
+                source=source,
+                prompt=form.cleaned_data["prompt"],
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            return redirect(video)
+    context = _detail_context(request, source, remix_form=form)
+    return render(request, "videos/detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def video_extend(request: HttpRequest, video_id: str) -> HttpResponse:
+    source = _get_video_or_404(request, video_id)
+    form = VideoExtendForm(request.POST, prefix="extend")
+    if form.is_valid():
+        try:
+            video = services.video_extend(
+                owner=request.user,  # type: ignore[arg-type]
+                source=source,
+                prompt=form.cleaned_data["prompt"],
+                segment_seconds=form.cleaned_data["seconds"],
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            return redirect(video)
+    context = _detail_context(request, source, extend_form=form)
+    return render(request, "videos/detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
+    source = _get_video_or_404(request, video_id)
+    form = VideoEditForm(request.POST, prefix="edit")
+    if form.is_valid():
+        try:
+            video = services.video_edit(
+                owner=request.user,  # type: ignore[arg-type]
+                source=source,
+                prompt=form.cleaned_data["prompt"],
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            return redirect(video)
+    context = _detail_context(request, source, edit_form=form)
+    return render(request, "videos/detail.html", context, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def video_edit_upload(request: HttpRequest) -> HttpResponse:
+    """Edit an uploaded MP4 (rather than a video already in the studio)."""
+    if request.method == "POST":
+        form = VideoEditUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                video = services.video_edit(
+                    owner=request.user,  # type: ignore[arg-type]
+                    upload=form.cleaned_data["video"],
+                    prompt=form.cleaned_data["prompt"],
+                    model=form.cleaned_data["model"],
+                )
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
+                return redirect(video)
+    else:
+        form = VideoEditUploadForm()
+    return render(
+        request, "videos/edit_upload.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required
@@ -165,3 +300,82 @@ def video_media(request: HttpRequest, video_id: str, variant: str) -> HttpRespon
         raise Http404("This video has no finished file yet.")
     download = f"{video.pk}.{extension}" if request.GET.get("download") else None
     return stored_file_response(request, name, content_type=content_type, download_name=download)
+
+
+# --- Characters -------------------------------------------------------------------------
+
+
+def _get_character_or_404(request: HttpRequest, character_id: str) -> Character:
+    try:
+        return selectors.character_get(user=request.user, character_id=character_id)
+    except Character.DoesNotExist:
+        raise Http404("No such character.") from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def characters(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = CharacterForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                character = services.character_create(
+                    owner=request.user,  # type: ignore[arg-type]
+                    name=form.cleaned_data["name"],
+                    clip=form.cleaned_data["video"],
+                )
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(request, f"Character “{character.name}” created.")
+                return redirect("videos:characters")
+    else:
+        form = CharacterForm()
+    listing = selectors.characters_visible_to(request.user).select_related("owner")
+    return render(
+        request,
+        "videos/characters.html",
+        {"form": form, "characters": listing},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def character_detail(request: HttpRequest, character_id: str) -> HttpResponse:
+    character = _get_character_or_404(request, character_id)
+    can_delete = services.character_can_delete(character=character, user=request.user)  # type: ignore[arg-type]
+    return render(
+        request,
+        "videos/character_detail.html",
+        {"character": character, "can_delete": can_delete},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def character_delete(request: HttpRequest, character_id: str) -> HttpResponseBase:
+    character = _get_character_or_404(request, character_id)
+    if not services.character_can_delete(character=character, user=request.user):  # type: ignore[arg-type]
+        raise PermissionDenied("Only the character's creator or staff can delete it.")
+    if request.method == "POST":
+        services.character_delete(character=character, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, f"Character “{character.name}” deleted.")
+        return redirect("videos:characters")
+    return render(request, "videos/character_delete.html", {"character": character})
+
+
+CHARACTER_MEDIA = {"clip": ("clip", "video/mp4"), "poster": ("poster", "image/png")}
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def character_media(request: HttpRequest, character_id: str, variant: str) -> HttpResponseBase:
+    if variant not in CHARACTER_MEDIA:
+        raise Http404("No such variant.")
+    character = _get_character_or_404(request, character_id)
+    field_name, content_type = CHARACTER_MEDIA[variant]
+    name = getattr(character, field_name).name
+    if not name:
+        raise Http404("No such file.")
+    return stored_file_response(request, name, content_type=content_type)

@@ -16,8 +16,25 @@ ProgressCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True, kw_only=True)
+class CharacterSpec:
+    """A character to show in the scene: its name and a poster frame (an image file)."""
+
+    name: str
+    poster: Path
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobSpec:
-    """Everything a provider needs to run one create job."""
+    """Everything a provider needs to run one job.
+
+    ``operation`` is one of ``create``, ``remix``, ``extend``, ``edit``:
+    - remix: ``seed``, size and ``seconds`` are the source's, ``prompt`` is the new one,
+      ``source_prompt`` the source's; the scene is kept and the prompt's changes applied.
+    - extend: ``source_video`` is the source MP4; ``segment_seconds`` the new segment's
+      length; ``seconds`` the stitched total. The result continues from its last frame.
+    - edit: ``source_video`` is the MP4 to edit; ``prompt`` says what to change;
+      size and ``seconds`` are the source's.
+    """
 
     video_id: str
     prompt: str
@@ -28,6 +45,11 @@ class JobSpec:
     seed: int
     # An image already validated and sized to exactly width x height, or None.
     reference_image: Path | None = None
+    operation: str = "create"
+    source_video: Path | None = None
+    source_prompt: str = ""
+    segment_seconds: int = 0
+    characters: tuple[CharacterSpec, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
