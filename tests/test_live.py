@@ -112,7 +112,7 @@ def test_a_job_survives_its_worker_being_killed(studio: LiveStudio) -> None:
     wait_until_done(client, video_id, timeout=180)
 
     shell = studio.manage(
-        "shell", "-c",
+        "shell", "--no-imports", "-c",
         f"from videos_app.models import Video; v = Video.objects.get(pk='{video_id}'); "
         "print(v.status, v.attempts)",
     )  # fmt: skip

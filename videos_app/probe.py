@@ -14,6 +14,7 @@ from PIL import Image
 # What libavformat calls the ISO base media family (MP4, MOV, M4V).
 MP4_FORMATS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
 MAX_SIDE = 4096
+NOT_A_VIDEO = "The file is not an MP4 video that can be decoded."
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def video_probe(file: IO[bytes], *, max_bytes: int, max_seconds: float) -> Video
         with av.open(file, mode="r") as container:
             names = set((container.format.name or "").split(","))
             if not names & MP4_FORMATS or not container.streams.video:
-                raise ValidationError("The file is not an MP4 video.", code="invalid_type")
+                raise ValidationError(NOT_A_VIDEO, code="invalid_type")
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
             duration = _duration(container, stream)
@@ -53,9 +54,7 @@ def video_probe(file: IO[bytes], *, max_bytes: int, max_seconds: float) -> Video
     except ValidationError:
         raise
     except (av.error.FFmpegError, ValueError, OSError, StopIteration) as exc:
-        raise ValidationError(
-            "The file is not a video that can be decoded.", code="invalid_type"
-        ) from exc
+        raise ValidationError(NOT_A_VIDEO, code="invalid_type") from exc
     finally:
         file.seek(0)
     if width > MAX_SIDE or height > MAX_SIDE:

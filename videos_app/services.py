@@ -219,7 +219,10 @@ def _source_facts(
         _require_completed(source)
         return source.seconds, source.chain_extensions, source.size, source.seed
     assert upload is not None
-    info = probe.video_probe(upload, max_bytes=catalog.MAX_UPLOAD_BYTES, max_seconds=limit)
+    try:
+        info = probe.video_probe(upload, max_bytes=catalog.MAX_UPLOAD_BYTES, max_seconds=limit)
+    except ValidationError as exc:
+        raise ValidationError({"video": exc}) from None
     seconds = max(1, round(info.duration))
     width, height = info.width - info.width % 2, info.height - info.height % 2
     return seconds, 0, f"{width}x{height}", new_seed()

@@ -157,6 +157,17 @@ def _detail_context(request: HttpRequest, video: Video, **forms: forms.Form) -> 
     return context
 
 
+def _tool_failed(request: HttpRequest, source: Video, **form: forms.Form) -> HttpResponse:
+    """The detail page again, with the tool's errors (400). Nothing was stored."""
+    if not source.is_completed:
+        # The tools are not on the page of an unfinished video: say why in a message.
+        for errors in next(iter(form.values())).errors.values():
+            for error in errors:
+                messages.error(request, error)
+    context = _detail_context(request, source, **form)
+    return render(request, "videos/detail.html", context, status=400)
+
+
 @login_required
 @require_POST
 def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
@@ -173,8 +184,7 @@ def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
             add_service_error(form, exc)
         else:
             return redirect(video)
-    context = _detail_context(request, source, remix_form=form)
-    return render(request, "videos/detail.html", context, status=400)
+    return _tool_failed(request, source, remix_form=form)
 
 
 @login_required
@@ -194,8 +204,7 @@ def video_extend(request: HttpRequest, video_id: str) -> HttpResponse:
             add_service_error(form, exc)
         else:
             return redirect(video)
-    context = _detail_context(request, source, extend_form=form)
-    return render(request, "videos/detail.html", context, status=400)
+    return _tool_failed(request, source, extend_form=form)
 
 
 @login_required
@@ -214,8 +223,7 @@ def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
             add_service_error(form, exc)
         else:
             return redirect(video)
-    context = _detail_context(request, source, edit_form=form)
-    return render(request, "videos/detail.html", context, status=400)
+    return _tool_failed(request, source, edit_form=form)
 
 
 @login_required
@@ -248,11 +256,13 @@ def video_edit_upload(request: HttpRequest) -> HttpResponse:
 def video_status(request: HttpRequest, video_id: str) -> HttpResponse:
     """The detail page's stage, polled by htmx while the job runs; 286 stops the polling."""
     video = _get_video_or_404(request, video_id)
-    n = _poll_count(request) + 1
-    response = render(request, "videos/detail.html#stage", _stage_context(request, video, n))
     if video.is_finished:
+        # Once: the finished page, with its tools and lineage; 286 stops the polling.
+        response = render(request, "videos/detail.html#stage", _detail_context(request, video))
         response.status_code = HttpResponseStopPolling.status_code
-    return response
+        return response
+    n = _poll_count(request) + 1
+    return render(request, "videos/detail.html#stage", _stage_context(request, video, n))
 
 
 def _stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, object]:

@@ -1,0 +1,318 @@
+"""Remix, extend, edit and characters: the rules, in the services and on the pages."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import stored_files
+from tests.factories import make_user, make_video
+from videos_app import services
+from videos_app.models import Character, Video
+
+pytestmark = pytest.mark.django_db
+
+
+def mp4_bytes(seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 24) -> bytes:
+    """A real H.264 MP4 made on the spot."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(round(seconds * fps)):
+            frame = np.full((size[1], size[0], 3), (i * 5) % 255, dtype=np.uint8)
+            frame[:, : size[0] // 2, 0] = 200
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def upload(data: bytes, name: str = "upload") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def completed(owner: Any = None, **kwargs: Any) -> Video:
+    video = make_video(owner, status=Video.Status.COMPLETED, progress=100, **kwargs)
+    video.video_file.save(f"videos/{video.pk}/video.mp4", ContentFile(mp4_bytes(1)))
+    return video
+
+
+class TestRemix:
+    def test_it_keeps_the_scene_and_takes_the_new_prompt(self, user: Any) -> None:
+        source = completed(user, size="1280x720", seconds=8, seed=1234)
+        remix = services.video_remix(owner=user, source=source, prompt="same, but at night")
+        assert remix.operation == "remix" and remix.source == source
+        assert remix.remixed_from_video_id == source.pk
+        assert (remix.size, remix.seconds, remix.seed, remix.model) == (
+            "1280x720",
+            8,
+            1234,
+            source.model,
+        )
+        assert remix.prompt == "same, but at night" and remix.status == "queued"
+
+    def test_it_refuses_a_source_that_is_not_completed(self, user: Any) -> None:
+        source = make_video(user, status=Video.Status.IN_PROGRESS)
+        with pytest.raises(ValidationError) as exc:
+            services.video_remix(owner=user, source=source, prompt="x")
+        assert exc.value.error_dict["video"][0].code == "video_not_completed"
+        assert Video.objects.count() == 1
+
+
+class TestExtend:
+    def test_it_adds_the_segment_to_the_total_and_counts_the_chain(self, user: Any) -> None:
+        source = completed(user, seconds=8)
+        extended = services.video_extend(owner=user, source=source, prompt="on", segment_seconds=12)
+        assert (extended.seconds, extended.segment_seconds, extended.chain_extensions) == (
+            20,
+            12,
+            1,
+        )
+        assert extended.seed == source.seed and extended.size == source.size
+
+    def test_a_chain_allows_six_extensions(self, user: Any) -> None:
+        video = completed(user, seconds=4)
+        for _ in range(6):
+            video = services.video_extend(owner=user, source=video, prompt="on", segment_seconds=4)
+            Video.objects.filter(pk=video.pk).update(status=Video.Status.COMPLETED)
+            video.refresh_from_db()
+        assert (video.seconds, video.chain_extensions) == (28, 6)
+        assert services.extension_budget(video) == (0, 92)
+        with pytest.raises(ValidationError) as exc:
+            services.video_extend(owner=user, source=video, prompt="on", segment_seconds=4)
+        assert exc.value.error_dict["video"][0].code == "extension_limit"
+        assert "at most 6 extensions" in exc.value.error_dict["video"][0].message
+
+    def test_a_chain_lasts_at_most_120_seconds(self, user: Any) -> None:
+        source = completed(user, seconds=104, chain_extensions=5)
+        with pytest.raises(ValidationError) as exc:
+            services.video_extend(owner=user, source=source, prompt="on", segment_seconds=20)
+        assert "at most 120 s" in exc.value.error_dict["seconds"][0].message
+        ok = services.video_extend(owner=user, source=source, prompt="on", segment_seconds=16)
+        assert ok.seconds == 120
+
+    @pytest.mark.parametrize("segment", [0, 5, 24])
+    def test_it_refuses_other_segment_lengths(self, user: Any, segment: int) -> None:
+        with pytest.raises(ValidationError) as exc:
+            services.video_extend(
+                owner=user, source=completed(user), prompt="on", segment_seconds=segment
+            )
+        assert (
+            "Supported values are: '4', '8', '12', '16', '20'"
+            in exc.value.error_dict["seconds"][0].message
+        )
+
+    def test_it_extends_an_uploaded_mp4(self, user: Any, media_root: Path) -> None:
+        video = services.video_extend(
+            owner=user, upload=upload(mp4_bytes(3)), prompt="on", segment_seconds=4
+        )
+        assert (video.seconds, video.size, video.chain_extensions) == (7, "320x240", 1)
+        assert video.source_upload.name == f"videos/{video.pk}/source.mp4"
+        assert stored_files(media_root) == [f"videos/{video.pk}/source.mp4"]
+
+
+class TestEdit:
+    def test_it_keeps_the_source_length_and_size(self, user: Any) -> None:
+        source = completed(user, size="720x1280", seconds=12)
+        edit = services.video_edit(owner=user, source=source, prompt="black and white")
+        assert (edit.operation, edit.size, edit.seconds, edit.source) == (
+            "edit",
+            "720x1280",
+            12,
+            source,
+        )
+
+    def test_it_edits_an_uploaded_mp4_of_any_even_size(self, user: Any) -> None:
+        edit = services.video_edit(
+            owner=user,
+            upload=upload(mp4_bytes(2, size=(322, 180))),
+            prompt="mirror",
+            model="sora-2-pro",
+        )
+        assert (edit.size, edit.seconds, edit.model) == ("322x180", 2, "sora-2-pro")
+
+    @pytest.mark.parametrize(
+        ("data", "message"),
+        [
+            (b"Example data", "not an MP4 video that can be decoded"),
+            (b"\x89PNG\r\n\x1a\n" + b"0" * 100, "not an MP4 video that can be decoded"),
+            (b"", "empty"),
+        ],
+    )
+    def test_it_refuses_an_upload_that_is_not_a_video(
+        self, user: Any, media_root: Path, data: bytes, message: str
+    ) -> None:
+        with pytest.raises(ValidationError) as exc:
+            services.video_edit(owner=user, upload=upload(data), prompt="mirror")
+        assert message in str(exc.value)
+        assert not Video.objects.exists() and stored_files(media_root) == []
+
+    def test_it_refuses_giving_both_an_id_and_an_upload(self, user: Any) -> None:
+        with pytest.raises(ValidationError):
+            services.video_edit(
+                owner=user, source=completed(user), upload=upload(mp4_bytes(1)), prompt="x"
+            )
+
+
+class TestCharacters:
+    def test_a_clip_becomes_a_character_with_a_poster(self, user: Any, media_root: Path) -> None:
+        character = services.character_create(
+            owner=user, name="  Pixel ", clip=upload(mp4_bytes(3))
+        )
+        assert character.name == "Pixel" and character.pk.startswith("char_")
+        assert (character.width, character.height) == (320, 240)
+        assert abs(character.duration - 3) < 0.1
+        from PIL import Image
+
+        with Image.open(character.poster.path) as poster:
+            assert poster.size == (320, 240)
+        assert len(stored_files(media_root)) == 2
+
+    @pytest.mark.parametrize(
+        ("data", "message"),
+        [
+            (b"Example data", "not an MP4 video that can be decoded"),
+            (mp4_bytes(0.5), "needs at least 1 s"),
+            (mp4_bytes(11), "the limit is 10 s"),
+        ],
+    )
+    def test_it_refuses_clips_that_are_not_short_videos(
+        self, user: Any, media_root: Path, data: bytes, message: str
+    ) -> None:
+        with pytest.raises(ValidationError) as exc:
+            services.character_create(owner=user, name="Pixel", clip=upload(data))
+        assert message in str(exc.value)
+        assert not Character.objects.exists() and stored_files(media_root) == []
+
+    def test_a_prompt_naming_characters_brings_them_in(self, user: Any) -> None:
+        pixel = services.character_create(owner=user, name="Pixel", clip=upload(mp4_bytes(2)))
+        services.character_create(owner=user, name="Nova", clip=upload(mp4_bytes(2)))
+        found = services.characters_for_prompt(user=user, prompt="pixel waves at the camera")
+        assert found == [pixel]
+        assert services.characters_for_prompt(user=user, prompt="pixelated sky") == []
+
+    def test_at_most_two_characters(self, user: Any) -> None:
+        made = [
+            services.character_create(owner=user, name=name, clip=upload(mp4_bytes(1.5)))
+            for name in ("Ada", "Bo", "Cy")
+        ]
+        with pytest.raises(ValidationError) as exc:
+            services.characters_for_prompt(user=user, prompt="Ada and Bo", ids=[made[2].pk])
+        assert exc.value.error_dict["characters"][0].code == "too_many_characters"
+
+    def test_an_unknown_character_id_is_refused(self, user: Any) -> None:
+        with pytest.raises(ValidationError) as exc:
+            services.characters_for_prompt(user=user, prompt="x", ids=["char_nope"])
+        assert "Unknown character: 'char_nope'." in str(exc.value)
+
+
+class TestPages:
+    def test_the_detail_page_of_a_completed_video_offers_the_three_tools(
+        self, client_in: Client, user: Any
+    ) -> None:
+        video = completed(user)
+        body = client_in.get(video.get_absolute_url()).content.decode()
+        for action in ("remix", "extend", "edit"):
+            assert f'action="/videos/{video.pk}/{action}"' in body
+        assert "6 extensions and 116 s left in this chain" in body
+
+    def test_remixing_from_the_page_opens_the_new_video(self, client_in: Client, user: Any) -> None:
+        video = completed(user)
+        response = client_in.post(
+            reverse("videos:remix", args=[video.pk]), {"remix-prompt": "at night"}
+        )
+        remix = Video.objects.get(operation="remix")
+        assert response.status_code == 302 and response["Location"] == remix.get_absolute_url()
+        body = client_in.get(remix.get_absolute_url()).content.decode()
+        assert "Lineage" in body and video.get_absolute_url() in body
+
+    def test_extending_past_the_budget_shows_the_error_and_stores_nothing(
+        self, client_in: Client, user: Any
+    ) -> None:
+        video = completed(user, seconds=112)
+        response = client_in.post(
+            reverse("videos:extend", args=[video.pk]),
+            {"extend-prompt": "on", "extend-seconds": "12"},
+        )
+        assert response.status_code == 400
+        assert "a chain may last at most 120 s" in response.content.decode()
+        assert Video.objects.count() == 1
+
+    def test_a_running_video_cannot_be_remixed(self, client_in: Client, user: Any) -> None:
+        video = make_video(user, status=Video.Status.IN_PROGRESS)
+        response = client_in.post(reverse("videos:remix", args=[video.pk]), {"remix-prompt": "x"})
+        assert response.status_code == 400
+        assert "only a completed video can be used" in response.content.decode()
+        assert Video.objects.count() == 1
+
+    def test_a_source_cannot_be_deleted_while_a_derivative_renders(
+        self, client_in: Client, user: Any
+    ) -> None:
+        video = completed(user)
+        services.video_edit(owner=user, source=video, prompt="mirror")
+        response = client_in.post(reverse("videos:delete", args=[video.pk]))
+        assert response.status_code == 400
+        assert "still rendering from it" in response.content.decode()
+
+    def test_characters_page_creates_lists_and_deletes(
+        self,
+        client_in: Client,
+        user: Any,
+        media_root: Path,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        response = client_in.post(
+            reverse("videos:characters"),
+            {"name": "Pixel", "video": upload(mp4_bytes(2), "pixel.mp4")},
+        )
+        assert response.status_code == 302
+        character = Character.objects.get()
+        listing = client_in.get(reverse("videos:characters")).content.decode()
+        assert "Pixel" in listing and character.pk in listing
+        poster = client_in.get(reverse("videos:character_media", args=[character.pk, "poster"]))
+        assert poster.status_code == 200 and b"".join(poster.streaming_content)[:4] == b"\x89PNG"
+        with django_capture_on_commit_callbacks(execute=True):
+            client_in.post(reverse("videos:character_delete", args=[character.pk]))
+        assert not Character.objects.exists() and stored_files(media_root) == []
+
+    def test_a_bad_clip_gets_a_form_error(self, client_in: Client, media_root: Path) -> None:
+        response = client_in.post(
+            reverse("videos:characters"),
+            {"name": "Pixel", "video": upload(b"Example data", "x.mp4")},
+        )
+        assert response.status_code == 400
+        assert "not an MP4 video that can be decoded" in response.content.decode()
+        assert stored_files(media_root) == []
+
+    def test_the_create_form_picks_characters(
+        self, client_in: Client, user: Any, monkeypatch: Any
+    ) -> None:
+        monkeypatch.setattr("videos_app.services.async_task", lambda *a, **k: None)
+        pixel = services.character_create(owner=user, name="Pixel", clip=upload(mp4_bytes(2)))
+        page = client_in.get(reverse("videos:new")).content.decode()
+        assert f'value="{pixel.pk}"' in page
+        response = client_in.post(
+            reverse("videos:new"),
+            {
+                "prompt": "a walk in the park",
+                "model": "sora-2",
+                "size": "720x1280",
+                "seconds": "4",
+                "characters": [pixel.pk],
+            },
+        )
+        assert response.status_code == 302
+        assert list(Video.objects.get().characters.all()) == [pixel]
