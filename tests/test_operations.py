@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import stored_files
-from tests.factories import make_user, make_video
+from tests.factories import make_video
 from videos_app import services
 from videos_app.models import Character, Video
 
