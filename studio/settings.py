@@ -206,6 +206,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 STUDIO_MAX_IMAGE_BYTES = envint("STUDIO_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
 STUDIO_MAX_IMAGE_PIXELS = envint("STUDIO_MAX_IMAGE_PIXELS", 40_000_000)
 
+# --- The /v1 API ---------------------------------------------------------------------
+# Requests per minute per API key (0 turns the limit off).
+STUDIO_API_RATE_LIMIT = envint("STUDIO_API_RATE_LIMIT", 600)
+# Fetch http(s) input_reference.image_url; off = uploads, data URLs and file ids only.
+STUDIO_ALLOW_IMAGE_URL_FETCH = envbool("STUDIO_ALLOW_IMAGE_URL_FETCH")
+
 # --- Security -------------------------------------------------------------------------
 HTTPS = envbool("STUDIO_HTTPS")
 SESSION_COOKIE_SECURE = HTTPS

@@ -21,5 +21,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("v1/", include("videos_app.api.urls")),
+    path("", include("videos_app.api.account_urls")),
     path("", include("videos_app.urls")),
 ]

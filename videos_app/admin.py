@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
+from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile)
 from .models import Character, Video
 
 

@@ -163,7 +163,7 @@ def _tool_failed(request: HttpRequest, source: Video, **form: forms.Form) -> Htt
         # The tools are not on the page of an unfinished video: say why in a message.
         for errors in next(iter(form.values())).errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
     context = _detail_context(request, source, **form)
     return render(request, "videos/detail.html", context, status=400)
 

@@ -1,0 +1,57 @@
+"""The API keys settings page: create (named), list and revoke the signed-in user's keys."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from videos_app.models import ApiKey
+
+from . import keys
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. render script on the build box"}),
+        error_messages={"required": "Name the key after where it will be used."},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    new_key = ""
+    form = ApiKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _key, new_key = keys.api_key_create(user=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+        form = ApiKeyCreateForm()
+    # The full key is rendered in this one response and never again: it is not stored.
+    response = render(
+        request,
+        "account/api_keys.html",
+        {
+            "form": form,
+            "new_key": new_key,
+            "keys": keys.api_keys_of(user=request.user),  # type: ignore[arg-type]
+            "base_url": request.build_absolute_uri("/v1"),
+        },
+        status=400 if form.errors else 200,
+    )
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = get_object_or_404(ApiKey, pk=key_id, user=request.user)
+    keys.api_key_revoke(key=key)
+    messages.success(request, f"Revoked “{key.name}”. Programs using it now get 401.")
+    return redirect("api_keys")

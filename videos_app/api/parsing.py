@@ -1,0 +1,142 @@
+"""Request bodies, whatever their encoding, as one nested dict.
+
+The official SDK sends multipart for create (and edits, extensions, characters), with
+nested values as bracket keys (``input_reference[file_id]``, ``characters[][id]``);
+older clients, curl and Batch lines send JSON. Both come out the same here, so the
+schemas see one shape. Multipart values stay strings and uploads stay ``UploadedFile``;
+JSON values keep their JSON types (which is how ``seconds: 4`` is told from ``"4"``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
+
+from .errors import ApiError
+
+Params = dict[str, Any]
+
+_KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def max_body_bytes() -> int:
+    """The largest body an API POST may have: an image as base64 plus room for the rest."""
+    return int(settings.STUDIO_MAX_IMAGE_BYTES * 4 / 3) + 1024 * 1024
+
+
+def request_params(request: HttpRequest) -> Params:
+    """The body of a POST as a nested dict, or ApiError(400/413)."""
+    length = _content_length(request)
+    if length > max_body_bytes():
+        raise ApiError(413, "The request body is too large.", code="request_too_large")
+    content_type = request.content_type or ""
+    if content_type == "application/json":
+        return _json_params(request)
+    if content_type in FORM_TYPES:
+        return _form_params(request)
+    if length == 0:
+        return {}
+    raise ApiError(
+        400,
+        f"Unsupported content type: '{content_type}'. Send application/json or "
+        "multipart/form-data.",
+        code="unsupported_content_type",
+    )
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def _json_params(request: HttpRequest) -> Params:
+    # Read the stream directly: request.body would apply DATA_UPLOAD_MAX_MEMORY_SIZE, which
+    # is smaller than a base64 data URL of a full-size reference image.
+    limit = max_body_bytes()
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, "The request body is too large.", code="request_too_large")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(
+            400,
+            "We could not parse the JSON body of your request. The API expects a JSON "
+            "payload (or multipart/form-data), but what was sent was not valid JSON.",
+            code="invalid_json",
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            400,
+            "Invalid body: expected a JSON object at the top level.",
+            code="invalid_json",
+        )
+    return data
+
+
+def _form_params(request: HttpRequest) -> Params:
+    items: list[tuple[str, Any]] = []
+    try:
+        for key, values in request.POST.lists():
+            items.extend((key, value) for value in values)
+        for key, uploads in request.FILES.lists():
+            items.extend((key, upload) for upload in uploads)
+    except MultiPartParserError:
+        raise ApiError(
+            400, "The multipart body could not be parsed.", code="invalid_multipart"
+        ) from None
+    return nest(items)
+
+
+def nest(items: Iterable[tuple[str, Any]]) -> Params:
+    """Bracket keys to a nested dict: ``a[b]`` → {"a": {"b"}}, ``a[][b]`` → {"a": [{"b"}]}.
+
+    A repeated ``a[][b]`` starts a new element, as the SDK repeats them; a repeated plain
+    key becomes a list, which the schema then refuses with a type error.
+    """
+    root: Params = {}
+    for key, value in items:
+        match = _KEY_RE.match(key)
+        path = [match.group(1), *_SEGMENT_RE.findall(match.group(2))] if match else [key]
+        _insert(root, path, value)
+    return root
+
+
+def _insert(node: dict[str, Any] | list[Any], path: list[str], value: Any) -> None:
+    head, rest = path[0], path[1:]
+    if not rest:
+        if isinstance(node, list):
+            node.append(value)
+        elif head in node:
+            existing = node[head]
+            node[head] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            node[head] = value
+        return
+    wanted: type = list if rest[0] == "" else dict
+    child: Any
+    if isinstance(node, list):
+        last = node[-1] if node else None
+        if wanted is dict and isinstance(last, dict) and rest[0] not in last:
+            child = last
+        else:
+            child = wanted()
+            node.append(child)
+    else:
+        child = node.get(head)
+        if not isinstance(child, wanted):
+            child = wanted()
+            node[head] = child
+    _insert(child, rest, value)

@@ -1,0 +1,285 @@
+"""The /v1 Videos API: plain function views over the same services as the pages.
+
+Each endpoint parses its input with ``schemas``, calls a service or a selector, and
+answers one of the ``objects``; ``api_endpoint`` and ``key_required`` own the wire rules
+(request ids, auth, rate limits, the error envelope).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils import timezone
+
+from videos_app import selectors, services
+from videos_app.media import stored_file_response
+from videos_app.models import Character, Video
+from videos_app.views import MEDIA_VARIANTS
+
+from . import files, objects, openapi, parsing, references, schemas
+from . import selectors as api_selectors
+from .auth import ApiRequest, api_endpoint, key_required
+from .errors import ApiError, from_validation_error, not_found
+from .models import ApiFile
+
+# --- /videos --------------------------------------------------------------------------
+
+
+@api_endpoint("GET", "POST")
+@key_required
+def videos(request: ApiRequest) -> HttpResponseBase:
+    if request.method == "POST":
+        return video_create(request)
+    return video_list(request)
+
+
+def video_create(request: ApiRequest) -> JsonResponse:
+    params = schemas.video_create(parsing.request_params(request))
+    try:
+        # Listed by id or named in the prompt, as on the page.
+        characters = services.characters_for_prompt(
+            user=request.user, prompt=params.prompt, ids=params.character_ids
+        )
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    reference = None
+    if params.input_reference is not None:
+        reference = references.reference_png(
+            params.input_reference, user=request.user, size=params.size
+        )
+    video = services.video_create(
+        owner=request.user,
+        prompt=params.prompt,
+        model=params.model,
+        size=params.size,
+        seconds=params.seconds,
+        reference_png=reference,
+        characters=characters,
+    )
+    return JsonResponse(objects.video_object(video))
+
+
+def video_list(request: ApiRequest) -> JsonResponse:
+    params = schemas.video_list(request.GET)
+    try:
+        page, has_more = api_selectors.video_page(
+            user=request.user, after=params.after, limit=params.limit, order=params.order
+        )
+    except api_selectors.UnknownCursor:
+        # 400, not 404: the list exists, the cursor is what is wrong.
+        raise ApiError(
+            400,
+            f"Invalid 'after': no video with id '{params.after}'.",
+            param="after",
+            code="invalid_value",
+        ) from None
+    return JsonResponse(objects.video_list_object(page, has_more=has_more))
+
+
+# --- /videos/{video_id} ---------------------------------------------------------------
+
+
+@api_endpoint("GET", "DELETE")
+@key_required
+def video(request: ApiRequest, video_id: str) -> HttpResponseBase:
+    if request.method == "DELETE":
+        return video_delete(request, video_id)
+    return video_retrieve(request, video_id)
+
+
+def _visible_video(request: ApiRequest, video_id: str, *, param: str | None = None) -> Video:
+    try:
+        return selectors.video_get(user=request.user, video_id=video_id)
+    except Video.DoesNotExist:
+        raise not_found("Video", video_id, param=param) from None
+
+
+def poll_after_ms(video: Video) -> int:
+    """How long the SDK's poll() should wait: a quarter of the estimated time left."""
+    left = video.seconds_left(timezone.now())
+    if left is None:
+        return 1000
+    return int(min(5000, max(500, left * 1000 / 4)))
+
+
+def video_retrieve(request: ApiRequest, video_id: str) -> JsonResponse:
+    video = _visible_video(request, video_id)
+    response = JsonResponse(objects.video_object(video))
+    if video.is_active:
+        response["openai-poll-after-ms"] = str(poll_after_ms(video))
+    return response
+
+
+def video_delete(request: ApiRequest, video_id: str) -> JsonResponse:
+    video = _visible_video(request, video_id)
+    try:
+        services.video_delete(video=video, actor=request.user)
+    except PermissionDenied as exc:
+        raise ApiError(403, str(exc), code="permission_denied") from None
+    except ValidationError as exc:  # still rendering, or a derivative renders from it
+        raise from_validation_error(exc) from None
+    return JsonResponse(objects.video_deleted_object(video_id))
+
+
+@api_endpoint("GET")
+@key_required
+def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
+    variant = schemas.content_variant(request.GET)
+    video = _visible_video(request, video_id)
+    if not video.is_completed:
+        # 400, never 409: the SDK would retry a 409.
+        raise ApiError(
+            400,
+            f"Video is not ready yet (status: {video.status}). Use GET /v1/videos/{video_id} "
+            "to check its status.",
+            code="video_not_ready",
+        )
+    field_name, content_type, _extension = MEDIA_VARIANTS[variant]
+    name = getattr(video, field_name).name
+    try:
+        if not name:
+            raise FileNotFoundError(variant)
+        # Raw bytes whatever the Accept header says (the SDK sends application/binary).
+        return stored_file_response(request, name, content_type=content_type)
+    except FileNotFoundError:
+        raise ApiError(
+            404, f"This video has no stored {variant} file.", code="content_not_found"
+        ) from None
+
+
+# --- operations the local renderer cannot do yet --------------------------------------
+# Each parses and authenticates like the real thing, so adding one is calling its service.
+
+
+@api_endpoint("POST")
+@key_required
+def video_remix(request: ApiRequest, video_id: str) -> JsonResponse:
+    params = schemas.video_remix(parsing.request_params(request))
+    source = _visible_video(request, video_id)
+    try:
+        video = services.video_remix(owner=request.user, source=source, prompt=params.prompt)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    return JsonResponse(objects.video_object(video))
+
+
+def _source(request: ApiRequest, ref: schemas.VideoRef) -> dict[str, Any]:
+    """The source of an edit or extension, as keyword arguments for the service."""
+    if ref.video_id is not None:
+        return {"source": _visible_video(request, ref.video_id, param="video")}
+    return {"upload": ref.upload}
+
+
+@api_endpoint("POST")
+@key_required
+def video_edit(request: ApiRequest) -> JsonResponse:
+    params = schemas.video_edit(parsing.request_params(request))
+    try:
+        video = services.video_edit(
+            owner=request.user,
+            prompt=params.prompt,
+            model=params.model,
+            **_source(request, params.video),
+        )
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    return JsonResponse(objects.video_object(video))
+
+
+@api_endpoint("POST")
+@key_required
+def video_extend(request: ApiRequest) -> JsonResponse:
+    params = schemas.video_extend(parsing.request_params(request))
+    try:
+        video = services.video_extend(
+            owner=request.user,
+            prompt=params.prompt,
+            segment_seconds=params.seconds,
+            **_source(request, params.video),
+        )
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    return JsonResponse(objects.video_object(video))
+
+
+@api_endpoint("POST")
+@key_required
+def character_create(request: ApiRequest) -> JsonResponse:
+    params = schemas.character_create(parsing.request_params(request))
+    if params.video.upload is None:
+        raise ApiError(
+            400,
+            "A character is made from an uploaded MP4 clip, not a video id.",
+            param="video",
+            code="invalid_value",
+        )
+    try:
+        character = services.character_create(
+            owner=request.user, name=params.name, clip=params.video.upload
+        )
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    return JsonResponse(objects.character_object(character))
+
+
+@api_endpoint("GET")
+@key_required
+def character_retrieve(request: ApiRequest, character_id: str) -> JsonResponse:
+    try:
+        character = selectors.character_get(user=request.user, character_id=character_id)
+    except Character.DoesNotExist:
+        raise not_found("Character", character_id) from None
+    return JsonResponse(objects.character_object(character))
+
+
+# --- /files ---------------------------------------------------------------------------
+
+
+@api_endpoint("POST")
+@key_required
+def file_create(request: ApiRequest) -> JsonResponse:
+    params = schemas.file_create(parsing.request_params(request))
+    try:
+        api_file = files.api_file_create(
+            owner=request.user,
+            upload=params.file,
+            purpose=params.purpose,
+            expires_after_seconds=params.expires_after_seconds,
+        )
+    except ValidationError as exc:
+        raise ApiError(
+            400,
+            " ".join(exc.messages),
+            param="file",
+            code="invalid_file",
+        ) from None
+    return JsonResponse(objects.file_object(api_file))
+
+
+@api_endpoint("GET", "DELETE")
+@key_required
+def file_detail(request: ApiRequest, file_id: str) -> JsonResponse:
+    try:
+        api_file = files.api_file_get(user=request.user, file_id=file_id)
+    except ApiFile.DoesNotExist:
+        raise not_found("File", file_id) from None
+    if request.method == "DELETE":
+        files.api_file_delete(api_file=api_file)
+        return JsonResponse(objects.file_deleted_object(file_id))
+    return JsonResponse(objects.file_object(api_file))
+
+
+# --- the rest -------------------------------------------------------------------------
+
+
+@api_endpoint("GET")
+def openapi_document(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi.document(), json_dumps_params={"indent": 1})
+
+
+@api_endpoint("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+def unknown_url(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any other path under /v1: a 404 envelope, never Django's page or a redirect."""
+    raise ApiError(404, f"Invalid URL ({request.method} {request.path}).", code="unknown_url")
