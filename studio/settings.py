@@ -176,6 +176,7 @@ else:
     Q_CLUSTER["poll"] = 0.5
 
 # --- Auth -----------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = ["videos_app.auth.CachedModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "videos:gallery"
 LOGOUT_REDIRECT_URL = "login"

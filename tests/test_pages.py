@@ -15,6 +15,7 @@ from django.urls import reverse
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_user, make_video
 from videos_app.models import Video
+from videos_app.polling import poll_token
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,7 @@ class TestGallery:
             return len(ctx)
 
         make_video(user)
+        count()  # the session and user are cached from here on
         few = count()
         for _ in range(40):
             make_video(make_user())
@@ -306,7 +308,7 @@ class TestDetail:
         video = make_video(user, status=Video.Status.IN_PROGRESS, progress=37)
         body = client_in.get(video.get_absolute_url()).content.decode()
         assert 'value="37"' in body and "37%" in body
-        assert f'hx-get="/videos/{video.pk}/status?n=0"' in body
+        assert f'hx-get="/videos/{video.pk}/status?n=0&amp;t=' in body
         assert 'hx-trigger="load delay:1.0s"' in body
 
     def test_the_status_fragment_backs_off(self, client_in: Client, user: object) -> None:
@@ -337,6 +339,29 @@ class TestDetail:
         with CaptureQueriesContext(connection) as ctx:
             client_in.get(url, headers={"HX-Request": "true"})
         assert len(ctx) <= 2, [q["sql"] for q in ctx.captured_queries]
+
+    def test_a_poll_with_the_page_token_needs_no_session(
+        self, client_in: Client, user: object
+    ) -> None:
+        video = make_video(user, status=Video.Status.IN_PROGRESS, progress=64)
+        body = client_in.get(video.get_absolute_url()).content.decode()
+        poll_url = (
+            body.split('id="job"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+        )
+        with CaptureQueriesContext(connection) as ctx:
+            response = Client().get(poll_url, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        assert 'value="64"' in response.content.decode()
+        assert 'id="status-badge"' in response.content.decode()
+        assert len(ctx) == 1
+
+    def test_a_poll_with_a_forged_token_falls_back_to_the_session(self, user: object) -> None:
+        video = make_video(user, status=Video.Status.IN_PROGRESS)
+        url = reverse("videos:status", args=[video.pk]) + "?t=1xWJZs:forged"
+        assert Client().get(url).status_code == 302  # to the sign-in page
+        other = make_video(user, status=Video.Status.IN_PROGRESS)
+        url = reverse("videos:status", args=[video.pk]) + f"?t={poll_token(other.pk)}"
+        assert Client().get(url).status_code == 302  # a token for another video is no use
 
     def test_it_shows_a_failed_job_with_its_error(self, client_in: Client, user: object) -> None:
         video = make_video(

@@ -7,3 +7,6 @@ class VideosConfig(AppConfig):
     name = "videos_app"
     verbose_name = "Videos"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import auth  # noqa: F401  (connects the user cache's signal receivers)

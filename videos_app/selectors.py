@@ -26,6 +26,14 @@ def video_get(*, user: AbstractBaseUser | AnonymousUser, video_id: str) -> Video
     return videos_visible_to(user).select_related("owner").get(pk=video_id)
 
 
+def video_progress(*, video_id: str) -> Video:
+    """Only what a progress poll shows, in one light query (the poll is the hottest path).
+
+    Visibility was checked when the poll's token was issued (see polling.py).
+    """
+    return Video.objects.only("id", "status", "progress", "started_at", "size").get(pk=video_id)
+
+
 def video_progress_many(
     *, user: AbstractBaseUser | AnonymousUser, video_ids: Iterable[str]
 ) -> list[Video]:

@@ -6,12 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import selectors, services
+from . import polling, selectors, services
 from .forms import (
     CharacterForm,
     VideoCreateForm,
@@ -251,24 +253,50 @@ def video_edit_upload(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_GET
-def video_status(request: HttpRequest, video_id: str) -> HttpResponse:
-    """The detail page's stage, polled by htmx while the job runs; 286 stops the polling."""
-    video = _get_video_or_404(request, video_id)
+def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
+    """The detail page's progress box, polled by htmx while the job runs.
+
+    A valid poll token stands for the visibility check the page already made (see
+    polling.py); without one, the session decides. 286 stops the polling for good.
+    """
+    token = request.GET.get("t", "")
+    if not polling.poll_token_valid(token, video_id):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        _get_video_or_404(request, video_id)
+        token = polling.poll_token(video_id)
+    try:
+        video = selectors.video_progress(video_id=video_id)
+    except Video.DoesNotExist:
+        raise Http404("No such video.") from None
     if video.is_finished:
-        # Once: the finished page, with its tools and lineage; 286 stops the polling.
+        # Once: the whole finished stage (player, tools, lineage) in place of the progress
+        # box; 286 stops the polling for good.
+        video = _get_video_or_404(request, video_id)
         response = render(request, "videos/detail.html#stage", _detail_context(request, video))
         response.status_code = HttpResponseStopPolling.status_code
+        response["HX-Retarget"] = "#stage"
+        response["HX-Reswap"] = "outerHTML"
         return response
     n = _poll_count(request) + 1
-    return render(request, "videos/detail.html#stage", _stage_context(request, video, n))
+    # The progress box, and the status badge out of band.
+    context = {
+        "video": video,
+        "poll_n": n,
+        "poll_token": token,
+        "delay": poll_delay(n),
+        "seconds_left": video.seconds_left(timezone.now()),
+    }
+    # No request: the fragment needs no context processors (CSRF, CSP nonce, messages).
+    return HttpResponse(render_to_string("videos/detail.html#poll", context))
 
 
 def _stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, object]:
     return {
         "video": video,
         "poll_n": n,
+        "poll_token": polling.poll_token(video.pk) if video.is_active else "",
         "delay": poll_delay(n),
         "seconds_left": video.seconds_left(timezone.now()),
         "can_delete": services.video_can_delete(video=video, user=request.user),  # type: ignore[arg-type]
