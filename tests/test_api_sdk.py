@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,14 @@ from openai import AsyncOpenAI, OpenAI
 from openai.types import Video
 from PIL import Image
 
-from tests.api_helpers import Key, completed_video, make_key
+from tests.api_helpers import (  # noqa: F401  (fixtures)
+    Key,
+    completed_video,
+    key_fixture,
+    owner_fixture,
+    sdk,
+    sdk_client_fixture,
+)
 from tests.factories import image_bytes, make_user, make_video
 from videos_app import selectors
 from videos_app.api import views as api_views
@@ -31,31 +37,6 @@ pytestmark = [
     # Every videos method of the SDK is marked deprecated since the upstream shut down.
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
-
-
-@pytest.fixture
-def owner(transactional_db: None) -> User:
-    return make_user("sdk")
-
-
-@pytest.fixture
-def key(owner: User) -> Key:
-    return make_key(owner)
-
-
-def sdk(live_server: Any, raw_key: str) -> OpenAI:
-    return OpenAI(
-        base_url=live_server.url + "/v1",
-        api_key=raw_key,
-        max_retries=0,
-        _strict_response_validation=True,
-    )
-
-
-@pytest.fixture
-def client(live_server: Any, key: Key) -> Iterator[OpenAI]:
-    with sdk(live_server, key.raw) as client:
-        yield client
 
 
 def png(width: int = 720, height: int = 1280) -> bytes:
@@ -227,19 +208,6 @@ class TestErrors:
             client.videos.retrieve("video_nope")
         with pytest.raises(openai.NotFoundError):
             client.videos.get_character("char_nope")
-
-    def test_an_unsupported_operation_raises_bad_request(self, client: OpenAI, owner: User) -> None:
-        row = completed_video(owner)
-        with pytest.raises(openai.BadRequestError) as caught:
-            client.videos.remix(row.pk, prompt="at night")
-        assert caught.value.code == "unsupported_operation"
-        with pytest.raises(openai.BadRequestError) as caught:
-            client.post(
-                "/videos/extensions",
-                body={"prompt": "p", "seconds": "4", "video": {"id": row.pk}},
-                cast_to=Video,
-            )
-        assert caught.value.code == "unsupported_operation"
 
     def test_the_rate_limit_raises_rate_limit_error_with_retry_after(
         self, client: OpenAI, settings: Any

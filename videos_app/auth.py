@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -25,9 +25,9 @@ def _key(user_id: object) -> str:
 
 
 class CachedModelBackend(ModelBackend):
-    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+    def get_user(self, user_id: Any) -> User | None:
         key = _key(user_id)
-        user: AbstractBaseUser | None = cache.get(key)
+        user: User | None = cache.get(key)
         if user is None:
             user = super().get_user(user_id)
             if user is None:
@@ -38,5 +38,5 @@ class CachedModelBackend(ModelBackend):
 
 @receiver(post_save, sender=get_user_model())
 @receiver(post_delete, sender=get_user_model())
-def forget_cached_user(sender: type, instance: AbstractBaseUser, **kwargs: Any) -> None:
+def forget_cached_user(sender: type, instance: User, **kwargs: Any) -> None:
     cache.delete(_key(instance.pk))

@@ -126,14 +126,6 @@ def not_found(kind: str, object_id: str, *, param: str | None = None) -> ApiErro
     return ApiError(404, f"{kind} with id '{object_id}' not found.", param=param, code="not_found")
 
 
-def unsupported_operation(what: str) -> ApiError:
-    return ApiError(
-        400,
-        f"{what} is not supported by the studio's local renderer yet.",
-        code="unsupported_operation",
-    )
-
-
 def from_validation_error(exc: ValidationError, *, status: int = 400) -> ApiError:
     """A service's ValidationError as the envelope: a field's error names it as ``param``."""
     if hasattr(exc, "error_dict"):

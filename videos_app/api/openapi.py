@@ -47,9 +47,9 @@ def _error(description: str) -> Schema:
     return _json_response(description, _ref("Error"))
 
 
-def _responses(ok: Schema, *statuses: int) -> Schema:
+def _responses(ok: Schema, *statuses: int, bad_request: str = "") -> Schema:
     descriptions = {
-        400: "Invalid request (the message and `param` say what to change).",
+        400: "Invalid request (the message and `param` say what to change)." + bad_request,
         401: "Missing, unknown or revoked API key.",
         403: "The key's user may not do this.",
         404: "Unknown, or not visible to this key.",
@@ -102,6 +102,40 @@ def _components() -> Schema:
         "additionalProperties": False,
     }
     binary = {"type": "string", "format": "binary"}
+    source_id = {
+        "type": "object",
+        "description": "A completed video of yours (`video_...`); the result keeps its "
+        "model, size and seed.",
+        "properties": {"id": {"type": "string"}},
+        "required": ["id"],
+        "additionalProperties": False,
+    }
+    source_upload = {
+        **binary,
+        "description": "An MP4 (decided from its content, not its name or type) of at most "
+        f"{catalog.MAX_UPLOAD_BYTES // (1024 * 1024)} MB; the result takes its size.",
+    }
+    # Multipart carries the source as a file part or as the bracket key `video[id]`.
+    one_source = [{"required": ["video"]}, {"required": ["video[id]"]}]
+    edit_model = {
+        "type": "string",
+        "enum": models,
+        "default": catalog.DEFAULT_MODEL,
+        "description": "For an uploaded source only; an edit of a video id keeps its model.",
+    }
+    extension_seconds = {
+        "type": "string",
+        "enum": [str(s) for s in catalog.EXTENSION_SECONDS],
+        "description": "The new segment's length (a string). The result's `seconds` is the "
+        f"stitched total, at most {catalog.MAX_TOTAL_SECONDS}.",
+    }
+    character_ids = {
+        "type": "array",
+        "maxItems": catalog.MAX_CHARACTERS,
+        "description": "Characters to show, by id (`char_...`). Characters named in the prompt "
+        f"are added too; at most {catalog.MAX_CHARACTERS} in all.",
+        "items": video_ref_object,
+    }
     return {
         "securitySchemes": {
             "bearerAuth": {
@@ -253,11 +287,7 @@ def _components() -> Schema:
                         "default": catalog.DEFAULT_SIZE,
                     },
                     "input_reference": reference_object,
-                    "characters": {
-                        "type": "array",
-                        "maxItems": catalog.MAX_CHARACTERS,
-                        "items": video_ref_object,
-                    },
+                    "characters": character_ids,
                 },
             },
             "CreateVideoMultipartRequest": {
@@ -265,7 +295,8 @@ def _components() -> Schema:
                 "required": ["prompt"],
                 "additionalProperties": False,
                 "description": "What the official SDK sends. Nested values arrive as "
-                "bracket keys (`input_reference[file_id]`).",
+                "bracket keys (`input_reference[file_id]`, `characters[][id]` once per "
+                "character).",
                 "properties": {
                     "prompt": prompt,
                     "model": {"type": "string", "enum": models},
@@ -277,6 +308,12 @@ def _components() -> Schema:
                     },
                     "input_reference[file_id]": {"type": "string"},
                     "input_reference[image_url]": {"type": "string"},
+                    "characters[][id]": {
+                        "type": "array",
+                        "maxItems": catalog.MAX_CHARACTERS,
+                        "items": {"type": "string"},
+                        "description": "A character id (`char_...`), repeated per character.",
+                    },
                 },
             },
             "RemixVideoRequest": {
@@ -289,24 +326,44 @@ def _components() -> Schema:
                 "type": "object",
                 "required": ["prompt", "video"],
                 "additionalProperties": False,
+                "properties": {"prompt": prompt, "video": source_id, "model": edit_model},
+            },
+            "EditVideoMultipartRequest": {
+                "type": "object",
+                "required": ["prompt"],
+                "oneOf": one_source,
+                "additionalProperties": False,
+                "description": "What the official SDK sends: the source as the file part "
+                "`video`, or as `video[id]` (through `extra_body`).",
                 "properties": {
                     "prompt": prompt,
-                    "video": video_ref_object,
-                    "model": {"type": "string", "enum": models},
+                    "video": {
+                        **source_upload,
+                        "description": source_upload["description"]
+                        + f" At most {catalog.MAX_EDIT_SECONDS} s.",
+                    },
+                    "video[id]": {"type": "string", "description": source_id["description"]},
+                    "model": edit_model,
                 },
             },
             "ExtendVideoRequest": {
                 "type": "object",
                 "required": ["prompt", "seconds", "video"],
                 "additionalProperties": False,
+                "properties": {"prompt": prompt, "seconds": extension_seconds, "video": source_id},
+            },
+            "ExtendVideoMultipartRequest": {
+                "type": "object",
+                "required": ["prompt", "seconds"],
+                "oneOf": one_source,
+                "additionalProperties": False,
+                "description": "What the official SDK sends: the source as the file part "
+                "`video`, or as `video[id]` (through `extra_body`).",
                 "properties": {
                     "prompt": prompt,
-                    "seconds": {
-                        "type": "string",
-                        "enum": [str(s) for s in catalog.EXTENSION_SECONDS],
-                        "description": "The new segment's length.",
-                    },
-                    "video": video_ref_object,
+                    "seconds": extension_seconds,
+                    "video": source_upload,
+                    "video[id]": {"type": "string", "description": source_id["description"]},
                 },
             },
             "CreateCharacterRequest": {
@@ -319,7 +376,13 @@ def _components() -> Schema:
                         "minLength": 1,
                         "maxLength": schemas.MAX_CHARACTER_NAME,
                     },
-                    "video": binary,
+                    "video": {
+                        **binary,
+                        "description": "An MP4 clip of the character, "
+                        f"{catalog.MIN_CHARACTER_SECONDS:g} to "
+                        f"{catalog.MAX_CHARACTER_SECONDS:g} s (2 to 4 s works best), at most "
+                        f"{catalog.MAX_CHARACTER_BYTES // (1024 * 1024)} MB.",
+                    },
                 },
             },
             "CreateFileRequest": {
@@ -337,10 +400,6 @@ def _components() -> Schema:
 
 def document() -> Schema:
     video_id = _path_param("video_id", "A video id (`video_...`).")
-    not_yet = (
-        "Routed and validated; answers 400 `unsupported_operation` until the local "
-        "renderer supports it."
-    )
     video_ok = _json_response("The video.", _ref("Video"))
     return {
         "openapi": "3.1.0",
@@ -468,37 +527,77 @@ def document() -> Schema:
                 "parameters": [video_id],
                 "post": {
                     "operationId": "remixVideo",
-                    "summary": "Remix a completed video. " + not_yet,
-                    "requestBody": _body(_ref("RemixVideoRequest")),
-                    "responses": _responses(video_ok, 404, 413),
+                    "summary": "Remix a completed video with a new prompt.",
+                    "description": "A new job that keeps the source's model, size, duration, "
+                    "seed, reference image and characters; its `remixed_from_video_id` names "
+                    "the source.",
+                    "requestBody": _body(_ref("RemixVideoRequest"), _ref("RemixVideoRequest")),
+                    "responses": _responses(
+                        video_ok,
+                        404,
+                        413,
+                        bad_request=" Also when the source is not completed "
+                        "(`video_not_completed`; 400, not 409, so the SDK does not retry).",
+                    ),
                 },
             },
             "/videos/edits": {
                 "post": {
                     "operationId": "editVideo",
-                    "summary": "Edit a video. " + not_yet,
-                    "requestBody": _body(_ref("EditVideoRequest"), {"type": "object"}),
-                    "responses": _responses(video_ok, 404, 413),
+                    "summary": "Edit a video: a new job of the same length and size.",
+                    "description": "The source is a completed video of yours (`video.id`) or "
+                    "an uploaded MP4 (`video` as a file).",
+                    "requestBody": _body(
+                        _ref("EditVideoRequest"), _ref("EditVideoMultipartRequest")
+                    ),
+                    "responses": _responses(
+                        video_ok,
+                        404,
+                        413,
+                        bad_request=" Also, with `param: video`, when the source is not "
+                        "completed or the upload is not a decodable MP4 within the limits.",
+                    ),
                 }
             },
             "/videos/extensions": {
                 "post": {
                     "operationId": "extendVideo",
-                    "summary": "Extend a video. " + not_yet,
-                    "requestBody": _body(_ref("ExtendVideoRequest"), {"type": "object"}),
-                    "responses": _responses(video_ok, 404, 413),
+                    "summary": "Extend a video by a new segment; `seconds` of the result is "
+                    "the total.",
+                    "description": "The source is a completed video of yours (`video.id`) or "
+                    f"an uploaded MP4 (`video` as a file). A chain allows at most "
+                    f"{catalog.MAX_EXTENSIONS} extensions and {catalog.MAX_TOTAL_SECONDS} s.",
+                    "requestBody": _body(
+                        _ref("ExtendVideoRequest"), _ref("ExtendVideoMultipartRequest")
+                    ),
+                    "responses": _responses(
+                        video_ok,
+                        404,
+                        413,
+                        bad_request=" Also (`code: extension_limit`) when the chain has "
+                        f"{catalog.MAX_EXTENSIONS} extensions already (`param: video`) or would "
+                        f"pass {catalog.MAX_TOTAL_SECONDS} s (`param: seconds`), and, with "
+                        "`param: video`, when the source is not completed or the upload is "
+                        "not a decodable MP4.",
+                    ),
                 }
             },
             "/videos/characters": {
                 "post": {
                     "operationId": "createCharacter",
-                    "summary": "Make a character from a clip. " + not_yet,
+                    "summary": "Make a character from a short clip.",
+                    "description": "Multipart only: the clip is a file part, which JSON "
+                    "cannot carry. Use the character with `characters` on `POST /videos`, or "
+                    "by naming it in the prompt.",
                     "requestBody": {
                         "required": True,
                         "content": {MULTIPART: {"schema": _ref("CreateCharacterRequest")}},
                     },
                     "responses": _responses(
-                        _json_response("The character.", _ref("Character")), 413
+                        _json_response("The character.", _ref("Character")),
+                        413,
+                        bad_request=" Also, with `param: video`, when the clip is not a "
+                        "decodable MP4 or is too short, too long or too large.",
                     ),
                 }
             },

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
+from videos_app import catalog
+
 from .errors import ApiError
 
 Params = dict[str, Any]
@@ -27,17 +29,25 @@ _SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-def max_body_bytes() -> int:
-    """The largest body an API POST may have: an image as base64 plus room for the rest."""
-    return int(settings.STUDIO_MAX_IMAGE_BYTES * 4 / 3) + 1024 * 1024
+def max_body_bytes(content_type: str = "application/json") -> int:
+    """The largest body an API POST may have.
+
+    JSON is read into memory: room for an image as base64 plus the rest. A form streams
+    its files to disk, so it may carry the largest video upload (edits, extensions); each
+    endpoint then holds its own file to its own, smaller, limit.
+    """
+    json_limit = int(settings.STUDIO_MAX_IMAGE_BYTES * 4 / 3) + 1024 * 1024
+    if content_type in FORM_TYPES:
+        return max(json_limit, catalog.MAX_UPLOAD_BYTES + 1024 * 1024)
+    return json_limit
 
 
 def request_params(request: HttpRequest) -> Params:
     """The body of a POST as a nested dict, or ApiError(400/413)."""
     length = _content_length(request)
-    if length > max_body_bytes():
-        raise ApiError(413, "The request body is too large.", code="request_too_large")
     content_type = request.content_type or ""
+    if length > max_body_bytes(content_type):
+        raise ApiError(413, "The request body is too large.", code="request_too_large")
     if content_type == "application/json":
         return _json_params(request)
     if content_type in FORM_TYPES:
