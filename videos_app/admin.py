@@ -160,10 +160,28 @@ class CharacterAdmin(admin.ModelAdmin):
     list_filter = ["created_at"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
-    readonly_fields = ["id", "poster_preview", "created_at", "duration", "width", "height"]
+    readonly_fields = [
+        "id",
+        "poster_preview",
+        "clip",
+        "poster",
+        "created_at",
+        "duration",
+        "width",
+        "height",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a character needs its clip checked: create it on the Characters page
+
+    def delete_model(self, request: HttpRequest, obj: Character) -> None:
+        services.character_delete(character=obj, actor=request.user)  # type: ignore[arg-type]
 
     @admin.display(description="Poster")
     def poster_preview(self, character: Character) -> str:
         if not character.poster:
             return "—"
-        return format_html('<img src="{}" alt="" width="160">', character.poster.url)
+        return format_html(
+            '<img src="{}" alt="" width="160">',
+            reverse("videos:character_media", args=[character.pk, "poster"]),
+        )
