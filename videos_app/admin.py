@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import ActionLocation
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -130,8 +131,10 @@ class VideoAdmin(admin.ModelAdmin):
             reverse("videos:media", args=[video.pk, "spritesheet"]),
         )
 
-    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        actions = super().get_actions(request, *args, **kwargs)
+    def get_actions(
+        self, request: HttpRequest, action_location: Any = ActionLocation.CHANGE_LIST
+    ) -> dict[str, Any]:
+        actions = super().get_actions(request, action_location)
         # The built-in bulk delete would leave the files behind.
         actions.pop("delete_selected", None)
         return actions
