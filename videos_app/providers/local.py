@@ -1,0 +1,213 @@
+"""The embedded default provider: a procedural renderer run in a child process.
+
+``LocalRenderer.run`` starts ``python -m videos_app.providers.render_worker SPEC_JSON``
+in its own session (a new process group), reads its ``progress N`` lines, and enforces a
+total timeout and a stall timeout. Whatever happens, it leaves no process behind (the
+whole group is SIGKILLed) and no partial file in ``workdir`` (the child writes into a
+private staging folder that is moved into place only on success).
+
+A subprocess, not ``multiprocessing``: django-q2 workers are daemonic processes, which
+may not have multiprocessing children.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from .base import Assets, JobSpec, ProgressCallback, ProviderError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WORKER_COMMAND = (sys.executable, "-m", "videos_app.providers.render_worker")
+VIDEO_NAME = "video.mp4"
+THUMBNAIL_NAME = "thumbnail.webp"
+SPRITESHEET_NAME = "spritesheet.jpg"
+INVALID_SPEC_STATUS = 2  # the worker's exit status for a spec it refuses
+
+
+def default_timeout(seconds: int) -> float:
+    """Generous: a 12 s clip renders in about 2 s on two cores."""
+    return 60.0 + 10.0 * seconds
+
+
+class LocalRenderer:
+    """Renders ``JobSpec`` s on this machine (see docs/renderer.md).
+
+    ``timeout``: total seconds allowed per job (default ``default_timeout(spec.seconds)``);
+    ``stall_timeout``: seconds allowed without a progress line; ``command``: the child's
+    argv, to which the spec is appended as one JSON argument (tests substitute it).
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        stall_timeout: float = 30.0,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.stall_timeout = stall_timeout
+        self.command = tuple(command or WORKER_COMMAND)
+
+    def run(self, spec: JobSpec, *, workdir: Path, on_progress: ProgressCallback) -> Assets:
+        staging = Path(tempfile.mkdtemp(prefix=".render-", dir=workdir))
+        try:
+            staged = Assets(
+                video=staging / VIDEO_NAME,
+                thumbnail=staging / THUMBNAIL_NAME,
+                spritesheet=staging / SPRITESHEET_NAME,
+            )
+            payload = {
+                "prompt": spec.prompt,
+                "seed": spec.seed,
+                "width": spec.width,
+                "height": spec.height,
+                "seconds": spec.seconds,
+                "reference_image": str(spec.reference_image) if spec.reference_image else None,
+                "video": str(staged.video),
+                "thumbnail": str(staged.thumbnail),
+                "spritesheet": str(staged.spritesheet),
+            }
+            timeout = self.timeout if self.timeout is not None else default_timeout(spec.seconds)
+            self._run_child([*self.command, json.dumps(payload)], timeout, on_progress)
+            missing = [path.name for path in _paths(staged) if not path.is_file()]
+            if missing:
+                raise ProviderError(
+                    "render_failed", f"The renderer finished without writing {', '.join(missing)}."
+                )
+            assets = Assets(
+                video=workdir / VIDEO_NAME,
+                thumbnail=workdir / THUMBNAIL_NAME,
+                spritesheet=workdir / SPRITESHEET_NAME,
+            )
+            for source, target in zip(_paths(staged), _paths(assets), strict=True):
+                os.replace(source, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        on_progress(100)
+        return assets
+
+    def _run_child(self, argv: list[str], timeout: float, on_progress: ProgressCallback) -> None:
+        """Run the child to its end, relaying progress (0..99; the caller reports 100)."""
+        with tempfile.TemporaryFile() as stderr:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                cwd=PROJECT_ROOT,
+                start_new_session=True,  # its own process group, killed as a whole
+            )
+            try:
+                done = self._follow(process, timeout, on_progress)
+            finally:
+                _kill_group(process)
+            status = process.returncode
+            if status == 0 and done:
+                return
+            reason = _last_line(stderr)
+            if status == INVALID_SPEC_STATUS:
+                raise ProviderError("invalid_spec", reason or "The renderer refused this job.")
+            if status < 0:
+                name = signal.Signals(-status).name
+                raise ProviderError(
+                    "render_failed", f"The renderer crashed ({name}). {reason}".strip()
+                )
+            raise ProviderError(
+                "render_failed", reason or f"The renderer stopped with exit status {status}."
+            )
+
+    def _follow(
+        self, process: subprocess.Popen[bytes], timeout: float, on_progress: ProgressCallback
+    ) -> bool:
+        """Read progress lines until the child closes stdout and exits; True if it said done.
+
+        Raises ``ProviderError("render_timeout")`` past the total or the stall timeout.
+        """
+        assert process.stdout is not None
+        start = last_sign = time.monotonic()
+        deadline = start + timeout
+        reported, done, pending = -1, False, b""
+        fd = process.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    raise ProviderError(
+                        "render_timeout", f"The render took longer than {timeout:g} s; stopped."
+                    )
+                if now - last_sign >= self.stall_timeout:
+                    raise ProviderError(
+                        "render_timeout",
+                        f"The renderer made no progress for {self.stall_timeout:g} s; stopped.",
+                    )
+                if not selector.select(min(deadline, last_sign + self.stall_timeout) - now):
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    word, _, value = line.decode(errors="replace").strip().partition(" ")
+                    if word == "progress" and value.isdigit():
+                        last_sign = time.monotonic()
+                        percent = min(99, int(value))
+                        if percent > reported:
+                            reported = percent
+                            on_progress(percent)
+                    elif word == "done":
+                        done = True
+        # stdout is closed: the child is exiting. Wait for it without reaping, so its
+        # process group id stays reserved until _kill_group has used it.
+        while not _has_exited(process):
+            if time.monotonic() >= deadline:
+                raise ProviderError(
+                    "render_timeout", f"The render took longer than {timeout:g} s; stopped."
+                )
+            time.sleep(0.01)
+        return done
+
+
+def _paths(assets: Assets) -> tuple[Path, Path, Path]:
+    return assets.video, assets.thumbnail, assets.spritesheet
+
+
+def _has_exited(process: subprocess.Popen[bytes]) -> bool:
+    try:
+        return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # already reaped
+        return True
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's whole process group (it leads it), then reap the child."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def _last_line(stream: IO[bytes], limit: int = 300) -> str:
+    """The child's last stderr line, without its ``error:`` prefix, shortened."""
+    stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, stream.tell() - 4096))
+    lines = [line.strip() for line in stream.read().decode(errors="replace").splitlines()]
+    last = next((line for line in reversed(lines) if line), "")
+    last = last.removeprefix("error:").strip()
+    return last if len(last) <= limit else last[: limit - 1] + "…"
