@@ -6,10 +6,12 @@ number of examples per operation so it stays well under a minute.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
@@ -83,6 +85,55 @@ def test_every_operation_id_is_unique() -> None:
         if method in HTTP_METHODS
     ]
     assert len(ids) == len(set(ids))
+
+
+def test_the_operations_document_both_encodings_and_their_errors() -> None:
+    document = openapi.document()
+    paths = document["paths"]
+    for path in ("/videos", "/videos/{video_id}/remix", "/videos/edits", "/videos/extensions"):
+        content = paths[path]["post"]["requestBody"]["content"]
+        assert set(content) == {"application/json", "multipart/form-data"}, path
+    # A character's clip is a file part, which JSON cannot carry.
+    character = paths["/videos/characters"]["post"]
+    assert set(character["requestBody"]["content"]) == {"multipart/form-data"}
+    assert {"200", "400", "401", "413", "429"} <= set(character["responses"])
+    for path in ("/videos/{video_id}/remix", "/videos/edits", "/videos/extensions"):
+        responses = paths[path]["post"]["responses"]
+        assert {"200", "400", "401", "404", "413", "429"} <= set(responses), path
+        assert responses["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Video"
+        }
+    assert "unsupported_operation" not in json.dumps(document)
+
+
+REQUESTS = [
+    # (schema, body as a client sends it, accepted)
+    ("EditVideoRequest", {"prompt": "p", "video": {"id": "video_1"}}, True),
+    ("EditVideoRequest", {"prompt": "p"}, False),
+    ("EditVideoMultipartRequest", {"prompt": "p", "video[id]": "video_1"}, True),
+    ("EditVideoMultipartRequest", {"prompt": "p", "video": "<bytes>", "model": "sora-2"}, True),
+    ("EditVideoMultipartRequest", {"prompt": "p"}, False),
+    ("EditVideoMultipartRequest", {"prompt": "p", "video": "<bytes>", "video[id]": "v"}, False),
+    ("ExtendVideoRequest", {"prompt": "p", "seconds": "4", "video": {"id": "video_1"}}, True),
+    ("ExtendVideoRequest", {"prompt": "p", "seconds": 4, "video": {"id": "video_1"}}, False),
+    ("ExtendVideoMultipartRequest", {"prompt": "p", "seconds": "4", "video": "<bytes>"}, True),
+    ("ExtendVideoMultipartRequest", {"prompt": "p", "seconds": "4", "video[id]": "v"}, True),
+    ("ExtendVideoMultipartRequest", {"prompt": "p", "video[id]": "v"}, False),
+    ("CreateCharacterRequest", {"name": "Mo", "video": "<bytes>"}, True),
+    ("CreateCharacterRequest", {"name": "Mo", "video": "<bytes>", "width": "1"}, False),
+    ("CreateVideoRequest", {"prompt": "p", "characters": [{"id": "char_1"}]}, True),
+    ("CreateVideoMultipartRequest", {"prompt": "p", "characters[][id]": ["a", "b"]}, True),
+    ("CreateVideoMultipartRequest", {"prompt": "p", "characters[][id]": ["a", "b", "c"]}, False),
+    ("RemixVideoRequest", {"prompt": "p"}, True),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "accepted"), REQUESTS)
+def test_the_request_schemas_take_what_clients_send(
+    name: str, body: dict[str, Any], accepted: bool
+) -> None:
+    schema = openapi.document()["components"]["schemas"][name]
+    assert jsonschema_rs.Draft202012Validator(schema).is_valid(body) is accepted
 
 
 # --- fuzzing --------------------------------------------------------------------------

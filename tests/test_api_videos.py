@@ -252,6 +252,21 @@ class TestCreate:
         big = "x" * (2 * 1024 * 1024)
         assert_error(post_json(api, "/v1/videos", {"prompt": big}), 413)
 
+    def test_a_form_may_carry_a_video_upload_over_the_json_cap(
+        self, api: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        settings.STUDIO_MAX_IMAGE_BYTES = 1000  # the JSON cap is now about 1 MB
+        upload = SimpleUploadedFile("upload", b"x" * (2 * 1024 * 1024))
+        # Read, then refused by the upload's own check rather than the body cap.
+        error = assert_error(
+            api.post("/v1/videos/edits", {"prompt": "p", "video": upload}), 400, param="video"
+        )
+        assert "not an MP4 video" in error["message"]
+        # A form's cap is the largest video upload (plus room for the other fields).
+        monkeypatch.setattr(catalog, "MAX_UPLOAD_BYTES", 1000)
+        upload.seek(0)
+        assert_error(api.post("/v1/videos/edits", {"prompt": "p", "video": upload}), 413)
+
 
 class TestCreateWithReference:
     def test_it_takes_an_uploaded_image_decided_by_its_content(self, api: Client) -> None:

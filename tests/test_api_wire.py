@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+import av
+import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.api_helpers import (  # noqa: F401  (fixtures)
@@ -15,12 +19,17 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
     api_key_fixture,
     assert_error,
     completed_video,
+    mp4_bytes,
 )
-from tests.factories import make_video
+from tests.factories import image_bytes, make_video
 from videos_app.api import parsing
 from videos_app.models import Video
 
 pytestmark = pytest.mark.django_db
+
+
+def post_json(client: Client, path: str, body: Any) -> Any:
+    return client.post(path, json.dumps(body), content_type="application/json")
 
 
 class TestRequestIds:
@@ -86,68 +95,221 @@ class TestAuthentication:
         assert response.json()["openapi"].startswith("3.1")
 
 
-class TestUnsupportedOperations:
-    def test_remix_parses_and_authenticates_then_answers_a_clean_400(
+def mkv_bytes() -> bytes:
+    """A real H.264 video in a Matroska container."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="matroska") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(8):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def clip_upload(data: bytes | None = None) -> SimpleUploadedFile:
+    """A file part as the SDK sends bytes: filename "upload", application/octet-stream."""
+    return SimpleUploadedFile(
+        "upload", data if data is not None else mp4_bytes(), "application/octet-stream"
+    )
+
+
+class TestOperations:
+    """Remix, edits, extensions and characters on the wire, in both encodings."""
+
+    def test_remix_takes_json_or_a_form_and_records_its_source(
+        self, api: Client, user: User
+    ) -> None:
+        video = completed_video(user, size="1280x720", seconds=8)
+        for response in (
+            post_json(api, f"/v1/videos/{video.pk}/remix", {"prompt": "now at night"}),
+            api.post(f"/v1/videos/{video.pk}/remix", {"prompt": "now at night"}),
+        ):
+            assert response.status_code == 200, response.content
+            body = response.json()
+            assert (body["status"], body["seconds"], body["size"]) == ("queued", "8", "1280x720")
+            assert body["remixed_from_video_id"] == video.pk
+
+    def test_remix_refuses_unknown_params_unknown_sources_and_unfinished_ones(
         self, api: Client, user: User
     ) -> None:
         video = completed_video(user)
-        response = api.post(
-            f"/v1/videos/{video.pk}/remix",
-            json.dumps({"prompt": "now at night"}),
-            content_type="application/json",
-        )
-        error = assert_error(response, 400, code="unsupported_operation")
-        assert "not supported by the studio's local renderer yet" in error["message"]
-        assert_error(
+        error = assert_error(
             api.post(f"/v1/videos/{video.pk}/remix", {"prompt": "p", "seed": "1"}),
             400,
             code="unknown_parameter",
+            param="seed",
         )
+        assert error["message"] == "Unknown parameter: 'seed'."
         assert_error(api.post("/v1/videos/video_nope/remix", {"prompt": "p"}), 404)
+        running = make_video(user, status=Video.Status.IN_PROGRESS)
+        assert_error(
+            post_json(api, f"/v1/videos/{running.pk}/remix", {"prompt": "p"}),
+            400,
+            code="video_not_completed",
+        )
+
+    @pytest.mark.parametrize(
+        ("path", "fields", "seconds"),
+        [
+            ("/v1/videos/edits", {"prompt": "p"}, "8"),
+            ("/v1/videos/extensions", {"prompt": "p", "seconds": "4"}, "12"),
+        ],
+    )
+    def test_a_source_id_arrives_as_a_bracket_key_or_as_json(
+        self, api: Client, user: User, path: str, fields: dict[str, str], seconds: str
+    ) -> None:
+        video = completed_video(user, size="1280x720", seconds=8)
+        for response in (
+            api.post(path, {**fields, "video[id]": video.pk}),
+            post_json(api, path, {**fields, "video": {"id": video.pk}}),
+        ):
+            assert response.status_code == 200, response.content
+            body = response.json()
+            assert (body["status"], body["seconds"], body["size"]) == (
+                "queued",
+                seconds,
+                "1280x720",
+            )
+            assert Video.objects.get(pk=body["id"]).source == video
+
+    @pytest.mark.parametrize(
+        ("path", "fields"),
+        [
+            ("/v1/videos/edits", {"prompt": "p"}),
+            ("/v1/videos/extensions", {"prompt": "p", "seconds": "4"}),
+        ],
+    )
+    def test_an_uploaded_source_is_decided_by_its_content(
+        self, api: Client, path: str, fields: dict[str, str]
+    ) -> None:
+        # A real MP4, whatever its part's name and type say.
+        part = SimpleUploadedFile("notes.txt", mp4_bytes(), "text/plain")
+        response = api.post(path, {**fields, "video": part})
+        assert response.status_code == 200, response.content
+        assert Video.objects.get(pk=response.json()["id"]).source_upload
+        # Not a video, whatever its name and type say: a clean 400 naming the field.
+        part = SimpleUploadedFile("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"x" * 100, "video/mp4")
+        error = assert_error(api.post(path, {**fields, "video": part}), 400, param="video")
+        assert "not an MP4 video that can be decoded" in error["message"]
+        assert Video.objects.count() == 1
 
     @pytest.mark.parametrize(
         ("path", "data"),
         [
-            ("/v1/videos/edits", {"prompt": "p", "video[id]": "VIDEO"}),
-            ("/v1/videos/extensions", {"prompt": "p", "seconds": "4", "video[id]": "VIDEO"}),
-            ("/v1/videos/characters", {"name": "Mo", "video": b"\x00" * 10}),
+            ("/v1/videos/edits", {"prompt": "p", "video[id]": "VIDEO", "width": "1"}),
+            (
+                "/v1/videos/extensions",
+                {"prompt": "p", "seconds": "4", "video[id]": "VIDEO", "width": "1"},
+            ),
+            ("/v1/videos/characters", {"name": "Mo", "video": "UPLOAD", "width": "1"}),
         ],
     )
-    def test_literal_segments_route_before_the_video_id(
-        self, api: Client, user: User, path: str, data: dict[str, Any]
+    def test_unknown_params_are_refused_in_both_encodings(
+        self, api: Client, user: User, path: str, data: dict[str, str]
     ) -> None:
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
         video = completed_video(user)
-        form = {
-            key: SimpleUploadedFile("upload", value)
-            if isinstance(value, bytes)
-            else value.replace("VIDEO", video.pk)
+        form: dict[str, Any] = {
+            key: clip_upload() if value == "UPLOAD" else value.replace("VIDEO", video.pk)
             for key, value in data.items()
         }
-        assert_error(api.post(path, form), 400, code="unsupported_operation")
-        # The same call as JSON is parsed the same way.
-        if "video[id]" in data:
-            body = {k: v for k, v in form.items() if k != "video[id]"}
-            body["video"] = {"id": video.pk}
-            response = api.post(path, json.dumps(body), content_type="application/json")
-            assert_error(response, 400, code="unsupported_operation")
+        error = assert_error(api.post(path, form), 400, code="unknown_parameter", param="width")
+        assert error["message"] == "Unknown parameter: 'width'."
+        body = {key: value for key, value in form.items() if key not in ("video", "video[id]")}
+        body["video"] = {"id": video.pk}
+        assert_error(post_json(api, path, body), 400, code="unknown_parameter", param="width")
+        body["video"] = {"id": video.pk, "url": "x"}
+        body.pop("width")
+        assert_error(post_json(api, path, body), 400, param="video.url")
+        assert Video.objects.count() == 1
 
-    def test_edits_validate_their_input_first(self, api: Client) -> None:
-        assert_error(api.post("/v1/videos/edits", {"prompt": "p"}), 400, param="video")
+    def test_extension_seconds_must_be_a_string(self, api: Client, user: User) -> None:
+        video = completed_video(user)
+        body = {"prompt": "p", "seconds": 4, "video": {"id": video.pk}}
+        error = assert_error(
+            post_json(api, "/v1/videos/extensions", body), 400, code="invalid_type", param="seconds"
+        )
+        assert error["message"].startswith("Invalid type for 'seconds': expected one of '4'")
+        assert error["message"].endswith("but got an integer instead.")
+        body["seconds"] = "5"
+        assert_error(
+            post_json(api, "/v1/videos/extensions", body),
+            400,
+            code="invalid_value",
+            param="seconds",
+        )
+        del body["seconds"]
+        assert_error(
+            post_json(api, "/v1/videos/extensions", body),
+            400,
+            code="missing_required_parameter",
+            param="seconds",
+        )
+
+    def test_a_source_must_be_one_id_or_one_upload(self, api: Client, user: User) -> None:
+        video = completed_video(user)
+        cases = [
+            ({"prompt": "p"}, "missing_required_parameter"),
+            ({"prompt": "p", "video": "video_x"}, "invalid_type"),  # an id needs video[id]
+            ({"prompt": "p", "video[id]": video.pk, "video": clip_upload()}, "invalid_type"),
+        ]
+        for data, code in cases:
+            assert_error(api.post("/v1/videos/edits", data), 400, code=code, param="video")
+        assert_error(
+            post_json(api, "/v1/videos/edits", {"prompt": "p", "video": "video_x"}),
+            400,
+            code="invalid_type",
+            param="video",
+        )
         assert_error(
             api.post("/v1/videos/edits", {"prompt": "p", "video[id]": "video_nope"}),
             404,
             param="video",
         )
+
+    @pytest.mark.parametrize("path", ["/v1/videos/edits", "/v1/videos/extensions"])
+    @pytest.mark.parametrize(
+        "data",
+        [
+            b"",
+            b"Example data",
+            mp4_bytes()[:2000],  # a real MP4, cut short
+            image_bytes(320, 240, "PNG"),
+            mkv_bytes(),  # a real video, but not an MP4
+        ],
+        ids=["empty", "placeholder", "truncated", "png", "matroska"],
+    )
+    def test_an_upload_that_is_not_an_mp4_is_a_clean_400(
+        self, api: Client, path: str, data: bytes
+    ) -> None:
+        fields = {"prompt": "p", "seconds": "4"} if path.endswith("extensions") else {"prompt": "p"}
+        assert_error(api.post(path, {**fields, "video": clip_upload(data)}), 400, param="video")
+        character = {"name": "Mo", "video": clip_upload(data)}
+        assert_error(api.post("/v1/videos/characters", character), 400, param="video")
+        assert not Video.objects.exists()
+
+    def test_a_character_needs_an_uploaded_clip(self, api: Client, user: User) -> None:
+        response = api.post("/v1/videos/characters", {"name": "Mo", "video": clip_upload()})
+        assert response.status_code == 200, response.content
+        assert set(response.json()) == {"id", "name", "created_at"}
+        video = completed_video(user)
+        for response in (
+            api.post("/v1/videos/characters", {"name": "Mo", "video[id]": video.pk}),
+            post_json(api, "/v1/videos/characters", {"name": "Mo", "video": {"id": video.pk}}),
+        ):
+            assert_error(response, 400, code="invalid_value", param="video")
         assert_error(
-            api.post("/v1/videos/extensions", {"prompt": "p", "seconds": "5", "video[id]": "x"}),
+            api.post("/v1/videos/characters", {"name": "Mo", "video": clip_upload(b"\x00" * 10)}),
             400,
-            param="seconds",
+            param="video",
         )
 
     def test_get_on_an_operation_path_is_not_read_as_a_video_id(self, api: Client) -> None:
         assert_error(api.get("/v1/videos/edits"), 405)
+        assert_error(api.get("/v1/videos/extensions"), 405)
         assert_error(api.get("/v1/videos/characters"), 405)
 
 

@@ -104,8 +104,8 @@ def _components() -> Schema:
     binary = {"type": "string", "format": "binary"}
     source_id = {
         "type": "object",
-        "description": "A completed video of yours (`video_...`); the result keeps its "
-        "model, size and seed.",
+        "description": "A completed video the key can see (`video_...`); the result keeps "
+        "its model, size and seed.",
         "properties": {"id": {"type": "string"}},
         "required": ["id"],
         "additionalProperties": False,
@@ -113,7 +113,7 @@ def _components() -> Schema:
     source_upload = {
         **binary,
         "description": "An MP4 (decided from its content, not its name or type) of at most "
-        f"{catalog.MAX_UPLOAD_BYTES // (1024 * 1024)} MB; the result takes its size.",
+        f"{catalog.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
     }
     # Multipart carries the source as a file part or as the bracket key `video[id]`.
     one_source = [{"required": ["video"]}, {"required": ["video[id]"]}]
@@ -192,7 +192,10 @@ def _components() -> Schema:
                     "expires_at": {"type": ["integer", "null"]},
                     "prompt": {"type": "string"},
                     "size": {"type": "string"},
-                    "seconds": {"type": "string", "description": 'A string, e.g. "4".'},
+                    "seconds": {
+                        "type": "string",
+                        "description": 'A string, e.g. "4"; for an extension, the stitched total.',
+                    },
                     "remixed_from_video_id": {"type": ["string", "null"]},
                     "error": _nullable(
                         {
@@ -545,8 +548,8 @@ def document() -> Schema:
                 "post": {
                     "operationId": "editVideo",
                     "summary": "Edit a video: a new job of the same length and size.",
-                    "description": "The source is a completed video of yours (`video.id`) or "
-                    "an uploaded MP4 (`video` as a file).",
+                    "description": "The source is a completed video (`video.id`) or an "
+                    "uploaded MP4 (`video` as a file).",
                     "requestBody": _body(
                         _ref("EditVideoRequest"), _ref("EditVideoMultipartRequest")
                     ),
@@ -564,8 +567,8 @@ def document() -> Schema:
                     "operationId": "extendVideo",
                     "summary": "Extend a video by a new segment; `seconds` of the result is "
                     "the total.",
-                    "description": "The source is a completed video of yours (`video.id`) or "
-                    f"an uploaded MP4 (`video` as a file). A chain allows at most "
+                    "description": "The source is a completed video (`video.id`) or an "
+                    f"uploaded MP4 (`video` as a file). A chain allows at most "
                     f"{catalog.MAX_EXTENSIONS} extensions and {catalog.MAX_TOTAL_SECONDS} s.",
                     "requestBody": _body(
                         _ref("ExtendVideoRequest"), _ref("ExtendVideoMultipartRequest")
