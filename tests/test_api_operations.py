@@ -231,12 +231,6 @@ class TestExtend:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=openai.APIResponseValidationError,
-    reason="services take an upload's own size (here 320x240) as the video's size, "
-    "which the SDK's Video.size (a Literal of the four sizes) refuses",
-)
 @pytest.mark.parametrize("method", ["edit", "extend"])
 def test_an_upload_of_another_size_never_answers_a_size_the_sdk_refuses(
     client: OpenAI, method: str

@@ -68,7 +68,7 @@ class TestRemix:
         source = make_video(user, status=Video.Status.IN_PROGRESS)
         with pytest.raises(ValidationError) as exc:
             services.video_remix(owner=user, source=source, prompt="x")
-        assert exc.value.error_dict["video"][0].code == "video_not_completed"
+        assert exc.value.error_dict["__all__"][0].code == "video_not_completed"
         assert Video.objects.count() == 1
 
 
@@ -119,7 +119,8 @@ class TestExtend:
         video = services.video_extend(
             owner=user, upload=upload(mp4_bytes(3)), prompt="on", segment_seconds=4
         )
-        assert (video.seconds, video.size, video.chain_extensions) == (7, "320x240", 1)
+        # The closest supported shape: 320x240 (4:3) is nearest to 1792x1024 (7:4).
+        assert (video.seconds, video.size, video.chain_extensions) == (7, "1792x1024", 1)
         assert video.source_upload.name == f"videos/{video.pk}/source.mp4"
         assert stored_files(media_root) == [f"videos/{video.pk}/source.mp4"]
 
@@ -135,14 +136,23 @@ class TestEdit:
             source,
         )
 
-    def test_it_edits_an_uploaded_mp4_of_any_even_size(self, user: Any) -> None:
+    @pytest.mark.parametrize(
+        ("size", "expected"),
+        [((322, 180), "1280x720"), ((180, 320), "720x1280"), ((400, 700), "1024x1792")],
+    )
+    def test_an_uploaded_mp4_takes_the_closest_supported_size(
+        self, user: Any, size: tuple[int, int], expected: str
+    ) -> None:
         edit = services.video_edit(
-            owner=user,
-            upload=upload(mp4_bytes(2, size=(322, 180))),
-            prompt="mirror",
-            model="sora-2-pro",
+            owner=user, upload=upload(mp4_bytes(2, size=size)), prompt="mirror", model="sora-2-pro"
         )
-        assert (edit.size, edit.seconds, edit.model) == ("322x180", 2, "sora-2-pro")
+        assert (edit.size, edit.seconds, edit.model) == (expected, 2, "sora-2-pro")
+
+    def test_a_model_given_with_a_source_id_is_honoured(self, user: Any) -> None:
+        edit = services.video_edit(
+            owner=user, source=completed(user), prompt="mirror", model="sora-2-pro"
+        )
+        assert edit.model == "sora-2-pro"
 
     @pytest.mark.parametrize(
         ("data", "message"),

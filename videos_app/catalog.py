@@ -54,5 +54,15 @@ def parse_size(size: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def closest_size(width: int, height: int, sizes: tuple[str, ...] = SIZES) -> str:
+    """The supported size nearest in shape (then in area) to width x height."""
+
+    def distance(size: str) -> tuple[float, float]:
+        w, h = parse_size(size)
+        return (abs(w / h - width / height), abs(w * h - width * height))
+
+    return min(sizes, key=distance)
+
+
 def provider_label(provider: str) -> str:
     return {"local": "Local renderer (not an AI model)"}.get(provider, provider)

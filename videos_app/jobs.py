@@ -102,6 +102,9 @@ def video_job_run(*, video_id: str) -> None:
         return
     tmp_root = settings.DATA_DIR / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
+    # What an earlier attempt left when its worker was killed: the job is ours now.
+    for stale in tmp_root.glob(f"{video.pk}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"{video.pk}-", dir=tmp_root))
     try:
         provider = get_provider(video.provider)

@@ -88,7 +88,7 @@ def _require_completed(source: Video, param: str = "video") -> None:
 
 def video_remix(*, owner: User, source: Video, prompt: str) -> Video:
     """A new video that keeps the source's scene (seed, size, duration) with a new prompt."""
-    _require_completed(source)
+    _require_completed(source, param="__all__")  # the source is in the URL, not a field
     video = Video(
         owner=owner,
         operation=Video.Operation.REMIX,
@@ -193,7 +193,7 @@ def video_edit(
         operation=Video.Operation.EDIT,
         source=source,
         prompt=prompt,
-        model=source.model if source else (model or catalog.DEFAULT_MODEL),
+        model=model or (source.model if source else catalog.DEFAULT_MODEL),
         size=size,
         seconds=seconds,
         seed=seed,
@@ -224,8 +224,9 @@ def _source_facts(
     except ValidationError as exc:
         raise ValidationError({"video": exc}) from None
     seconds = max(1, round(info.duration))
-    width, height = info.width - info.width % 2, info.height - info.height % 2
-    return seconds, 0, f"{width}x{height}", new_seed()
+    # The result takes the supported size closest to the upload's shape (the API's
+    # sizes are an enum); the renderer scales and crops the source to it.
+    return seconds, 0, catalog.closest_size(info.width, info.height), new_seed()
 
 
 def video_enqueue(*, video_id: str) -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
