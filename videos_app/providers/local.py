@@ -110,6 +110,9 @@ class LocalRenderer:
                 stderr=stderr,
                 cwd=PROJECT_ROOT,
                 start_new_session=True,  # its own process group, killed as a whole
+                # The child dies with this process even if it is SIGKILLed (see
+                # render_worker.die_with_parent).
+                env={**os.environ, "STUDIO_RENDER_PARENT": str(os.getpid())},
             )
             try:
                 done = self._follow(process, timeout, on_progress)

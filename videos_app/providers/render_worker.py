@@ -15,9 +15,12 @@ This module must never import Django: it runs in a fresh interpreter.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
+import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -1751,7 +1754,30 @@ def render(spec: RenderSpec, progress: Callable[[int], None]) -> None:
     progress(100)
 
 
+PARENT_ENV = "STUDIO_RENDER_PARENT"
+
+
+def die_with_parent() -> None:
+    """Exit when the process that started us dies (a worker SIGKILLed mid-render).
+
+    The renderer runs in its own session, so a signal to the worker's process group does
+    not reach it; Linux's parent-death signal does. ``STUDIO_RENDER_PARENT`` holds the
+    parent's pid, which closes the race of a parent that died before the call.
+    """
+    expected = os.environ.get(PARENT_ENV)
+    if not expected:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    if os.getppid() != int(expected):
+        os._exit(1)
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    die_with_parent()
     args = list(sys.argv[1:] if argv is None else argv)
     out = stdout or sys.stdout
     if len(args) != 1:
