@@ -25,6 +25,7 @@ class VideoCreateForm(forms.Form):
         initial=catalog.DEFAULT_SIZE,
     )
     seconds = forms.TypedChoiceField(
+        label="Duration",
         choices=[(s, f"{s} seconds") for s in catalog.SECONDS],
         coerce=int,
         initial=catalog.DEFAULT_SECONDS,
