@@ -118,6 +118,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "studio.sqlite3"),
+            # Keep each thread's connection: opening one and running the PRAGMAs below
+            # on every request cost more than most requests themselves.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock up front: concurrent read-then-write
                 # transactions wait for each other instead of failing with "locked".

@@ -196,3 +196,27 @@ class TestRecovery:
         make_video(status=Video.Status.COMPLETED)
         assert recover_stale_jobs() == 2
         assert sorted(queued) == sorted([dead.pk, lost.pk])
+
+
+class TestProgressRead:
+    def test_the_poll_read_matches_the_orm(self) -> None:
+        from videos_app.selectors import video_progress
+
+        video = make_video(status=Video.Status.IN_PROGRESS, progress=37, size="1280x720")
+        Video.objects.filter(pk=video.pk).update(started_at=timezone.now() - timedelta(seconds=30))
+        video.refresh_from_db()
+        read = video_progress(video_id=video.pk)
+        assert (read.pk, read.status, read.progress, read.size) == (
+            video.pk,
+            "in_progress",
+            37,
+            "1280x720",
+        )
+        assert read.started_at == video.started_at
+        assert read.seconds_left(timezone.now()) == video.seconds_left(timezone.now())
+
+    def test_the_poll_read_of_an_unknown_video_raises_does_not_exist(self) -> None:
+        from videos_app.selectors import video_progress
+
+        with pytest.raises(Video.DoesNotExist):
+            video_progress(video_id="video_nope")

@@ -8,12 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import polling, selectors, services
+from . import fragments, polling, selectors, services
 from .forms import (
     CharacterForm,
     VideoCreateForm,
@@ -281,15 +280,14 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
         return response
     n = _poll_count(request) + 1
     # The progress box, and the status badge out of band.
-    context = {
-        "video": video,
-        "poll_n": n,
-        "poll_token": token,
-        "delay": poll_delay(n),
-        "seconds_left": video.seconds_left(timezone.now()),
-    }
-    # No request: the fragment needs no context processors (CSRF, CSP nonce, messages).
-    return HttpResponse(render_to_string("videos/detail.html#poll", context))
+    box = fragments.job_box(
+        video,
+        poll_n=n,
+        poll_token=token,
+        delay=poll_delay(n),
+        seconds_left=video.seconds_left(timezone.now()),
+    )
+    return HttpResponse(box + fragments.status_badge(video, oob=True))
 
 
 def _stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, object]:

@@ -3,6 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString
+
+from videos_app import fragments
+from videos_app.models import Video
 
 register = template.Library()
 
@@ -10,3 +14,17 @@ register = template.Library()
 @register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(str(key))
+
+
+@register.simple_tag
+def job_box(
+    video: Video, *, poll_n: int, poll_token: str, delay: float, seconds_left: int | None
+) -> SafeString:
+    return fragments.job_box(
+        video, poll_n=poll_n, poll_token=poll_token, delay=delay, seconds_left=seconds_left
+    )
+
+
+@register.simple_tag
+def status_badge(video: Video) -> SafeString:
+    return fragments.status_badge(video)
