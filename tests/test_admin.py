@@ -38,7 +38,7 @@ def completed(**kwargs: Any) -> Video:
         "admin:videos_app_character_changelist",
         "admin:videos_app_apikey_changelist",
         "admin:django_q_schedule_changelist",
-        "admin:django_q_ormq_changelist",
+        "admin:django_q_success_changelist",
         "admin:django_q_failure_changelist",
     ],
 )
