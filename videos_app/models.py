@@ -39,6 +39,16 @@ def _suffix(filename: str) -> str:
     return filename[dot:].lower() if dot != -1 else ""
 
 
+def estimate_seconds_left(
+    status: str, progress: int, started_at: datetime | None, now: datetime
+) -> int | None:
+    """Estimated seconds until a job is done, from its progress rate so far."""
+    if status != "in_progress" or not started_at or progress <= 0:
+        return None
+    elapsed = (now - started_at).total_seconds()
+    return max(0, round(elapsed * (100 - progress) / progress))
+
+
 class Video(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -148,11 +158,7 @@ class Video(models.Model):
         return catalog.provider_label(self.provider) if self.provider else ""
 
     def seconds_left(self, now: datetime) -> int | None:
-        """Estimated seconds until done, from the progress rate so far."""
-        if self.status != self.Status.IN_PROGRESS or not self.started_at or self.progress <= 0:
-            return None
-        elapsed = (now - self.started_at).total_seconds()
-        return max(0, round(elapsed * (100 - self.progress) / self.progress))
+        return estimate_seconds_left(self.status, self.progress, self.started_at, now)
 
 
 class Character(models.Model):

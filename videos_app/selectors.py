@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, router
@@ -12,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .models import Character, Video
+from .models import Character, Video, estimate_seconds_left
 
 
 def videos_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Video]:
@@ -47,7 +48,28 @@ def _progress_sql(alias: str) -> str:
     return sql
 
 
-def video_progress(*, video_id: str) -> Video:
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """The columns a progress poll shows (a model instance costs more than the query)."""
+
+    pk: str
+    status: str
+    progress: int
+    started_at: datetime | None
+    size: str
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in Video.FINISHED_STATUSES
+
+    def get_status_display(self) -> str:
+        return str(Video.Status(self.status).label)
+
+    def seconds_left(self, now: datetime) -> int | None:
+        return estimate_seconds_left(self.status, self.progress, self.started_at, now)
+
+
+def video_progress(*, video_id: str) -> JobProgress:
     """Only what a progress poll shows, in one light query (the poll is the hottest path).
 
     Visibility was checked when the poll's token was issued (see polling.py).
@@ -59,14 +81,12 @@ def video_progress(*, video_id: str) -> Video:
         row = cursor.fetchone()
     if row is None:
         raise Video.DoesNotExist(video_id)
-    values = dict(zip(PROGRESS_FIELDS, row, strict=True))
-    started = values["started_at"]
+    pk, status, progress, started, size = row
     if isinstance(started, str):  # SQLite hands back text
         started = parse_datetime(started)
     if started is not None and timezone.is_naive(started):
         started = timezone.make_aware(started, UTC)
-    values["started_at"] = started
-    return Video(**values)
+    return JobProgress(pk=pk, status=status, progress=progress, started_at=started, size=size)
 
 
 def video_progress_many(

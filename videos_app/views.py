@@ -266,10 +266,10 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
         _get_video_or_404(request, video_id)
         token = polling.poll_token(video_id)
     try:
-        video = selectors.video_progress(video_id=video_id)
+        job = selectors.video_progress(video_id=video_id)
     except Video.DoesNotExist:
         raise Http404("No such video.") from None
-    if video.is_finished:
+    if job.is_finished:
         # Once: the whole finished stage (player, tools, lineage) in place of the progress
         # box; 286 stops the polling for good.
         video = _get_video_or_404(request, video_id)
@@ -281,13 +281,14 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
     n = _poll_count(request) + 1
     # The progress box, and the status badge out of band.
     box = fragments.job_box(
-        video,
+        job,
+        url=request.path,  # this view's own URL
         poll_n=n,
         poll_token=token,
         delay=poll_delay(n),
-        seconds_left=video.seconds_left(timezone.now()),
+        seconds_left=job.seconds_left(timezone.now()),
     )
-    return HttpResponse(box + fragments.status_badge(video, oob=True))
+    return HttpResponse(box + fragments.status_badge(job, oob=True))
 
 
 def _stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, object]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from videos_app import fragments
@@ -21,7 +22,12 @@ def job_box(
     video: Video, *, poll_n: int, poll_token: str, delay: float, seconds_left: int | None
 ) -> SafeString:
     return fragments.job_box(
-        video, poll_n=poll_n, poll_token=poll_token, delay=delay, seconds_left=seconds_left
+        video,
+        url=reverse("videos:status", args=[video.pk]),
+        poll_n=poll_n,
+        poll_token=poll_token,
+        delay=delay,
+        seconds_left=seconds_left,
     )
 
 
