@@ -9,16 +9,12 @@ own routes plus the API keys settings page, for as long as studio/urls.py lacks 
 
 from __future__ import annotations
 
-import functools
 import http.server
-import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import av
-import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
@@ -29,7 +25,11 @@ from django.utils import timezone
 from openai import OpenAI
 
 from studio.urls import urlpatterns as site_urlpatterns
-from tests.factories import make_user, make_video
+from tests.factories import (
+    make_user,
+    make_video,
+    mp4_bytes,  # noqa: F401  (re-exported for the API tests)
+)
 from videos_app.api.keys import api_key_create
 from videos_app.models import ApiKey, Video
 
@@ -89,24 +89,6 @@ def sdk_client_fixture(live_server: Any, key: Key) -> Iterator[OpenAI]:
     """The SDK with the owner's key (shadows pytest-django's test client)."""
     with sdk(live_server, key.raw) as client:
         yield client
-
-
-@functools.cache
-def mp4_bytes(seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 24) -> bytes:
-    """A real H.264 MP4 made on the spot (cached: the same arguments give the same bytes)."""
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for i in range(round(seconds * fps)):
-            frame = np.full((size[1], size[0], 3), (i * 5) % 255, dtype=np.uint8)
-            frame[:, : size[0] // 2, 0] = 200
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return buffer.getvalue()
 
 
 def assert_error(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 from typing import Any
 
+import av
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from PIL import Image
@@ -35,4 +38,22 @@ def image_bytes(
 ) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@functools.cache
+def mp4_bytes(seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 24) -> bytes:
+    """A real H.264 MP4 made on the spot (cached: the same arguments give the same bytes)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(round(seconds * fps)):
+            frame = np.full((size[1], size[0], 3), (i * 5) % 255, dtype=np.uint8)
+            frame[:, : size[0] // 2, 0] = 200
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
     return buffer.getvalue()

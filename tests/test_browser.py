@@ -169,3 +169,87 @@ def test_the_gallery_updates_running_jobs_with_one_poll(
     time.sleep(3)
     assert len(polls) == count
     context.close()
+
+
+def wait_for_completed(page: object, timeout: float = 180) -> None:
+    page.locator("video#player").wait_for(timeout=timeout * 1000)  # type: ignore[attr-defined]
+
+
+def sign_in(page: object, studio: LiveStudio) -> None:
+    page.goto(studio.url + "/login/")  # type: ignore[attr-defined]
+    page.fill("input[name=username]", ADMIN_USERNAME)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", ADMIN_PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(studio.url + "/")  # type: ignore[attr-defined]
+
+
+def test_a_user_remixes_extends_and_edits_and_uses_a_character(
+    studio: LiveStudio, browser: object, tmp_path: Path
+) -> None:
+    from tests.api_helpers import mp4_bytes
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, studio)
+
+    # A character from a short clip.
+    clip = tmp_path / "pixel.mp4"
+    clip.write_bytes(mp4_bytes())
+    page.get_by_role("link", name="Characters").click()
+    page.fill("input[name=name]", "Pixel")
+    page.set_input_files("input[name=video]", str(clip))
+    page.get_by_role("button", name="Create character").click()
+    page.get_by_text("Character “Pixel” created.").wait_for()
+    shot(page, "09-characters")
+
+    # A video that uses it, picked on the create form.
+    page.get_by_role("link", name="New video").first.click()
+    page.fill("textarea[name=prompt]", "A calm ocean at sunset, slow drift")
+    page.select_option("select[name=size]", "1280x720")
+    page.get_by_label("Pixel").check()
+    shot(page, "10-create-with-character")
+    page.get_by_role("button", name="Create video").click()
+    wait_for_completed(page)
+    source_url = page.url
+    shot(page, "11-completed-with-tools")
+
+    # Remix from the detail page.
+    page.locator("#tool-remix summary").click()
+    page.fill("textarea[name=remix-prompt]", "A calm ocean at night, slow drift")
+    page.get_by_role("button", name="Remix").click()
+    page.wait_for_url(re.compile(r"/videos/video_[0-9a-f]+$"))
+    assert page.url != source_url
+    wait_for_completed(page)
+    assert page.get_by_text("Remixed", exact=False).first.is_visible()
+    shot(page, "12-remix")
+
+    # Extend the source by 4 s.
+    page.goto(source_url)
+    page.locator("#tool-extend summary").click()
+    page.fill("textarea[name=extend-prompt]", "The sun sinks below the sea")
+    page.select_option("select[name=extend-seconds]", "4")
+    page.get_by_role("button", name="Extend").click()
+    page.wait_for_url(re.compile(r"/videos/video_[0-9a-f]+$"))
+    wait_for_completed(page)
+    duration = page.evaluate("document.querySelector('#player').duration")
+    assert 7.5 < duration < 8.5, duration  # 4 s + 4 s, stitched
+    shot(page, "13-extension")
+
+    # Edit the source.
+    page.goto(source_url)
+    page.locator("#tool-edit summary").click()
+    page.fill("textarea[name=edit-prompt]", "black and white, mirror")
+    page.get_by_role("button", name="Edit").click()
+    page.wait_for_url(re.compile(r"/videos/video_[0-9a-f]+$"))
+    wait_for_completed(page)
+    shot(page, "14-edit")
+
+    # The source's page now lists its three derivatives.
+    page.goto(source_url)
+    derived = page.locator(".chain--children li")
+    assert derived.count() == 3
+    shot(page, "15-lineage")
+    assert errors == [], errors
+    context.close()

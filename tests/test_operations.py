@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import av
-import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -16,28 +13,11 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import stored_files
-from tests.factories import make_video
+from tests.factories import make_video, mp4_bytes
 from videos_app import services
 from videos_app.models import Character, Video
 
 pytestmark = pytest.mark.django_db
-
-
-def mp4_bytes(seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 24) -> bytes:
-    """A real H.264 MP4 made on the spot."""
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for i in range(round(seconds * fps)):
-            frame = np.full((size[1], size[0], 3), (i * 5) % 255, dtype=np.uint8)
-            frame[:, : size[0] // 2, 0] = 200
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return buffer.getvalue()
 
 
 def upload(data: bytes, name: str = "upload") -> SimpleUploadedFile:

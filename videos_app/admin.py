@@ -14,6 +14,13 @@ from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile
 from .models import Character, Video
 
 
+def _media_preview(video: Video, variant: str, html: str) -> str:
+    """A read-only preview of a finished video's asset, served by the media view."""
+    if not video.is_completed:
+        return "—"
+    return format_html(html, reverse("videos:media", args=[video.pk, variant]))
+
+
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
     list_display = [
@@ -106,30 +113,15 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.display(description="Video")
     def preview(self, video: Video) -> str:
-        if not video.is_completed:
-            return "—"
-        return format_html(
-            '<video src="{}" controls preload="metadata" width="320"></video>',
-            reverse("videos:media", args=[video.pk, "video"]),
-        )
+        return _media_preview(video, "video", '<video src="{}" controls width="320"></video>')
 
     @admin.display(description="Thumbnail")
     def thumbnail_preview(self, video: Video) -> str:
-        if not video.thumbnail_file:
-            return "—"
-        return format_html(
-            '<img src="{}" alt="" width="200">',
-            reverse("videos:media", args=[video.pk, "thumbnail"]),
-        )
+        return _media_preview(video, "thumbnail", '<img src="{}" alt="" width="200">')
 
     @admin.display(description="Spritesheet")
     def spritesheet_preview(self, video: Video) -> str:
-        if not video.spritesheet_file:
-            return "—"
-        return format_html(
-            '<img src="{}" alt="" width="320">',
-            reverse("videos:media", args=[video.pk, "spritesheet"]),
-        )
+        return _media_preview(video, "spritesheet", '<img src="{}" alt="" width="320">')
 
     def get_actions(
         self, request: HttpRequest, action_location: Any = ActionLocation.CHANGE_LIST

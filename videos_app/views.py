@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -158,73 +161,83 @@ def _detail_context(request: HttpRequest, video: Video, **forms: forms.Form) -> 
     return context
 
 
-def _tool_failed(request: HttpRequest, source: Video, **form: forms.Form) -> HttpResponse:
-    """The detail page again, with the tool's errors (400). Nothing was stored."""
+def _run_tool(
+    request: HttpRequest,
+    video_id: str,
+    name: str,
+    form_class: type[forms.Form],
+    make: Callable[[Video, dict[str, Any]], Video],
+) -> HttpResponse:
+    """Remix, extend or edit from a video's page: the new video's page, or the errors.
+
+    On errors the detail page is shown again (400) with the tool open; nothing is stored.
+    """
+    source = _get_video_or_404(request, video_id)
+    form = form_class(request.POST, prefix=name)
+    if form.is_valid():
+        try:
+            return redirect(make(source, form.cleaned_data))
+        except ValidationError as exc:
+            add_service_error(form, exc)
     if not source.is_completed:
         # The tools are not on the page of an unfinished video: say why in a message.
-        for errors in next(iter(form.values())).errors.values():
+        for errors in form.errors.values():
             for error in errors:
                 messages.error(request, str(error))
-    context = _detail_context(request, source, **form)
+    context = _detail_context(request, source, **{f"{name}_form": form})
     return render(request, "videos/detail.html", context, status=400)
 
 
 @login_required
 @require_POST
 def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
-    source = _get_video_or_404(request, video_id)
-    form = VideoRemixForm(request.POST, prefix="remix")
-    if form.is_valid():
-        try:
-            video = services.video_remix(
-                owner=request.user,  # type: ignore[arg-type]
-                source=source,
-                prompt=form.cleaned_data["prompt"],
-            )
-        except ValidationError as exc:
-            add_service_error(form, exc)
-        else:
-            return redirect(video)
-    return _tool_failed(request, source, remix_form=form)
+    user = request.user
+    return _run_tool(
+        request,
+        video_id,
+        "remix",
+        VideoRemixForm,
+        lambda source, data: services.video_remix(
+            owner=user,  # type: ignore[arg-type]
+            source=source,
+            prompt=data["prompt"],
+        ),
+    )
 
 
 @login_required
 @require_POST
 def video_extend(request: HttpRequest, video_id: str) -> HttpResponse:
-    source = _get_video_or_404(request, video_id)
-    form = VideoExtendForm(request.POST, prefix="extend")
-    if form.is_valid():
-        try:
-            video = services.video_extend(
-                owner=request.user,  # type: ignore[arg-type]
-                source=source,
-                prompt=form.cleaned_data["prompt"],
-                segment_seconds=form.cleaned_data["seconds"],
-            )
-        except ValidationError as exc:
-            add_service_error(form, exc)
-        else:
-            return redirect(video)
-    return _tool_failed(request, source, extend_form=form)
+    user = request.user
+    return _run_tool(
+        request,
+        video_id,
+        "extend",
+        VideoExtendForm,
+        lambda source, data: services.video_extend(
+            owner=user,  # type: ignore[arg-type]
+            source=source,
+            prompt=data["prompt"],
+            segment_seconds=data["seconds"],
+        ),
+    )
 
 
 @login_required
 @require_POST
 def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
-    source = _get_video_or_404(request, video_id)
-    form = VideoEditForm(request.POST, prefix="edit")
-    if form.is_valid():
-        try:
-            video = services.video_edit(
-                owner=request.user,  # type: ignore[arg-type]
-                source=source,
-                prompt=form.cleaned_data["prompt"],
-            )
-        except ValidationError as exc:
-            add_service_error(form, exc)
-        else:
-            return redirect(video)
-    return _tool_failed(request, source, edit_form=form)
+    user = request.user
+    return _run_tool(
+        request,
+        video_id,
+        "edit",
+        VideoEditForm,
+        lambda source, data: services.video_edit(
+            owner=user,  # type: ignore[arg-type]
+            source=source,
+            prompt=data["prompt"],
+        ),
+    )
 
 
 @login_required
