@@ -40,7 +40,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from tests.live import LiveStudio, live_studio  # noqa: E402
 from videos_app.models import Video  # noqa: E402
 
-ROUNDS = 7
+ROUNDS = 9
 PER_ROUND = 300
 
 
