@@ -47,7 +47,12 @@ def commands() -> list[list[str]]:
 
 
 def main() -> int:
-    children = [subprocess.Popen(cmd, preexec_fn=_die_with_parent) for cmd in commands()]
+    # Each child gets its own process group, so a Ctrl-C in the terminal reaches only
+    # this process, which stops each child once (the django-q2 cluster hangs when its
+    # worker processes are interrupted behind its back).
+    children = [
+        subprocess.Popen(cmd, preexec_fn=_die_with_parent, process_group=0) for cmd in commands()
+    ]
     stopping = False
 
     def stop(signum: int, frame: FrameType | None = None) -> None:
@@ -55,7 +60,7 @@ def main() -> int:
         stopping = True
         for child in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGTERM if signum != signal.SIGINT else signal.SIGINT)
+                child.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

@@ -30,7 +30,8 @@ class Command(BaseCommand):
         if generated:
             self.stdout.write(
                 self.style.WARNING(
-                    "\n  Created the admin account. Sign in at http://127.0.0.1:8000/login/\n"
+                    "\n  Created the admin account. Sign in at "
+                    f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/login/\n"
                     f"    username: {username}\n    password: {password}\n"
                     "  This password is shown only once.\n"
                 )
