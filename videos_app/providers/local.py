@@ -34,19 +34,33 @@ VIDEO_NAME = "video.mp4"
 THUMBNAIL_NAME = "thumbnail.webp"
 SPRITESHEET_NAME = "spritesheet.jpg"
 INVALID_SPEC_STATUS = 2  # the worker's exit status for a spec it refuses
+SOURCE_UNREADABLE_STATUS = 3  # ... for a source video it cannot decode
+REFERENCE_PIXELS = 1280 * 720
 
 
-def default_timeout(seconds: int) -> float:
-    """Generous: a 12 s clip renders in about 2 s on two cores."""
-    return 60.0 + 10.0 * seconds
+def default_timeout(spec: JobSpec) -> float:
+    """Generous, and growing with the work: a 12 s 720p clip renders in about 2 s on two
+    cores. An extension renders its segment and copies (or, for a foreign source,
+    re-encodes) the source; an edit decodes and encodes the whole source, twice over
+    for parts of it when reversed. Larger frames cost proportionally more."""
+    scale = max(1.0, spec.width * spec.height / REFERENCE_PIXELS)
+    if spec.operation == "extend":
+        work = 10.0 * spec.segment_seconds + 12.0 * (spec.seconds - spec.segment_seconds)
+    elif spec.operation == "edit":
+        work = 20.0 * spec.seconds
+    else:
+        work = 10.0 * spec.seconds
+    return 60.0 + work * scale
 
 
 class LocalRenderer:
     """Renders ``JobSpec`` s on this machine (see docs/renderer.md).
 
-    ``timeout``: total seconds allowed per job (default ``default_timeout(spec.seconds)``);
-    ``stall_timeout``: seconds allowed without a progress line; ``command``: the child's
-    argv, to which the spec is appended as one JSON argument (tests substitute it).
+    ``timeout``: total seconds allowed per job (default ``default_timeout(spec)``, which
+    grows with the work); ``max_timeout``: a cap on the default (a deployment's limit, kept
+    under its task queue's own); ``stall_timeout``: seconds allowed without a progress
+    line; ``command``: the child's argv, to which the spec is appended as one JSON argument
+    (tests substitute it).
     """
 
     name = "local"
@@ -55,10 +69,12 @@ class LocalRenderer:
         self,
         *,
         timeout: float | None = None,
+        max_timeout: float | None = None,
         stall_timeout: float = 30.0,
         command: Sequence[str] | None = None,
     ) -> None:
         self.timeout = timeout
+        self.max_timeout = max_timeout
         self.stall_timeout = stall_timeout
         self.command = tuple(command or WORKER_COMMAND)
 
@@ -77,11 +93,16 @@ class LocalRenderer:
                 "height": spec.height,
                 "seconds": spec.seconds,
                 "reference_image": str(spec.reference_image) if spec.reference_image else None,
+                "operation": spec.operation,
+                "source_video": str(spec.source_video) if spec.source_video else None,
+                "source_prompt": spec.source_prompt,
+                "segment_seconds": spec.segment_seconds,
+                "characters": [{"name": c.name, "poster": str(c.poster)} for c in spec.characters],
                 "video": str(staged.video),
                 "thumbnail": str(staged.thumbnail),
                 "spritesheet": str(staged.spritesheet),
             }
-            timeout = self.timeout if self.timeout is not None else default_timeout(spec.seconds)
+            timeout = self.timeout_for(spec)
             self._run_child([*self.command, json.dumps(payload)], timeout, on_progress)
             missing = [path.name for path in _paths(staged) if not path.is_file()]
             if missing:
@@ -99,6 +120,12 @@ class LocalRenderer:
             shutil.rmtree(staging, ignore_errors=True)
         on_progress(100)
         return assets
+
+    def timeout_for(self, spec: JobSpec) -> float:
+        if self.timeout is not None:
+            return self.timeout
+        timeout = default_timeout(spec)
+        return min(timeout, self.max_timeout) if self.max_timeout is not None else timeout
 
     def _run_child(self, argv: list[str], timeout: float, on_progress: ProgressCallback) -> None:
         """Run the child to its end, relaying progress (0..99; the caller reports 100)."""
@@ -124,6 +151,10 @@ class LocalRenderer:
             reason = _last_line(stderr)
             if status == INVALID_SPEC_STATUS:
                 raise ProviderError("invalid_spec", reason or "The renderer refused this job.")
+            if status == SOURCE_UNREADABLE_STATUS:
+                raise ProviderError(
+                    "source_unreadable", reason or "The source video could not be decoded."
+                )
             if status < 0:
                 name = signal.Signals(-status).name
                 raise ProviderError(

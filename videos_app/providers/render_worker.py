@@ -3,12 +3,18 @@
 Run as ``python -m videos_app.providers.render_worker SPEC_JSON``. ``SPEC_JSON`` is one
 JSON object (see ``RenderSpec``). On stdout the process writes ``progress N`` lines
 (integer percent, only when it changes) and a final ``done`` line; on failure it writes
-``error: <message>`` to stderr and exits with 2 for an invalid spec, 1 otherwise.
+``error: <message>`` to stderr and exits with 2 for an invalid spec, 3 for a source video
+that cannot be decoded, 1 otherwise.
 
 It is a procedural renderer, not an AI model: words of the prompt pick a sky palette,
 the ground, the floating objects and the motion (see docs/renderer.md). Same spec, same
 frames. Speed comes from building every layer once as YUV planes and, per frame, only
 slicing them (parallax pan), blending the thin silhouette bands and a few small sprites.
+
+``operation`` picks the job: ``create`` and ``remix`` draw a scene (a remix is a render
+of the new prompt with the source's seed, so the layout stays); ``extend`` and ``edit``
+work on a source video (``render_extend``, ``render_edit``); characters are drawn by
+``render_characters``. Those modules are imported only when a job needs them.
 
 This module must never import Django: it runs in a fresh interpreter.
 """
@@ -25,12 +31,17 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import av
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import OutputContainer
+    from av.video.stream import VideoStream
 
 Arr = NDArray[Any]
 RGB = tuple[float, float, float]
@@ -38,8 +49,14 @@ RGB = tuple[float, float, float]
 FPS: Final = 24
 AUDIO_RATE: Final = 48_000
 AUDIO_CHUNK: Final = 1024  # one AAC frame
+SAMPLES_PER_FRAME: Final = AUDIO_RATE // FPS
 MIN_SECONDS: Final = 1
 MAX_SECONDS: Final = 20
+MIN_SEGMENT_SECONDS: Final = 4
+MAX_SEGMENT_SECONDS: Final = 20
+# Sources of edits and extensions: the renderer's own bound (the studio allows less).
+MAX_SOURCE_SECONDS: Final = 300
+MAX_CHARACTERS: Final = 2
 MIN_SIDE: Final = 64
 MAX_SIDE: Final = 2048
 SHEET_COLUMNS: Final = 5
@@ -48,10 +65,25 @@ TILE_LONG_SIDE: Final = 160
 THUMB_LONG_SIDE: Final = 640
 X264_PRESET: Final = "veryfast"
 LABEL: Final = "local renderer"
+OPERATIONS: Final = ("create", "remix", "extend", "edit")
+SPEC_ERROR_STATUS: Final = 2
+SOURCE_ERROR_STATUS: Final = 3
 
 
 class SpecError(ValueError):
     """The spec cannot be rendered (exit status 2)."""
+
+
+class SourceError(RuntimeError):
+    """The source video of an edit or extension cannot be read or decoded (exit status 3)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CharacterRef:
+    """A character to draw: its name and a poster image (any size)."""
+
+    name: str
+    poster: Path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,11 +92,17 @@ class RenderSpec:
     seed: int
     width: int
     height: int
+    # create / remix / edit: the length; extend: the stitched total.
     seconds: int
     video: Path
     thumbnail: Path
     spritesheet: Path
     reference_image: Path | None = None
+    operation: str = "create"
+    source_video: Path | None = None
+    source_prompt: str = ""
+    segment_seconds: int = 0
+    characters: tuple[CharacterRef, ...] = ()
 
     @classmethod
     def from_json(cls, text: str) -> RenderSpec:
@@ -82,15 +120,46 @@ class RenderSpec:
                 reference_image=Path(raw["reference_image"])
                 if raw.get("reference_image")
                 else None,
+                operation=str(raw.get("operation") or "create"),
+                source_video=Path(raw["source_video"]) if raw.get("source_video") else None,
+                source_prompt=str(raw.get("source_prompt") or ""),
+                segment_seconds=int(raw.get("segment_seconds") or 0),
+                characters=tuple(
+                    CharacterRef(name=str(c["name"]), poster=Path(c["poster"]))
+                    for c in raw.get("characters") or ()
+                ),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise SpecError(f"malformed spec: {exc}") from exc
-        for side in (spec.width, spec.height):
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        """Raise ``SpecError`` unless this spec is one the renderer can do."""
+        for side in (self.width, self.height):
             if not MIN_SIDE <= side <= MAX_SIDE or side % 2:
                 raise SpecError(f"width and height must be even, {MIN_SIDE}..{MAX_SIDE} px")
-        if not MIN_SECONDS <= spec.seconds <= MAX_SECONDS:
-            raise SpecError(f"seconds must be {MIN_SECONDS}..{MAX_SECONDS}")
-        return spec
+        if self.operation not in OPERATIONS:
+            raise SpecError(f"operation must be one of {', '.join(OPERATIONS)}")
+        if self.operation in ("create", "remix"):
+            if not MIN_SECONDS <= self.seconds <= MAX_SECONDS:
+                raise SpecError(f"seconds must be {MIN_SECONDS}..{MAX_SECONDS}")
+        else:
+            if self.source_video is None:
+                raise SpecError(f"an {self.operation} needs a source_video")
+            if not MIN_SECONDS <= self.seconds <= MAX_SOURCE_SECONDS:
+                raise SpecError(f"seconds must be {MIN_SECONDS}..{MAX_SOURCE_SECONDS}")
+        if self.operation == "extend":
+            if not MIN_SEGMENT_SECONDS <= self.segment_seconds <= MAX_SEGMENT_SECONDS:
+                raise SpecError(
+                    f"segment_seconds must be {MIN_SEGMENT_SECONDS}..{MAX_SEGMENT_SECONDS}"
+                )
+            if self.seconds <= self.segment_seconds:
+                raise SpecError("seconds (the stitched total) must exceed segment_seconds")
+        if len(self.characters) > MAX_CHARACTERS:
+            raise SpecError(f"at most {MAX_CHARACTERS} characters")
+        if any(not c.name.strip() for c in self.characters):
+            raise SpecError("a character needs a name")
 
 
 # ---------------------------------------------------------------------------- prompt
@@ -722,7 +791,8 @@ class Scene:
                 ox, oy = (rng.random() - 0.5) * rx * 1.2, (rng.random() - 0.5) * ry * 1.5
                 self._blob(rgb, cx + ox, cy + oy, rx * 0.6, ry, tint, 0.32)
         if style.ground == "sea":
-            self._sea(rng, rgb, rows)
+            # A stream of its own: the sea looks the same under any sky (a remix keeps it).
+            self._sea(np.random.default_rng([self.spec.seed, 7]), rgb, rows)
         return LayerArt(rgb, np.zeros((0, p), np.float32), 0, 0, self._speeds()[0], 0.0)
 
     def _sky_column(self, t: Arr) -> Arr:
@@ -1405,10 +1475,14 @@ def _ease(x: float) -> float:
 
 
 class SceneBackground:
-    """The procedural scene, panned; zoomed through libswscale when the prompt asks."""
+    """The procedural scene, panned; zoomed through libswscale when the prompt asks.
 
-    def __init__(self, scene: Scene, seconds: int) -> None:
-        self.scene, self.seconds = scene, seconds
+    ``t0``: the scene time of the segment's first frame (an extension continues the
+    source's scene); the zoom runs over ``seconds`` from there.
+    """
+
+    def __init__(self, scene: Scene, seconds: float, t0: float = 0.0) -> None:
+        self.scene, self.seconds, self.t0 = scene, seconds, t0
         amount = {0.5: 0.14, 1.0: 0.22, 2.0: 0.36}[scene.style.speed]
         self.zoom = {"zoom_in": amount, "zoom_out": -amount}.get(scene.style.camera, 0.0)
 
@@ -1418,7 +1492,7 @@ class SceneBackground:
             frame = av.VideoFrame(w, h, "yuv420p")
             self.scene.compose(frame_planes(frame), t)
             return frame
-        progress = _ease(t / self.seconds)
+        progress = _ease((t - self.t0) / self.seconds)
         scale = 1.0 + (self.zoom * progress if self.zoom > 0 else -self.zoom * (1 - progress))
         cw, ch = int(w / scale) // 2 * 2, int(h / scale) // 2 * 2
         col0, row0 = (w - cw) // 4 * 2, (h - ch) // 4 * 2
@@ -1428,23 +1502,33 @@ class SceneBackground:
         return small.reformat(width=w, height=h, interpolation="BILINEAR", threads=1)
 
 
+def read_reference(path: Path, width: int, height: int) -> Planes:
+    """A reference image as planes of exactly width x height (scaled and cropped to fit)."""
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"reference image could not be read ({exc})") from exc
+    if image.size != (width, height):
+        from PIL import ImageOps
+
+        image = ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
+    return Planes(*rgb_to_planes(np.asarray(image, np.float32) / 255.0))
+
+
 class ReferenceBackground:
-    """The reference image is frame 0; the camera eases into a zoom, then drifts across it."""
+    """An image is frame 0; the camera eases into a zoom, then drifts across it.
 
-    def __init__(self, path: Path, spec: RenderSpec, style: Style) -> None:
-        w, h = spec.width, spec.height
-        try:
-            with Image.open(path) as opened:
-                image = opened.convert("RGB")
-        except (OSError, ValueError) as exc:
-            raise RuntimeError(f"reference image could not be read ({exc})") from exc
-        if image.size != (w, h):
-            from PIL import ImageOps
+    Used for a reference image, and for an extension that continues a picture which is
+    not one of our scenes (the source's last frame). ``t0`` is the time of frame 0.
+    """
 
-            image = ImageOps.fit(image, (w, h), Image.Resampling.LANCZOS)
-        y, u, v = rgb_to_planes(np.asarray(image, np.float32) / 255.0)
-        self.w, self.h, self.seconds = w, h, spec.seconds
-        self.images = [Image.fromarray(p) for p in (y, u, v)]
+    def __init__(
+        self, image: Planes, seed: int, seconds: float, style: Style, t0: float = 0.0
+    ) -> None:
+        h, w = image.y.shape
+        self.w, self.h, self.seconds, self.t0 = w, h, seconds, t0
+        self.images = [Image.fromarray(p) for p in (image.y, image.u, image.v)]
         zoom = {0.5: 0.08, 1.0: 0.12, 2.0: 0.2}[style.speed]
         self.mx, self.my = round(w * zoom / 4) * 2, round(h * zoom / 4) * 2
         zw, zh = w + 2 * self.mx, h + 2 * self.my
@@ -1454,14 +1538,15 @@ class ReferenceBackground:
                 self.images, [(zw, zh), (zw // 2, zh // 2), (zw // 2, zh // 2)], strict=True
             )
         ]
-        self.zoom_time = min(1.5, 0.5 * spec.seconds)
-        angle = np.random.default_rng([spec.seed, 6]).random() * 2 * math.pi
+        self.zoom_time = min(1.5, 0.5 * seconds)
+        angle = np.random.default_rng([seed, 6]).random() * 2 * math.pi
         self.dx, self.dy = math.cos(angle), math.sin(angle)
         reach = min(self.mx / max(abs(self.dx), 1e-6), self.my / max(abs(self.dy), 1e-6))
         self.reach = 0.95 * reach
 
     def frame(self, t: float) -> av.VideoFrame:
         w, h = self.w, self.h
+        t -= self.t0
         frame = av.VideoFrame(w, h, "yuv420p")
         dst = frame_planes(frame)
         if t < self.zoom_time:
@@ -1496,9 +1581,11 @@ class Soundscape:
     LOOP: Final = 1 << 17  # 2.7 s
     BLOCK: Final = 8 * AUDIO_CHUNK
 
-    def __init__(self, style: Style, seed: int, seconds: int) -> None:
+    def __init__(self, style: Style, seed: int, seconds: float, *, start: int = 0) -> None:
+        """``seconds``: the whole track (its fades); ``start``: the first sample handed out
+        (an extension continues a track from the source's end)."""
         rng = np.random.default_rng([seed, 5])
-        self.seed, self.total, self.speed = seed, seconds * AUDIO_RATE, style.speed
+        self.seed, self.total, self.speed = seed, round(seconds * AUDIO_RATE), style.speed
         texture = {"sea": "waves", "desert": "wind", "snow": "wind", "city": "pulse"}
         self.texture = texture.get(style.ground, "shimmer" if style.ground == "lunar" else "birds")
         if style.sky_name == "fire":
@@ -1516,8 +1603,9 @@ class Soundscape:
         self.noise = np.stack([self._noise(rng, cutoff) for _ in range(2)])
         self.events = self._events(rng, seconds)
         self.cache: dict[int, Arr] = {}
+        self.first_live = 0  # events before this index are over (blocks come in order)
         self.buffer = np.zeros((2, 0), np.float32)
-        self.position = 0  # first sample not yet handed out
+        self.position = start  # first sample not yet handed out
 
     def _pad(self, rng: np.random.Generator, root: float, notes: Sequence[int]) -> Arr:
         """One chord as a stereo loop: soft partials with a slow tremolo each."""
@@ -1542,7 +1630,7 @@ class Soundscape:
         loop = np.fft.irfft(spectrum * shape, self.LOOP)
         return (loop / (np.sqrt(np.mean(loop**2)) + 1e-9)).astype(np.float32)
 
-    def _events(self, rng: np.random.Generator, seconds: int) -> list[tuple[int, str, float]]:
+    def _events(self, rng: np.random.Generator, seconds: float) -> list[tuple[int, str, float]]:
         """(start sample, kind, parameter) for chirps, clicks, kicks and cricket calls."""
         events: list[tuple[int, str, float]] = []
         t = 0.3
@@ -1608,7 +1696,13 @@ class Soundscape:
         return (np.tanh(out * fade * 1.5) / 1.5).astype(np.float32)
 
     def _add_events(self, out: Arr, start: int, n: int) -> None:
-        for index, (at, _kind, _a) in enumerate(self.events):
+        events = self.events
+        # A long track (an extension of a long source) starts far in: skip what is over.
+        while self.first_live < len(events) and events[self.first_live][0] + AUDIO_RATE < start:
+            self.cache.pop(self.first_live, None)
+            self.first_live += 1
+        for index in range(self.first_live, len(events)):
+            at = events[index][0]
             if at >= start + n:
                 break
             if at + AUDIO_RATE < start:  # long over
@@ -1633,10 +1727,7 @@ class Soundscape:
                 self.buffer = self.block(self.position, n)
             n = min(AUDIO_CHUNK, self.buffer.shape[1])
             chunk, self.buffer = self.buffer[:, :n], self.buffer[:, n:]
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(chunk), format="fltp", layout="stereo"
-            )
-            frame.sample_rate, frame.pts = AUDIO_RATE, self.position
+            frame = audio_frame(chunk, self.position)
             self.position += n
             yield frame
 
@@ -1651,23 +1742,35 @@ def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 def sheet_frame_index(tile: int, seconds: int) -> int:
     """The frame shown at time (tile + 0.5) * seconds / 25."""
-    total = seconds * FPS
-    t = (tile + 0.5) * seconds / (SHEET_COLUMNS * SHEET_ROWS)
-    return min(total - 1, int(t * FPS + 1e-9))
+    return tile_frame_index(tile, seconds * FPS)
+
+
+def tile_frame_index(tile: int, frames: int) -> int:
+    """The frame shown at time (tile + 0.5) * duration / 25, for a video of ``frames``."""
+    t = (tile + 0.5) * frames / FPS / (SHEET_COLUMNS * SHEET_ROWS)
+    return min(frames - 1, int(t * FPS + 1e-9))
 
 
 class Previews:
-    """Collects the spritesheet tiles and the thumbnail while frames stream past."""
+    """Collects the spritesheet tiles and the thumbnail while frames stream past.
 
-    def __init__(self, width: int, height: int, seconds: int) -> None:
+    ``frames``: the video's length in frames (default ``seconds * FPS``).
+    """
+
+    def __init__(self, width: int, height: int, seconds: int, *, frames: int = 0) -> None:
+        frames = frames or seconds * FPS
         self.size = (width, height)
         self.tile = fit_long_side(width, height, TILE_LONG_SIDE)
         self.sheet = Image.new("RGB", (self.tile[0] * SHEET_COLUMNS, self.tile[1] * SHEET_ROWS))
         self.tiles: dict[int, list[int]] = {}
         for tile in range(SHEET_COLUMNS * SHEET_ROWS):
-            self.tiles.setdefault(sheet_frame_index(tile, seconds), []).append(tile)
-        self.thumb_index = seconds * FPS // 2
+            self.tiles.setdefault(tile_frame_index(tile, frames), []).append(tile)
+        self.thumb_index = frames // 2
         self.thumb: Image.Image | None = None
+
+    def wanted(self) -> list[int]:
+        """The frame indices this collects, in order."""
+        return sorted({*self.tiles, self.thumb_index})
 
     def offer(self, index: int, planes: Planes) -> None:
         if index in self.tiles:
@@ -1685,6 +1788,129 @@ class Previews:
         self.sheet.save(spritesheet, "JPEG", quality=82, optimize=True)
 
 
+# ---------------------------------------------------------------------------- encoding
+
+
+def open_output(path: Path) -> OutputContainer:
+    return av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+
+
+# The "fast" coder costs half of the default "twoloop" on this kind of signal.
+AAC_OPTIONS: Final = {"aac_coder": "fast"}
+
+
+def add_streams(out: OutputContainer, width: int, height: int) -> tuple[VideoStream, AudioStream]:
+    """The video and audio streams of an output, set up as every video of this renderer.
+
+    An extension appends newly encoded packets to a source's own: that is valid only if
+    both were encoded alike (same SPS/PPS), so every encoder is set up here.
+    """
+    video = out.add_stream("libx264", rate=FPS, options={"preset": X264_PRESET})
+    cc = video.codec_context
+    cc.width, cc.height, cc.pix_fmt = width, height, "yuv420p"
+    cc.thread_type = "AUTO"
+    # Tag what rgb_to_planes produced, so players convert back the same way.
+    cc.colorspace = 1  # BT.709
+    cc.color_primaries = 1
+    cc.color_trc = 1
+    cc.color_range = 1  # limited ("tv")
+    audio = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo", options=dict(AAC_OPTIONS))
+    return video, audio
+
+
+def audio_frame(samples: Arr, pts: int) -> av.AudioFrame:
+    """(2, n) float32 samples as a frame starting at sample ``pts``."""
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples), format="fltp", layout="stereo"
+    )
+    frame.sample_rate, frame.pts = AUDIO_RATE, pts
+    return frame
+
+
+# ---------------------------------------------------------------------------- segments
+
+
+@dataclass
+class Segment:
+    """The frames of one drawn stretch of video: background, objects, characters, overlays.
+
+    Frame ``k`` shows scene time ``t0 + k / FPS``. Over the first ``fade_frames`` the
+    objects, characters and overlays fade in (frame 0 is the background alone); over the
+    first ``intro_frames`` the picture ``intro`` (an extended source's last frame)
+    dissolves into it.
+    """
+
+    background: SceneBackground | ReferenceBackground
+    particles: Particles
+    overlays: list[tuple[Sprite, int, int]]
+    cast: Any = None  # render_characters.Cast
+    t0: float = 0.0
+    fade_frames: int = 0
+    intro: Planes | None = None  # int16 planes
+    intro_frames: int = 0
+
+    def frame(self, k: int) -> av.VideoFrame:
+        t = self.t0 + k / FPS
+        frame = self.background.frame(t)
+        planes = frame_planes(frame)
+        gain = 128 if k >= self.fade_frames else 128 * k // self.fade_frames
+        if gain:
+            self.particles.draw(planes, t, gain)
+            if self.cast is not None:
+                self.cast.draw(planes, t, gain)
+            for sprite, x, y in self.overlays:
+                sprite.blend(planes, x, y, gain)
+        if self.intro is not None and k < self.intro_frames:
+            # The first frame is already a step away from the intro: no frame repeats.
+            keep = round(128 * (1.0 - _ease((k + 1) / (self.intro_frames + 1))))
+            for dst, fg in zip((planes.y, planes.u, planes.v), _planes(self.intro), strict=True):
+                _blend_region(dst, fg, np.full(1, keep, np.int16))
+        return frame
+
+
+def _planes(p: Planes) -> tuple[Arr, Arr, Arr]:
+    return p.y, p.u, p.v
+
+
+def scene_segment(
+    spec: RenderSpec,
+    style: Style,
+    *,
+    seconds: float,
+    t0: float = 0.0,
+    image: Planes | None = None,
+    scene: Scene | None = None,
+) -> Segment:
+    """A segment of the procedural scene, or of ``image`` (a reference image) when given.
+
+    With an image, frame 0 is the image itself and everything else fades in.
+    """
+    w, h = spec.width, spec.height
+    background: SceneBackground | ReferenceBackground
+    if image is not None:
+        background = ReferenceBackground(image, spec.seed, seconds, style, t0)
+    else:
+        background = SceneBackground(scene or Scene(spec, style), seconds, t0)
+    overlays = [label_sprite(w, h)]
+    caption = caption_sprite(spec.prompt, w, h)
+    if caption:
+        overlays.append(caption)
+    cast = None
+    if spec.characters:
+        from .render_characters import Cast
+
+        cast = Cast(spec.characters, style, w, h)
+    frames = round(seconds * FPS)
+    return Segment(
+        background=background,
+        particles=Particles(style, spec.seed, w, h),
+        overlays=overlays,
+        cast=cast,
+        t0=t0,
+        fade_frames=max(1, min(FPS, frames // 3)) if image is not None else 0,
+    )
+
+
 # ---------------------------------------------------------------------------- render
 
 
@@ -1700,51 +1926,24 @@ class Progress:
 
 
 def render(spec: RenderSpec, progress: Callable[[int], None]) -> None:
+    """Create (or remix: the same, with the source's seed) a video from the prompt."""
     style = parse_prompt(spec.prompt, spec.seed)
     progress(0)
     w, h, total = spec.width, spec.height, spec.seconds * FPS
-    background: SceneBackground | ReferenceBackground
-    if spec.reference_image is not None:
-        background = ReferenceBackground(spec.reference_image, spec, style)
-    else:
-        background = SceneBackground(Scene(spec, style), spec.seconds)
-    particles = Particles(style, spec.seed, w, h)
-    overlays = [label_sprite(w, h)]
-    caption = caption_sprite(spec.prompt, w, h)
-    if caption:
-        overlays.append(caption)
+    image = read_reference(spec.reference_image, w, h) if spec.reference_image else None
+    segment = scene_segment(spec, style, seconds=spec.seconds, image=image)
     sound = Soundscape(style, spec.seed, spec.seconds)
     previews = Previews(w, h, spec.seconds)
-    # With a reference image, frame 0 is the image itself: everything else fades in.
-    fade_frames = max(1, min(FPS, total // 3)) if spec.reference_image else 0
     progress(2)
 
-    with av.open(str(spec.video), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        video = out.add_stream("libx264", rate=FPS, options={"preset": X264_PRESET})
-        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
-        video.codec_context.thread_type = "AUTO"
-        # Tag what rgb_to_planes produced, so players convert back the same way.
-        video.codec_context.colorspace = 1  # BT.709
-        video.codec_context.color_primaries = 1
-        video.codec_context.color_trc = 1
-        video.codec_context.color_range = 1  # limited ("tv")
-        # The "fast" coder costs half of the default "twoloop" on this kind of signal.
-        audio = out.add_stream(
-            "aac", rate=AUDIO_RATE, layout="stereo", options={"aac_coder": "fast"}
-        )
+    with open_output(spec.video) as out:
+        video, audio = add_streams(out, w, h)
         for index in range(total):
-            t = index / FPS
-            frame = background.frame(t)
-            planes = frame_planes(frame)
-            gain = 128 if index >= fade_frames else 128 * index // fade_frames
-            if gain:
-                particles.draw(planes, t, gain)
-                for sprite, x, y in overlays:
-                    sprite.blend(planes, x, y, gain)
-            previews.offer(index, planes)
+            frame = segment.frame(index)
+            previews.offer(index, frame_planes(frame))
             frame.pts = index
             out.mux(video.encode(frame))
-            for chunk in sound.frames_until((index + 1) * AUDIO_RATE // FPS):
+            for chunk in sound.frames_until((index + 1) * SAMPLES_PER_FRAME):
                 out.mux(audio.encode(chunk))
             progress(2 + 95 * (index + 1) // total)
         out.mux(video.encode(None))
@@ -1752,6 +1951,19 @@ def render(spec: RenderSpec, progress: Callable[[int], None]) -> None:
     progress(98)
     previews.save(spec.thumbnail, spec.spritesheet)
     progress(100)
+
+
+def run(spec: RenderSpec, progress: Callable[[int], None]) -> None:
+    if spec.operation == "extend":
+        from .render_extend import render_extend
+
+        render_extend(spec, progress)
+    elif spec.operation == "edit":
+        from .render_edit import render_edit
+
+        render_edit(spec, progress)
+    else:
+        render(spec, progress)
 
 
 PARENT_ENV = "STUDIO_RENDER_PARENT"
@@ -1782,13 +1994,16 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     out = stdout or sys.stdout
     if len(args) != 1:
         print("usage: python -m videos_app.providers.render_worker SPEC_JSON", file=sys.stderr)
-        return 2
+        return SPEC_ERROR_STATUS
     try:
         spec = RenderSpec.from_json(args[0])
-        render(spec, Progress(out))
+        run(spec, Progress(out))
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return SPEC_ERROR_STATUS
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return SOURCE_ERROR_STATUS
     except Exception as exc:
         import traceback
 
@@ -1802,4 +2017,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's copy of this module: the render modules import their exception
+    # classes from it, and those are the ones main() must catch.
+    from videos_app.providers import render_worker as package_copy
+
+    sys.exit(package_copy.main())
