@@ -56,3 +56,6 @@ test: lint chromium
 .PHONY: bench
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_extend.py
+	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_api.py

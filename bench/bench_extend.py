@@ -303,12 +303,14 @@ def write_results(rows: list[str], rss: tuple[float, float] | None, reps: int, l
         ]
     lines += [
         "Notes. The extension's extra cost over the segment: copying the source's packets "
-        "(milliseconds), decoding the source from the keyframe before each spritesheet "
-        "tile it holds (with x264's default GOP of 250 frames that is most of a short "
-        "source: about 0.35 s for 20 s of 720p) and its last second of sound, and one "
-        "render of the old prompt's scene to recognise a studio video's last frame. The "
-        "100 s row shows that a long source adds only its decoding. The fallback "
-        "re-encodes the source, so it costs about as much as rendering it.",
+        "(milliseconds); decoding the source frames its part of the spritesheet needs and "
+        "its last frame, from the keyframe before each and skipping on the way the frames "
+        "no other frame refers to (with x264's default GOP of 250 frames that is about two "
+        "thirds of a short source's frames, 0.2 s for 20 s of 720p); its last second of "
+        "sound; and one render of the old prompt's scene to recognise a studio video's "
+        "last frame. A long source adds only that decoding (the 100 s row). The fallback "
+        "re-encodes the source, so it costs about as much as rendering it. Wall times "
+        "depend on what else the machine runs; the CPU columns are steadier.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))
