@@ -12,7 +12,7 @@ Run: ``.venv/bin/python bench/bench_extend.py [--reps N] [--quick]``.
 3. Memory: peak RSS of the worker extending the 20 s source and the 100 s one, each in
    a fresh helper process. Target: within 10%.
 
-Writes the table to stdout and to bench/RESULTS_extend.md.
+Prints the table as Markdown, for bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from videos_app.providers.local import LocalRenderer  # noqa: E402
 PROMPT = "a calm ocean at sunset, slow drift"
 NIGHT = "a calm ocean at night, slow drift"
 WIDTH, HEIGHT = 1280, 720
-RESULTS = ROOT / "bench" / "RESULTS_extend.md"
 
 Timing = tuple[float, float]  # wall seconds, CPU seconds (user + system) of the children
 
@@ -313,8 +312,7 @@ def write_results(rows: list[str], rss: tuple[float, float] | None, reps: int, l
         "depend on what else the machine runs; the CPU columns are steadier.",
         "",
     ]
-    RESULTS.write_text("\n".join(lines))
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Run: ``.venv/bin/python bench/bench_render.py [--reps N] [--quick]``. Needs
    fresh helper process (``getrusage(RUSAGE_CHILDREN)`` there sees only that worker).
    Target: within 10%.
 
-Writes the table to stdout and to bench/RESULTS_render.md.
+Prints the table as Markdown, for bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from videos_app.providers.local import LocalRenderer  # noqa: E402
 
 PROMPT = "a calm ocean at sunset, slow drift"
 FPS = 24
-RESULTS = ROOT / "bench" / "RESULTS_render.md"
 
 
 def ffmpeg_exe() -> str:
@@ -320,8 +319,7 @@ def write_results(
         "depends only on the frame size.",
         "",
     ]
-    RESULTS.write_text("\n".join(lines))
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

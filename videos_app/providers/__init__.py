@@ -15,5 +15,6 @@ def get_provider(name: str) -> Provider:
     if name == "local":
         from .local import LocalRenderer
 
-        return LocalRenderer(timeout=settings.RENDER_TIMEOUT)
+        # The default timeout grows with the job; the setting caps it.
+        return LocalRenderer(max_timeout=settings.RENDER_TIMEOUT)
     raise LookupError(f"unknown provider {name!r}")
