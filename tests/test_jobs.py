@@ -197,6 +197,19 @@ class TestRecovery:
         assert recover_stale_jobs() == 2
         assert sorted(queued) == sorted([dead.pk, lost.pk])
 
+    def test_a_queued_job_is_queued_again_at_most_once_per_window(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        queued: list[str] = []
+        monkeypatch.setattr(services, "video_enqueue", lambda *, video_id: queued.append(video_id))
+        waiting = make_video()
+        Video.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+        assert recover_stale_jobs() == 0  # just waiting its turn
+        Video.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(hours=1))
+        assert recover_stale_jobs() == 1
+        assert recover_stale_jobs() == 0  # not again within the window
+        assert queued == [waiting.pk]
+
 
 class TestProgressRead:
     def test_the_poll_read_matches_the_orm(self) -> None:

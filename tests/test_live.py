@@ -56,15 +56,18 @@ def wait_until_done(client: httpx.Client, video_id: str, timeout: float = 120) -
     raise AssertionError(f"{video_id} did not finish")
 
 
-def render_processes() -> list[int]:
+def render_processes(studio: LiveStudio) -> list[int]:
+    """Render processes started by this studio (by its data folder in their environment)."""
+    marker = f"STUDIO_DATA_DIR={studio.data_dir}".encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
+                environ = (entry / "environ").read_bytes()
             except OSError:
                 continue
-            if b"videos_app.providers.render_worker" in cmdline:
+            if b"videos_app.providers.render_worker" in cmdline and marker in environ.split(b"\0"):
                 pids.append(int(entry.name))
     return pids
 
@@ -102,9 +105,10 @@ def test_a_job_survives_its_worker_being_killed(studio: LiveStudio) -> None:
         assert time.monotonic() < deadline, studio.tail()
         time.sleep(0.1)
 
+    assert render_processes(studio), "no render process to orphan"
     studio.kill_worker()
     time.sleep(1)
-    assert render_processes() == [], "the render process outlived its worker"
+    assert render_processes(studio) == [], "the render process outlived its worker"
 
     time.sleep(3)  # the heartbeat goes stale (STUDIO_HEARTBEAT_STALE=3)
     assert video_id in studio.manage("recoverjobs")

@@ -32,6 +32,10 @@ def heartbeat_stale() -> timedelta:
     return timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
 
 
+# A queued job is presumed lost (and queued again) after this long without news.
+QUEUED_RETRY = timedelta(minutes=10)
+
+
 def heartbeat_interval() -> float:
     """A running job writes its heartbeat at least this often (seconds)."""
     return max(0.5, settings.HEARTBEAT_STALE_SECONDS / 4)
@@ -190,21 +194,27 @@ def _fail(video_id: str, attempt: int, code: str, message: str) -> None:
 
 
 def video_jobs_recover() -> list[str]:
-    """Queue again every job whose worker died: queued or running with a stale heartbeat.
+    """Queue again every job whose worker died, and every queued job whose task was lost.
 
-    A queued row can also be lost (the Redis broker drops a task whose worker was
-    killed); one that has waited longer than the stale window is queued again. Claiming
-    is conditional, so a job queued twice still runs once.
+    A running job is lost when its heartbeat goes stale. A queued job's task can be lost
+    too (the Redis broker drops a task whose worker was killed), but a queued job may
+    also just be waiting its turn behind a long queue: it is queued again only after
+    ``QUEUED_RETRY`` without news, and at most once per that window (``heartbeat_at``
+    of a queued row records when it was last queued). Claiming is conditional, so a job
+    queued twice still runs once.
     """
     from .services import video_enqueue
 
-    cutoff = timezone.now() - heartbeat_stale()
+    now = timezone.now()
+    waited = now - max(QUEUED_RETRY, heartbeat_stale())
     stale = Video.objects.filter(
-        Q(status=Video.Status.IN_PROGRESS, heartbeat_at__lt=cutoff)
-        | Q(status=Video.Status.QUEUED, created_at__lt=cutoff)
+        Q(status=Video.Status.IN_PROGRESS, heartbeat_at__lt=now - heartbeat_stale())
+        | Q(status=Video.Status.QUEUED, heartbeat_at__lt=waited)
+        | Q(status=Video.Status.QUEUED, heartbeat_at__isnull=True, created_at__lt=waited)
     ).values_list("pk", flat=True)
     ids = list(stale[:500])
     for video_id in ids:
-        logger.warning("requeueing video %s: its worker stopped answering", video_id)
+        logger.warning("requeueing video %s: its worker or task was lost", video_id)
+        Video.objects.filter(pk=video_id, status=Video.Status.QUEUED).update(heartbeat_at=now)
         video_enqueue(video_id=video_id)
     return ids
