@@ -322,8 +322,8 @@ def test_a_crashing_worker_is_a_render_failure(tmp_path: Path) -> None:
         tmp_path,
         """
         print("progress 10", flush=True)
-        with open(os.path.join(os.path.dirname(__import__("json").loads(sys.argv[-1])["video"]),
-                  "video.mp4"), "wb") as f:
+        spec = __import__("json").loads(open(sys.argv[-1].removeprefix("@")).read())
+        with open(os.path.join(os.path.dirname(spec["video"]), "video.mp4"), "wb") as f:
             f.write(b"half a file")
         os.kill(os.getpid(), 9)
         """,
@@ -401,3 +401,44 @@ def test_the_worker_module_does_not_import_django() -> None:
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+class _CountingFont:
+    """Wraps a font and counts measurements (the cost of wrapping, without a clock)."""
+
+    def __init__(self, font: object) -> None:
+        self.font = font
+        self.size = font.size  # type: ignore[attr-defined]
+        self.calls = 0
+
+    def getlength(self, text: str) -> float:
+        self.calls += 1
+        return float(self.font.getlength(text))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 32_000,
+        "word " * 6_400,
+        "日本語のテキスト" * 4_000,
+        "https://example.com/" + "x" * 5_000,
+    ],
+)
+def test_captions_of_the_longest_prompts_cost_a_bounded_number_of_measurements(text: str) -> None:
+    from PIL import ImageFont
+
+    from videos_app.providers.render_worker import _wrap
+
+    font = _CountingFont(ImageFont.load_default(size=40))
+    lines = _wrap(text, font, 600, 3)  # type: ignore[arg-type]
+    assert len(lines) == 3 and lines[-1].endswith("…")
+    assert all(font.font.getlength(line) <= 600 for line in lines)
+    assert font.calls < 400, font.calls
+
+
+def test_the_longest_prompt_renders_whatever_its_script(tmp_path: Path) -> None:
+    # 32,000 CJK characters are 96 KB of UTF-8: more than one command-line argument holds.
+    result = render(tmp_path, prompt="日本語" * 10_667)
+    assert result.assets.video.stat().st_size > 0
+    assert result.progress[-1] == 100

@@ -103,7 +103,11 @@ class LocalRenderer:
                 "spritesheet": str(staged.spritesheet),
             }
             timeout = self.timeout_for(spec)
-            self._run_child([*self.command, json.dumps(payload)], timeout, on_progress)
+            # In a file, not on the command line: a 32,000-character prompt of CJK text is
+            # larger than Linux allows one argument to be.
+            spec_file = staging / "spec.json"
+            spec_file.write_text(json.dumps(payload))
+            self._run_child([*self.command, f"@{spec_file}"], timeout, on_progress)
             missing = [path.name for path in _paths(staged) if not path.is_file()]
             if missing:
                 raise ProviderError(

@@ -1,8 +1,8 @@
 """The local renderer's child process: draws a procedural scene and encodes it.
 
-Run as ``python -m videos_app.providers.render_worker SPEC_JSON``. ``SPEC_JSON`` is one
-JSON object (see ``RenderSpec``). On stdout the process writes ``progress N`` lines
-(integer percent, only when it changes) and a final ``done`` line; on failure it writes
+Run as ``python -m videos_app.providers.render_worker SPEC_JSON`` (or ``@FILE``, a file
+holding it). ``SPEC_JSON`` is one JSON object (see ``RenderSpec``). On stdout the
+process writes ``progress N`` lines (integer percent, only when it changes) and a final ``done`` line; on failure it writes
 ``error: <message>`` to stderr and exits with 2 for an invalid spec, 3 for a source video
 that cannot be decoded, 1 otherwise.
 
@@ -1386,31 +1386,53 @@ class Particles:
 # ---------------------------------------------------------------------------- text
 
 
+def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> int:
+    """The longest prefix of ``text`` (at least one character) that fits in ``width``."""
+    low, high = 1, len(text)
+    while low < high:  # binary search: a long unbroken run costs log(n) measurements
+        middle = (low + high + 1) // 2
+        if font.getlength(text[:middle]) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float, max_lines: int) -> list[str]:
+    """Word-wrap ``text`` into at most ``max_lines`` lines, the last ending in "…" if cut.
+
+    Only as much text as can show is measured, so a 32,000-character prompt or a long
+    run without spaces (CJK, a URL) costs no more than a short one.
+    """
+    # No glyph is narrower than about a sixth of the font size: more text cannot show.
+    limit = int(max_lines * width / (font.size / 6)) + 1
+    clipped = len(text) > limit
     lines: list[str] = []
     current = ""
-    for word in text.split():
+    words = iter(text[:limit].split())
+    for word in words:
         candidate = f"{current} {word}".strip()
         if font.getlength(candidate) <= width:
             current = candidate
             continue
         if current:
             lines.append(current)
-        while font.getlength(word) > width:  # a word longer than a line: cut it
-            cut = max(
-                1, next(i for i in range(len(word), 0, -1) if font.getlength(word[:i]) <= width)
-            )
+        while len(lines) <= max_lines and font.getlength(word) > width:
+            cut = _fit(word, font, width)  # a word longer than a line: cut it
             lines.append(word[:cut])
             word = word[cut:]
         current = word
-    if current:
+        if len(lines) > max_lines:
+            break
+    if current and len(lines) <= max_lines:
         lines.append(current)
-    if len(lines) > max_lines:
+    if clipped or len(lines) > max_lines or next(words, None) is not None:
         lines = lines[:max_lines]
         last = lines[-1]
-        while last and font.getlength(last + "…") > width:
-            last = last[:-1].rstrip()
-        lines[-1] = last + "…"
+        room = width - font.getlength("…")
+        if font.getlength(last) > room:
+            last = last[: _fit(last, font, room)]
+        lines[-1] = last.rstrip() + "…"
     return lines
 
 
@@ -1993,10 +2015,15 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = list(sys.argv[1:] if argv is None else argv)
     out = stdout or sys.stdout
     if len(args) != 1:
-        print("usage: python -m videos_app.providers.render_worker SPEC_JSON", file=sys.stderr)
+        print(
+            "usage: python -m videos_app.providers.render_worker SPEC_JSON or @FILE",
+            file=sys.stderr,
+        )
         return SPEC_ERROR_STATUS
     try:
-        spec = RenderSpec.from_json(args[0])
+        # "@path" names a file holding the spec (the parent's way); or the JSON itself.
+        text = Path(args[0][1:]).read_text() if args[0].startswith("@") else args[0]
+        spec = RenderSpec.from_json(text)
         run(spec, Progress(out))
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
