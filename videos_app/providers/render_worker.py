@@ -3,8 +3,8 @@
 Run as ``python -m videos_app.providers.render_worker SPEC_JSON`` (or ``@FILE``, a file
 holding it). ``SPEC_JSON`` is one JSON object (see ``RenderSpec``). On stdout the
 process writes ``progress N`` lines (integer percent, only when it changes) and a final
-``done`` line; on failure it writes ``error: <message>`` to stderr and exits with 2 for an invalid spec, 3 for a source video
-that cannot be decoded, 1 otherwise.
+``done`` line; on failure it writes ``error: <message>`` to stderr and exits with 2 for
+an invalid spec, 3 for a source video that cannot be decoded, 1 otherwise.
 
 It is a procedural renderer, not an AI model: words of the prompt pick a sky palette,
 the ground, the floating objects and the motion (see docs/renderer.md). Same spec, same
