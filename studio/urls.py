@@ -2,14 +2,23 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
+from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
+
+from videos_app.api import views as api_views
 
 
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin's)."""
+    return HttpResponsePermanentRedirect(static("studio/favicon.svg"))
 
 
 admin.site.site_header = "studio administration"
@@ -21,6 +30,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("v1/", include("videos_app.api.urls")),
+    # The bare base URL answers like any unknown API path (an envelope, not HTML).
+    re_path(r"^v1$", api_views.unknown_url),
+    path("favicon.ico", favicon),
     path("", include("videos_app.api.account_urls")),
     path("", include("videos_app.urls")),
 ]

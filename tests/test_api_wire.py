@@ -387,3 +387,11 @@ class TestBracketKeys:
         assert_error(
             api.post("/v1/videos", {"prompt": ["a", "b"]}), 400, code="invalid_type", param="prompt"
         )
+
+
+def test_the_bare_base_url_answers_the_envelope_not_html(client: Client) -> None:
+    response = client.get("/v1", HTTP_AUTHORIZATION="Bearer sk-studio-nope-nope")
+    assert response.status_code in (401, 404)
+    assert response["Content-Type"] == "application/json"
+    assert "x-request-id" in response
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}

@@ -496,3 +496,9 @@ class TestDelete:
         video = completed_video(make_user())
         body = client_in.get(video.get_absolute_url()).content.decode()
         assert reverse("videos:delete", args=[video.pk]) not in body
+
+
+def test_favicon_ico_points_at_the_studio_icon(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("studio/favicon.svg")
