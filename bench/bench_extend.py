@@ -20,19 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from common import Timing, cpu_line, interleaved  # noqa: E402  (bench/ is on sys.path)
 
 from videos_app.providers.base import JobSpec  # noqa: E402
 from videos_app.providers.local import LocalRenderer  # noqa: E402
@@ -40,8 +39,6 @@ from videos_app.providers.local import LocalRenderer  # noqa: E402
 PROMPT = "a calm ocean at sunset, slow drift"
 NIGHT = "a calm ocean at night, slow drift"
 WIDTH, HEIGHT = 1280, 720
-
-Timing = tuple[float, float]  # wall seconds, CPU seconds (user + system) of the children
 
 
 def create_spec(seconds: int, prompt: str = PROMPT) -> JobSpec:
@@ -85,23 +82,6 @@ def timed(job: JobSpec) -> Timing:
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-
-
-def interleaved(
-    reps: int, a: Callable[[], Timing], b: Callable[[], Timing]
-) -> tuple[Timing, Timing]:
-    """Medians of a() and b(), run alternately (and alternating which goes first)."""
-    times_a: list[Timing] = []
-    times_b: list[Timing] = []
-    for rep in range(reps):
-        pair = [(a, times_a), (b, times_b)]
-        for run, times in pair if rep % 2 == 0 else pair[::-1]:
-            times.append(run())
-
-    def medians(times: list[Timing]) -> Timing:
-        return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
-
-    return medians(times_a), medians(times_b)
 
 
 def make_sources(folder: Path) -> dict[str, Path]:
@@ -176,17 +156,10 @@ def measure_rss(args: str) -> None:
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    cpu = cpu_line()
     import av
 
-    return f"{os.cpu_count()} cores, {cpu}; PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})"
+    return f"{cpu}; PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})"
 
 
 def main() -> None:

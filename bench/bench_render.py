@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from common import Timing, cpu_line, interleaved  # noqa: E402  (bench/ is on sys.path)
 
 from videos_app.providers.base import JobSpec  # noqa: E402
 from videos_app.providers.local import LocalRenderer  # noqa: E402
@@ -94,9 +94,6 @@ def spec(width: int, height: int, seconds: int, prompt: str, reference: Path | N
     )
 
 
-Timing = tuple[float, float]  # wall seconds, CPU seconds (user + system) of the children
-
-
 def timed(run: Callable[[], object]) -> Timing:
     """Wall time of run(), and the CPU time of the child processes it waited for."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -118,23 +115,6 @@ def time_ffmpeg(width: int, height: int, seconds: int) -> Timing:
     with tempfile.TemporaryDirectory() as workdir:
         command = ffmpeg_command(Path(workdir) / "out.mp4", width, height, seconds)
         return timed(lambda: subprocess.run(command, check=True))
-
-
-def interleaved(
-    reps: int, a: Callable[[], Timing], b: Callable[[], Timing]
-) -> tuple[Timing, Timing]:
-    """Medians of a() and b(), run alternately (and alternating which goes first)."""
-    times_a: list[Timing] = []
-    times_b: list[Timing] = []
-    for rep in range(reps):
-        pair = [(a, times_a), (b, times_b)]
-        for run, times in pair if rep % 2 == 0 else pair[::-1]:
-            times.append(run())
-
-    def medians(times: list[Timing]) -> Timing:
-        return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
-
-    return medians(times_a), medians(times_b)
 
 
 def peak_rss_mib(seconds: int, width: int, height: int) -> float:
@@ -179,20 +159,13 @@ def reference_image(width: int, height: int) -> Path:
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    cpu = cpu_line()
     version = subprocess.run(
         [ffmpeg_exe(), "-version"], capture_output=True, text=True, check=True
     ).stdout.split("\n", 1)[0]
     import av
 
-    return f"{os.cpu_count()} cores, {cpu}; {version.split(' Copyright')[0]}; PyAV {av.__version__}"
+    return f"{cpu}; {version.split(' Copyright')[0]}; PyAV {av.__version__}"
 
 
 def main() -> None:
