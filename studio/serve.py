@@ -7,6 +7,7 @@ the children are told to die with this process even if it is killed outright.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -53,35 +54,43 @@ def main() -> int:
     children = [
         subprocess.Popen(cmd, preexec_fn=_die_with_parent, process_group=0) for cmd in commands()
     ]
-    stopping = False
+    asked_to_stop = False
 
-    def stop(signum: int, frame: FrameType | None = None) -> None:
-        nonlocal stopping
-        stopping = True
+    def terminate() -> None:
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    def on_signal(signum: int, frame: FrameType | None = None) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = True
+        terminate()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     port = os.environ.get("PORT", "8000")
     print(f"studio is running at http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
 
     # Wait until one child exits, then stop the other.
     while all(child.poll() is None for child in children):
         time.sleep(0.2)
-    if not stopping:
+    if not asked_to_stop:
         print("a studio process exited; stopping the other", file=sys.stderr, flush=True)
-        stop(signal.SIGTERM)
+        terminate()
     deadline = time.monotonic() + 30
     for child in children:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    codes = [child.returncode for child in children]
-    return 0 if stopping else max(abs(code or 0) for code in codes) or 1
+    for child in children:
+        # A child that did not stop in time, and whatever it left in its process group
+        # (gunicorn's or django-q2's workers), is killed: nothing outlives `make run`.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    if asked_to_stop:
+        return 0
+    # One of them stopped on its own: that is a failure, whatever its exit status.
+    return max(abs(child.returncode or 0) for child in children) or 1
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -178,3 +179,30 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path, how: signal.Si
     finally:
         if serve.poll() is None:
             serve.kill()
+
+
+def test_serve_fails_and_stops_the_worker_when_the_web_server_cannot_start(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        env.update(STUDIO_DATA_DIR=str(tmp_path), PORT=str(port), STUDIO_QUEUE_NAME=f"busy-{port}")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "studio.serve"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert "stopping the other" in result.stderr
