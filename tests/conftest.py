@@ -28,7 +28,12 @@ def media_root(tmp_path: Path, settings: object) -> Iterator[Path]:
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     settings.CACHES = {  # type: ignore[attr-defined]
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        # Its own store per test: locmem caches of one name share a dict, and a user
+        # cached by an earlier test could stand for a row with the same id here.
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path),
+        }
     }
     yield root
 
