@@ -88,17 +88,12 @@ def gallery_progress(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _character_choices(request: HttpRequest) -> list[tuple[str, str]]:
-    return [
-        (c.pk, c.name)
-        for c in selectors.characters_visible_to(request.user).only("id", "name")[:200]
-    ]
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def video_new(request: HttpRequest) -> HttpResponse:
-    choices = _character_choices(request)
+    # One read serves the picker's choices and its posters.
+    visible = list(selectors.characters_visible_to(request.user).only("id", "name", "poster")[:200])
+    choices = [(c.pk, c.name) for c in visible]
     if request.method == "POST":
         form = VideoCreateForm(request.POST, request.FILES, character_choices=choices)
         if form.is_valid():
@@ -124,11 +119,10 @@ def video_new(request: HttpRequest) -> HttpResponse:
                 return redirect(video)
     else:
         form = VideoCreateForm(character_choices=choices, initial=_initial_from(request))
-    posters = selectors.characters_visible_to(request.user).only("id", "name", "poster")[:200]
     return render(
         request,
         "videos/new.html",
-        {"form": form, "characters": {c.pk: c for c in posters}},
+        {"form": form, "characters": {c.pk: c for c in visible}},
         status=400 if form.errors else 200,
     )
 
