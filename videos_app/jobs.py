@@ -20,7 +20,7 @@ from django.core.files.storage import default_storage
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import Video
+from .models import Video, asset_path
 from .providers import get_provider
 from .providers.base import Assets, CharacterSpec, JobSpec, ProviderError
 
@@ -162,7 +162,7 @@ def _complete(video: Video, attempt: int, assets: Assets) -> None:
     }
     names: dict[str, str] = {}
     for field, path in files.items():
-        name = f"videos/{video.pk}/{ASSET_NAMES[field]}"
+        name = asset_path(video, ASSET_NAMES[field])
         # Same name on every attempt, overwritten (STORAGES allow_overwrite): a second run
         # leaves one set of assets.
         with path.open("rb") as fh:

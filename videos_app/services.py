@@ -18,7 +18,7 @@ from django.db import transaction
 from django_q.tasks import async_task
 
 from . import catalog, probe
-from .models import Character, Video, new_seed
+from .models import Character, Video, asset_path, new_seed
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _video_save(
             video.save()
             for field, content in files.items():
                 data = ContentFile(content) if isinstance(content, bytes) else content
-                getattr(video, field).save(f"videos/{video.pk}/{names[field]}", data, save=False)
+                getattr(video, field).save(asset_path(video, names[field]), data, save=False)
             if files:
                 video.save(update_fields=list(files))
             if characters:
