@@ -76,3 +76,16 @@ def test_the_bulk_delete_takes_the_files_along_and_skips_running_jobs(
     assert response.status_code == 302
     assert list(Video.objects.values_list("pk", flat=True)) == [running.pk]
     assert stored_files(media_root) == []
+
+
+def test_deleting_one_video_in_the_admin_takes_its_files_along(
+    admin_client: Client, media_root: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    video = completed()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:videos_app_video_delete", args=[video.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not Video.objects.exists()
+    assert stored_files(media_root) == []

@@ -143,9 +143,7 @@ class VideoAdmin(admin.ModelAdmin):
         self.message_user(request, f"Deleted {deleted} video(s); skipped {skipped} still running.")
 
     def delete_model(self, request: HttpRequest, obj: Video) -> None:
-        names = services.video_file_names(obj)
-        super().delete_model(request, obj)
-        services.storage_delete(names)
+        services.video_remove(video=obj)
 
 
 @admin.register(Character)

@@ -257,6 +257,11 @@ def video_delete(*, video: Video, actor: AbstractBaseUser) -> None:
             "deleted once that has finished.",
             code="source_in_use",
         )
+    video_remove(video=video)
+
+
+def video_remove(*, video: Video) -> None:
+    """Delete the row and, once that has committed, its files (no checks: see video_delete)."""
     names = video_file_names(video)
     with transaction.atomic():
         video.delete()
