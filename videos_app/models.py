@@ -4,6 +4,7 @@ import secrets
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
 
@@ -62,6 +63,16 @@ class Video(models.Model):
         EXTEND = "extend", "Extended"
         EDIT = "edit", "Edited"
 
+    class Visibility(models.TextChoices):
+        TEAM = "team", "Team"
+        PRIVATE = "private", "Private"
+
+    class ReviewState(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
     ACTIVE_STATUSES = (Status.QUEUED, Status.IN_PROGRESS)
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
 
@@ -110,6 +121,31 @@ class Video(models.Model):
     thumbnail_file = models.FileField(blank=True, max_length=255)
     spritesheet_file = models.FileField(blank=True, max_length=255)
     file_size = models.BigIntegerField(default=0)
+
+    # Teams and review (see Team). A video belongs to its creator and, unless it has no
+    # team, to one team, whose members see it unless it is private to its creator.
+    team = models.ForeignKey(
+        "Team", null=True, blank=True, on_delete=models.PROTECT, related_name="videos"
+    )
+    visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.TEAM)
+    review_state = models.CharField(
+        max_length=12, choices=ReviewState.choices, default=ReviewState.DRAFT
+    )
+    review_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    review_changed_at = models.DateTimeField(null=True, blank=True)
+
+    # Upstream providers: the model name the provider was asked for, and when a create
+    # was (about to be) sent: once set, a create is never sent again for this row.
+    provider_model = models.CharField(max_length=128, blank=True, default="")
+    create_sent_at = models.DateTimeField(null=True, blank=True)
+    # Estimated cost in US dollars from the routing table's price; null when unknown.
+    cost_estimate = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -167,6 +203,9 @@ class Character(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="characters"
     )
     name = models.CharField(max_length=80)
+    team = models.ForeignKey(
+        "Team", null=True, blank=True, on_delete=models.PROTECT, related_name="characters"
+    )
     clip = models.FileField(upload_to=character_path, max_length=255)
     poster = models.FileField(upload_to=character_path, blank=True, max_length=255)
     duration = models.FloatField(default=0)
@@ -211,4 +250,186 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+class Team(models.Model):
+    """A group of people who see and review each other's videos."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members: models.ManyToManyField[AbstractUser, Membership] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"  # everything an editor can, plus members and deletion
+        EDITOR = "editor", "Editor"  # create and review
+        VIEWER = "viewer", "Viewer"  # watch and comment
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites"
+    )
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="favorites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "video"], name="favorite_unique"),
+        ]
+
+
+class ReviewEvent(models.Model):
+    """One change of a video's review state: who, when, from what to what."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="review_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_state = models.CharField(max_length=12, choices=Video.ReviewState.choices)
+    to_state = models.CharField(max_length=12, choices=Video.ReviewState.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class Comment(models.Model):
+    """A comment on a video; ``parent`` threads replies, ``at_seconds`` points at a moment."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    body = models.TextField(max_length=5000)
+    at_seconds = models.FloatField(null=True, blank=True)
+    mentions: models.ManyToManyField[AbstractUser, Comment] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class PromptPreset(models.Model):
+    """A prompt and settings a team saved to start new videos from."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="presets")
+    name = models.CharField(max_length=100)
+    prompt = models.TextField(max_length=catalog.MAX_PROMPT_LENGTH)
+    model = models.CharField(max_length=64, default=catalog.DEFAULT_MODEL)
+    size = models.CharField(max_length=16, default=catalog.DEFAULT_SIZE)
+    seconds = models.PositiveSmallIntegerField(default=catalog.DEFAULT_SECONDS)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="preset_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Provider(models.Model):
+    """A generation backend the studio can send jobs to (admin-editable).
+
+    The API key itself is never stored here: ``api_key_env`` names an environment
+    variable and ``api_key_file`` a file that holds it.
+    """
+
+    class Kind(models.TextChoices):
+        LOCAL = "local", "Local renderer"
+        OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible /v1/videos service"
+
+    name = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    label = models.CharField(max_length=100, blank=True)
+    base_url = models.URLField(blank=True, help_text="e.g. https://gateway.example/v1")
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="Environment variable that holds the API key."
+    )
+    api_key_file = models.CharField(
+        max_length=500, blank=True, help_text="Or a file that holds the API key."
+    )
+    webhook_secret_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Environment variable holding the secret of the webhooks it sends us.",
+    )
+    timeout_seconds = models.FloatField(default=60.0)
+    connect_timeout_seconds = models.FloatField(default=5.0)
+    max_concurrency = models.PositiveSmallIntegerField(
+        default=4, help_text="Jobs running on this provider at once."
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+
+class ModelRoute(models.Model):
+    """A public model name and where it runs: a provider and that provider's model name."""
+
+    name = models.CharField(max_length=64, unique=True)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="routes")
+    upstream_model = models.CharField(
+        max_length=128, blank=True, help_text="The provider's own name (default: the same)."
+    )
+    sizes = models.JSONField(default=list, blank=True, help_text="Allowed sizes; empty: all.")
+    seconds = models.JSONField(default=list, blank=True, help_text="Allowed durations; empty: all.")
+    price_per_second = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="US dollars."
+    )
+    listed = models.BooleanField(default=True, help_text="Offered on the create form.")
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 from .api.models import ApiFile  # noqa: E402, F401  (models of the /v1 API)
+from .webhooks.models import (  # noqa: E402, F401
+    InboundWebhook,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
