@@ -23,6 +23,7 @@ from django.utils import timezone
 from .models import Video, asset_path
 from .providers import get_provider
 from .providers.base import Assets, CharacterSpec, JobSpec, ProviderError
+from .signals import video_finished
 
 logger = logging.getLogger(__name__)
 
@@ -181,16 +182,22 @@ def _complete(video: Video, attempt: int, assets: Assets) -> None:
     )
     if not updated:
         logger.warning("video %s attempt %s lost its claim before completing", video.pk, attempt)
+        return
+    video_finished.send(sender=Video, video_id=video.pk, status=Video.Status.COMPLETED)
 
 
 def _fail(video_id: str, attempt: int, code: str, message: str) -> None:
-    Video.objects.filter(pk=video_id, attempts=attempt, status=Video.Status.IN_PROGRESS).update(
+    updated = Video.objects.filter(
+        pk=video_id, attempts=attempt, status=Video.Status.IN_PROGRESS
+    ).update(
         status=Video.Status.FAILED,
         error_code=code,
         error_message=message[:2000],
         completed_at=timezone.now(),
         heartbeat_at=None,
     )
+    if updated:
+        video_finished.send(sender=Video, video_id=video_id, status=Video.Status.FAILED)
 
 
 def video_jobs_recover() -> list[str]:

@@ -1,0 +1,175 @@
+"""Who may do what: teams, roles and visibility, in one place.
+
+A video belongs to its creator and (unless it has none) to one team. Staff see and may
+do everything. Otherwise:
+
+- **see** (pages, media, fragments, /v1): the creator; and every member of the video's
+  team unless the creator keeps it private. Anything else answers 404, never 403.
+- **comment, favorite**: whoever can see it.
+- **review** (change the review state): editors and admins of the video's team; the
+  creator of a video that has no team.
+- **delete**: the creator, and admins of the video's team.
+- **create in a team**: its editors and admins. Anyone signed in can create a video of
+  their own with no team.
+
+A user's roles are read once per request and kept on the user object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from .models import Character, Membership, Team, Video
+
+Role = Membership.Role
+CREATE_ROLES = (Role.ADMIN, Role.EDITOR)
+REVIEW_ROLES = (Role.ADMIN, Role.EDITOR)
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def is_staff(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and getattr(user, "is_staff", False))
+
+
+def team_roles(user: AnyUser) -> dict[int, str]:
+    """{team id: role} for the user's teams, read once per user object."""
+    if not user.is_authenticated:
+        return {}
+    cached: dict[int, str] | None = getattr(user, "_studio_team_roles", None)
+    if cached is None:
+        cached = dict(Membership.objects.filter(user_id=user.pk).values_list("team_id", "role"))
+        user._studio_team_roles = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def forget_roles(user: AnyUser) -> None:
+    """Drop the roles kept on this user object (after changing memberships)."""
+    if hasattr(user, "_studio_team_roles"):
+        del user._studio_team_roles
+
+
+def role_in(user: AnyUser, team: Team | int | None) -> str | None:
+    if team is None:
+        return None
+    team_id = team if isinstance(team, int) else team.pk
+    return team_roles(user).get(team_id)
+
+
+def _visible_q(user: AnyUser) -> Q:
+    return Q(owner_id=user.pk) | Q(
+        team_id__in=list(team_roles(user)), visibility=Video.Visibility.TEAM
+    )
+
+
+def videos_visible_to(user: AnyUser) -> QuerySet[Video]:
+    """Every video the user may see (see the module docstring)."""
+    if not user.is_authenticated:
+        return Video.objects.none()
+    if is_staff(user):
+        return Video.objects.all()
+    return Video.objects.filter(_visible_q(user))
+
+
+def can_view_video(user: AnyUser, video: Video) -> bool:
+    if not user.is_authenticated:
+        return False
+    if is_staff(user) or video.owner_id == user.pk:
+        return True
+    return video.visibility == Video.Visibility.TEAM and role_in(user, video.team_id) is not None
+
+
+def can_comment(user: AnyUser, video: Video) -> bool:
+    return can_view_video(user, video)
+
+
+def can_review(user: AnyUser, video: Video) -> bool:
+    if not can_view_video(user, video):
+        return False
+    if is_staff(user):
+        return True
+    if video.team_id is None:
+        return video.owner_id == user.pk
+    return role_in(user, video.team_id) in REVIEW_ROLES
+
+
+def can_delete(user: AnyUser, video: Video) -> bool:
+    if not can_view_video(user, video):
+        return False
+    if is_staff(user) or video.owner_id == user.pk:
+        return True
+    return role_in(user, video.team_id) == Role.ADMIN
+
+
+def can_create_in(user: AnyUser, team: Team | int | None) -> bool:
+    """May the user create videos in this team (None: a video of their own, no team)?"""
+    if not user.is_authenticated:
+        return False
+    if team is None:
+        return True
+    return is_staff(user) or role_in(user, team) in CREATE_ROLES
+
+
+def teams_for_create(user: AnyUser) -> QuerySet[Team]:
+    """Teams the user may create videos in, by name."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if is_staff(user):
+        return Team.objects.all()
+    ids = [team_id for team_id, role in team_roles(user).items() if role in CREATE_ROLES]
+    return Team.objects.filter(pk__in=ids)
+
+
+def default_team(user: AnyUser) -> Team | None:
+    """The team a new video goes to when none is named (the API, an old form): the
+    oldest membership the user may create in; None when there is none."""
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.filter(user_id=user.pk, role__in=CREATE_ROLES)
+        .select_related("team")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return membership.team if membership else None
+
+
+def can_manage_team(user: AnyUser, team: Team) -> bool:
+    return is_staff(user) or role_in(user, team) == Role.ADMIN
+
+
+def teams_visible_to(user: AnyUser) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if is_staff(user):
+        return Team.objects.all()
+    return Team.objects.filter(pk__in=list(team_roles(user)))
+
+
+def characters_visible_to(user: AnyUser) -> QuerySet[Character]:
+    """Characters a user may see and use: their own and their teams'."""
+    if not user.is_authenticated:
+        return Character.objects.none()
+    if is_staff(user):
+        return Character.objects.all()
+    return Character.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=list(team_roles(user))))
+
+
+def can_delete_character(user: AnyUser, character: Character) -> bool:
+    if is_staff(user) or character.owner_id == user.pk:
+        return True
+    return role_in(user, character.team_id) == Role.ADMIN
+
+
+def teammates_of(user: AnyUser, team: Team | int | None) -> QuerySet[Any]:
+    """Members of ``team`` (for @mentions), if the user belongs to it (or is staff)."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    if team is None or not (is_staff(user) or role_in(user, team) is not None):
+        return users.none()
+    team_id = team if isinstance(team, int) else team.pk
+    return users.filter(memberships__team_id=team_id, is_active=True)
