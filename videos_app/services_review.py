@@ -1,0 +1,151 @@
+"""Writes for reviewing a video: favorites, review state, comments.
+
+Who may do what is decided in permissions.py; these services check it again so that a
+caller that forgot cannot write (PermissionDenied), and raise ValidationError for bad
+input, changing nothing.
+
+Replies: a reply to a reply attaches to the thread's root comment, so threads are one
+level deep (a root and its replies in order). Deep nesting reads badly at phone width.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import permissions
+from .models import Comment, Favorite, ReviewEvent, Video
+
+State = Video.ReviewState
+
+# Allowed review transitions: from a state to the states it may move to.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    State.DRAFT: (State.IN_REVIEW,),
+    State.IN_REVIEW: (State.APPROVED, State.REJECTED, State.DRAFT),
+    State.APPROVED: (State.IN_REVIEW,),
+    State.REJECTED: (State.IN_REVIEW,),
+}
+
+COMMENT_MAX_LENGTH = 2000
+# @name: Django's username characters; an e-mail's "@" is not a mention (no word before).
+MENTION_RE = re.compile(r"(?<![\w.@+-])@([\w.@+-]+)")
+
+
+def allowed_transitions(state: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(state, ())
+
+
+def favorite_toggle(*, user: AbstractBaseUser, video: Video) -> bool:
+    """Add or remove the video from the user's favorites; True when it is one now."""
+    if not permissions.can_view_video(user, video):
+        raise PermissionDenied("You cannot see this video.")
+    deleted, _ = Favorite.objects.filter(user_id=user.pk, video_id=video.pk).delete()
+    if deleted:
+        return False
+    try:
+        with transaction.atomic():
+            Favorite.objects.create(user_id=user.pk, video_id=video.pk)
+    except IntegrityError:
+        pass  # a second click raced this one: it is a favorite either way
+    return True
+
+
+def review_state_change(*, actor: AbstractBaseUser, video: Video, to_state: str) -> ReviewEvent:
+    """Move the video to ``to_state``, recording who did it and when.
+
+    The row is updated only if it still has the state the actor saw (``video``'s), so of
+    two reviewers racing from the same state one wins and the other gets a
+    ValidationError: no change goes unrecorded and none is recorded twice.
+    """
+    if not permissions.can_review(actor, video):
+        raise PermissionDenied("Only the team's editors and admins can review this video.")
+    if to_state not in State.values:
+        raise ValidationError("Unknown review state.", code="invalid_state")
+    from_state = video.review_state
+    if to_state not in allowed_transitions(from_state):
+        raise ValidationError(
+            f"A video that is {State(from_state).label.lower()} cannot become "
+            f"{State(to_state).label.lower()}.",
+            code="invalid_transition",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Video.objects.filter(pk=video.pk, review_state=from_state).update(
+            review_state=to_state, review_changed_by=actor.pk, review_changed_at=now
+        )
+        if not updated:
+            raise ValidationError(
+                "Someone else changed the review state first; reload to see it.",
+                code="stale_state",
+            )
+        event = ReviewEvent.objects.create(
+            video_id=video.pk, actor_id=actor.pk, from_state=from_state, to_state=to_state
+        )
+    video.review_state = to_state
+    video.review_changed_by = actor  # type: ignore[assignment]
+    video.review_changed_at = now
+    return event
+
+
+def mentioned_users(*, author: AbstractBaseUser, video: Video, body: str) -> list[Any]:
+    """Teammates named as ``@username`` in ``body`` (unknown names stay plain text)."""
+    names = {match.lower() for match in MENTION_RE.findall(body)}
+    if not names:
+        return []
+    teammates = permissions.teammates_of(author, video.team_id)
+    return [u for u in teammates if u.get_username().lower() in names]
+
+
+def comment_create(
+    *,
+    author: AbstractBaseUser,
+    video: Video,
+    body: str,
+    parent: Comment | None = None,
+    at_seconds: float | None = None,
+) -> Comment:
+    if not permissions.can_comment(author, video):
+        raise PermissionDenied("You cannot comment on this video.")
+    body = body.strip()
+    errors: dict[str, list[str]] = {}
+    if not body:
+        errors["body"] = ["Write something first."]
+    elif len(body) > COMMENT_MAX_LENGTH:
+        errors["body"] = [f"At most {COMMENT_MAX_LENGTH} characters (this has {len(body)})."]
+    # NaN fails both comparisons, so it is rejected too.
+    if at_seconds is not None and not (0 <= at_seconds <= video.seconds):
+        errors["at_seconds"] = [f"A moment between 0 and {video.seconds} s."]
+    if parent is not None and parent.video_id != video.pk:
+        errors["parent"] = ["That comment belongs to another video."]
+    if errors:
+        raise ValidationError(errors)
+    if parent is not None and parent.parent_id is not None:
+        parent = Comment.objects.get(pk=parent.parent_id)  # one level: attach to the root
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            video_id=video.pk,
+            author_id=author.pk,
+            parent=parent,
+            body=body,
+            at_seconds=None if at_seconds is None else round(at_seconds, 2),
+        )
+        users = mentioned_users(author=author, video=video, body=body)
+        if users:
+            comment.mentions.set(users)
+    return comment
+
+
+def can_delete_comment(user: AbstractBaseUser, comment: Comment) -> bool:
+    return bool(comment.author_id == user.pk or permissions.is_staff(user))
+
+
+def comment_delete(*, actor: AbstractBaseUser, comment: Comment) -> None:
+    """Delete a comment (its replies go with it): its author or staff only."""
+    if not can_delete_comment(actor, comment):
+        raise PermissionDenied("Only its author can delete a comment.")
+    comment.delete()
