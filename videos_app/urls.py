@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_review
+from . import views, views_export, views_review
 
 app_name = "videos"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("videos/<str:video_id>/edit", views.video_edit, name="edit"),
     path("videos/<str:video_id>/media/<str:variant>", views.video_media, name="media"),
     path("videos/<str:video_id>/favorite", views_review.favorite_toggle, name="favorite"),
+    path("export/", views_export.video_export, name="export"),
     path("characters", views.characters, name="characters"),
     path("characters/<str:character_id>", views.character_detail, name="character"),
     path("characters/<str:character_id>/delete", views.character_delete, name="character_delete"),

@@ -1,0 +1,255 @@
+"""Export: a streamed zip of the chosen (or filtered) videos with a JSON manifest."""
+
+from __future__ import annotations
+
+import io
+import json
+import tracemalloc
+import types
+import zipfile
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AbstractUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import make_user, make_video
+from videos_app import export
+from videos_app.models import Membership, Team, Video
+
+pytestmark = pytest.mark.django_db
+
+
+def team_of(*members: tuple[AbstractUser, str], slug: str = "crew") -> Team:
+    team = Team.objects.create(name=slug.title(), slug=slug)
+    for user, role in members:
+        Membership.objects.create(team=team, user=user, role=role)
+    return team
+
+
+def finished(owner: AbstractUser, data: bytes, **kwargs: Any) -> Video:
+    video = make_video(owner, status=Video.Status.COMPLETED, progress=100, **kwargs)
+    video.video_file.save(f"videos/{video.pk}/video.mp4", ContentFile(data), save=False)
+    video.file_size = len(data)
+    video.save()
+    return video
+
+
+def client_for(user: AbstractUser) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def download(client: Client, query: str) -> tuple[Any, zipfile.ZipFile]:
+    response = client.get(reverse("videos:export") + query)
+    assert response.status_code == 200, response.content[:500]
+    body = b"".join(response.streaming_content)
+    return response, zipfile.ZipFile(io.BytesIO(body))
+
+
+def manifest_of(archive: zipfile.ZipFile) -> dict[str, Any]:
+    return json.loads(archive.read("manifest.json"))  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def people() -> dict[str, AbstractUser]:
+    return {"maya": make_user("maya"), "ravi": make_user("ravi"), "eve": make_user("eve")}
+
+
+def test_it_streams_a_zip_of_the_chosen_videos_with_their_exact_bytes(
+    people: dict[str, AbstractUser],
+) -> None:
+    maya, ravi = people["maya"], people["ravi"]
+    team = team_of((maya, "editor"), (ravi, "viewer"))
+    first = finished(maya, b"\x00first-mp4" * 5000, team=team, prompt="a red kite")
+    second = finished(ravi, b"second" * 10, team=team, prompt="a blue boat")
+    response, archive = download(client_for(maya), f"?v={first.pk}&v={second.pk}")
+
+    assert response.streaming
+    assert isinstance(response.streaming_content, types.GeneratorType) or hasattr(
+        response.streaming_content, "__next__"
+    )
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith('attachment; filename="studio-export-')
+    assert archive.testzip() is None
+    assert sorted(archive.namelist()) == sorted(
+        ["manifest.json", f"videos/{first.pk}.mp4", f"videos/{second.pk}.mp4"]
+    )
+    assert archive.read(f"videos/{first.pk}.mp4") == b"\x00first-mp4" * 5000
+    assert archive.read(f"videos/{second.pk}.mp4") == b"second" * 10
+    # MP4s are stored, not deflated (they do not compress).
+    assert archive.getinfo(f"videos/{first.pk}.mp4").compress_type == zipfile.ZIP_STORED
+
+
+def test_the_manifest_holds_prompts_settings_lineage_creators_review_and_cost(
+    people: dict[str, AbstractUser],
+) -> None:
+    maya, ravi = people["maya"], people["ravi"]
+    team = team_of((maya, "admin"), (ravi, "editor"))
+    source = finished(
+        maya,
+        b"src",
+        team=team,
+        prompt="a lighthouse",
+        model="sora-2-pro",
+        size="1280x720",
+        seconds=8,
+        seed=42,
+        cost_estimate=Decimal("2.4000"),
+        review_state=Video.ReviewState.APPROVED,
+        review_changed_by=ravi,
+    )
+    remix = make_video(
+        ravi,
+        team=team,
+        operation=Video.Operation.REMIX,
+        source=source,
+        remixed_from_video_id=source.pk,
+        prompt="the lighthouse at night",
+        status=Video.Status.QUEUED,
+    )
+    _, archive = download(client_for(maya), f"?v={source.pk}&v={remix.pk}")
+    manifest = manifest_of(archive)
+
+    assert manifest["count"] == 2
+    assert manifest["exported_by"] == "maya"
+    assert manifest["not_found"] == []
+    by_id = {entry["id"]: entry for entry in manifest["videos"]}
+    first = by_id[source.pk]
+    assert first["prompt"] == "a lighthouse"
+    assert (first["model"], first["size"], first["seconds"], first["seed"]) == (
+        "sora-2-pro",
+        "1280x720",
+        8,
+        42,
+    )
+    assert first["creator"] == "maya"
+    assert first["team"] == team.slug
+    assert first["review_state"] == "approved"
+    assert first["review_changed_by"] == "ravi"
+    assert first["cost_estimate"] == "2.4000"
+    assert first["status"] == "completed"
+    assert first["file"] == f"videos/{source.pk}.mp4"
+    # The unfinished remix is listed with its status and lineage, without a file.
+    second = by_id[remix.pk]
+    assert second["status"] == "queued"
+    assert second["file"] is None
+    assert second["operation"] == "remix"
+    assert second["source_id"] == source.pk
+    assert second["remixed_from_video_id"] == source.pk
+    assert second["creator"] == "ravi"
+    assert f"videos/{remix.pk}.mp4" not in archive.namelist()
+
+
+def test_ids_the_user_cannot_see_are_left_out_like_unknown_ones(
+    people: dict[str, AbstractUser],
+) -> None:
+    maya, eve = people["maya"], people["eve"]
+    mine = finished(maya, b"mine")
+    theirs = finished(eve, b"secret bytes", prompt="eve's secret")
+    _, archive = download(client_for(maya), f"?v={mine.pk}&v={theirs.pk}&v=video_unknown")
+
+    assert f"videos/{theirs.pk}.mp4" not in archive.namelist()
+    manifest = manifest_of(archive)
+    assert [entry["id"] for entry in manifest["videos"]] == [mine.pk]
+    assert manifest["not_found"] == [theirs.pk, "video_unknown"]
+    assert b"eve's secret" not in archive.read("manifest.json")
+
+
+def test_it_answers_404_when_none_of_the_ids_is_visible(
+    people: dict[str, AbstractUser],
+) -> None:
+    theirs = finished(people["eve"], b"secret")
+    client = client_for(people["maya"])
+    assert client.get(reverse("videos:export") + f"?v={theirs.pk}").status_code == 404
+    assert client.get(reverse("videos:export") + "?v=video_nope").status_code == 404
+
+
+def test_a_private_teammate_video_is_not_exported(people: dict[str, AbstractUser]) -> None:
+    maya, ravi = people["maya"], people["ravi"]
+    team = team_of((maya, "editor"), (ravi, "editor"))
+    shared = finished(ravi, b"shared", team=team)
+    private = finished(ravi, b"private", team=team, visibility=Video.Visibility.PRIVATE)
+    _, archive = download(client_for(maya), f"?v={shared.pk}&v={private.pk}")
+    assert [e["id"] for e in manifest_of(archive)["videos"]] == [shared.pk]
+
+
+def test_without_ids_it_exports_the_users_gallery_only(people: dict[str, AbstractUser]) -> None:
+    maya, eve = people["maya"], people["eve"]
+    mine = finished(maya, b"mine")
+    finished(eve, b"theirs")
+    _, archive = download(client_for(maya), "")
+    assert [e["id"] for e in manifest_of(archive)["videos"]] == [mine.pk]
+
+
+def test_more_than_the_cap_is_refused_with_a_clear_error(
+    people: dict[str, AbstractUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maya = people["maya"]
+    videos = [finished(maya, b"x") for _ in range(3)]
+    monkeypatch.setattr(export, "MAX_EXPORT_VIDEOS", 2)
+    client = client_for(maya)
+    by_ids = client.get(reverse("videos:export") + "?" + "&".join(f"v={v.pk}" for v in videos))
+    assert by_ids.status_code == 400
+    assert "at most 2" in by_ids.content.decode()
+    whole = client.get(reverse("videos:export"))
+    assert whole.status_code == 400
+    assert "That is 3 videos" in whole.content.decode()
+
+
+def test_it_needs_a_signed_in_user(people: dict[str, AbstractUser]) -> None:
+    video = finished(people["maya"], b"x")
+    response = Client().get(reverse("videos:export") + f"?v={video.pk}")
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_a_file_missing_from_storage_is_listed_without_a_file(
+    people: dict[str, AbstractUser],
+) -> None:
+    video = finished(people["maya"], b"gone")
+    default_storage.delete(video.video_file.name)
+    _, archive = download(client_for(people["maya"]), f"?v={video.pk}")
+    assert archive.namelist() == ["manifest.json"]
+    assert manifest_of(archive)["videos"][0]["file"] is None
+
+
+def _peak_while_exporting(owner: AbstractUser, count: int, name: str) -> tuple[int, int]:
+    """(peak traced bytes, zip size) while consuming an export of ``count`` videos."""
+    Video.objects.all().delete()
+    Video.objects.bulk_create(
+        Video(
+            owner=owner,
+            prompt=f"video {i} " + "words " * 40,
+            status=Video.Status.COMPLETED,
+            video_file=name,
+            provider="local",
+        )
+        for i in range(count)
+    )
+    rows = export.export_queryset(Video.objects.all()).iterator(chunk_size=100)
+    tracemalloc.start()
+    try:
+        total = sum(len(chunk) for chunk in export.export_zip(rows))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, total
+
+
+def test_memory_does_not_grow_with_the_number_of_videos(people: dict[str, AbstractUser]) -> None:
+    # Every row points at the same 256 KiB file: holding the zip (or the files) in
+    # memory would cost 256 KiB per video, i.e. 12 MiB vs 100 MiB here.
+    name = default_storage.save("videos/shared/video.mp4", ContentFile(b"\x01" * 256 * 1024))
+    few_peak, few_size = _peak_while_exporting(people["maya"], 50, name)
+    many_peak, many_size = _peak_while_exporting(people["maya"], 400, name)
+    assert many_size > 7.9 * few_size > 7.9 * 50 * 256 * 1024
+    print(f"peak {few_peak} B at 50 videos, {many_peak} B at 400")
+    # What remains per video is zipfile's central-directory record (~0.3 KiB).
+    assert many_peak < few_peak * 1.5, (few_peak, many_peak)
+    assert many_peak < 4 * 1024 * 1024
