@@ -4,12 +4,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import ActionLocation
-from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import services
+from . import admin_bulk, services
 from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile)
 from .models import Character, Video
 
@@ -105,7 +104,7 @@ class VideoAdmin(admin.ModelAdmin):
         ("Lineage", {"fields": ["operation", "source", "remixed_from_video_id", "characters"]}),
     ]
     filter_horizontal = ["characters"]
-    actions = ["delete_with_assets"]
+    actions = [admin_bulk.delete_with_assets, admin_bulk.set_review_state, admin_bulk.move_to_team]
 
     @admin.display(description="Prompt")
     def short_prompt(self, video: Video) -> str:
@@ -131,16 +130,22 @@ class VideoAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(description="Delete selected finished videos with their files")
-    def delete_with_assets(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
-        deleted = skipped = 0
-        for video in queryset:
-            if video.is_finished:
-                services.video_delete(video=video, actor=request.user)  # type: ignore[arg-type]
-                deleted += 1
-            else:
-                skipped += 1
-        self.message_user(request, f"Deleted {deleted} video(s); skipped {skipped} still running.")
+    def get_urls(self) -> list[Any]:
+        # The admin's own pages: recent activity and storage per team (see admin_bulk).
+        site = self.admin_site
+        return [
+            path(
+                "activity/",
+                site.admin_view(lambda request: admin_bulk.activity_view(request, site)),
+                name="videos_app_video_activity",
+            ),
+            path(
+                "storage/",
+                site.admin_view(lambda request: admin_bulk.storage_view(request, site)),
+                name="videos_app_video_storage",
+            ),
+            *super().get_urls(),
+        ]
 
     def delete_model(self, request: HttpRequest, obj: Video) -> None:
         services.video_remove(video=obj)

@@ -1,0 +1,270 @@
+"""The Video admin's bulk actions, and two admin pages: recent activity and storage.
+
+Bulk actions go through the same services as the pages: deleting through
+``services.video_remove`` (files go once the delete commits), review states through
+``services_review.review_state_change`` (so the transition rules and the ReviewEvent
+trail are the pages' own), and moving through ``services.videos_move_to_team``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from . import services, services_review
+from .models import Comment, ReviewEvent, Team, Video
+
+ACTIVITY_LIMIT = 50
+
+
+@admin.action(description="Delete selected videos with their files")
+def delete_with_assets(
+    modeladmin: admin.ModelAdmin[Video], request: HttpRequest, queryset: QuerySet[Video]
+) -> None:
+    """Delete each finished video and its files; skip those still rendering (or feeding
+    a remix, extension or edit that is), and say so."""
+    busy_sources = set(
+        Video.objects.filter(source__in=queryset, status__in=Video.ACTIVE_STATUSES).values_list(
+            "source_id", flat=True
+        )
+    )
+    deleted: list[str] = []
+    skipped: list[str] = []
+    for video in list(queryset):
+        if video.is_active or video.pk in busy_sources:
+            skipped.append(video.pk)
+            continue
+        services.video_remove(video=video)
+        deleted.append(video.pk)
+    modeladmin.message_user(request, f"Deleted {len(deleted)} video(s) with their files.")
+    if skipped:
+        modeladmin.message_user(
+            request,
+            f"Skipped {len(skipped)} still rendering (or a source of one that is): "
+            + ", ".join(skipped[:20])
+            + ("…" if len(skipped) > 20 else ""),
+            level=messages.WARNING,
+        )
+
+
+class ReviewStateForm(forms.Form):
+    review_state = forms.ChoiceField(label="New review state", choices=Video.ReviewState.choices)
+
+
+class MoveTeamForm(forms.Form):
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        empty_label="No team (only the creator and staff see it)",
+    )
+
+
+def _intermediate(
+    modeladmin: admin.ModelAdmin[Video],
+    request: HttpRequest,
+    queryset: QuerySet[Video],
+    *,
+    action: str,
+    title: str,
+    form: forms.Form,
+) -> TemplateResponse:
+    """The page that asks for the action's argument, carrying the selection along."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "action": action,
+        "videos": list(queryset.select_related("team")[:200]),
+        "count": queryset.count(),
+        "selected": list(queryset.values_list("pk", flat=True)),
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/videos_app/video/bulk_choice.html", context)
+
+
+@admin.action(description="Set review state…")
+def set_review_state(
+    modeladmin: admin.ModelAdmin[Video], request: HttpRequest, queryset: QuerySet[Video]
+) -> HttpResponse | None:
+    form = ReviewStateForm(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        return _intermediate(
+            modeladmin,
+            request,
+            queryset,
+            action="set_review_state",
+            title="Set the review state of the selected videos",
+            form=form,
+        )
+    to_state = form.cleaned_data["review_state"]
+    changed = 0
+    refused: dict[str, list[str]] = {}
+    for video in list(queryset):
+        if video.review_state == to_state:
+            continue
+        try:
+            services_review.review_state_change(actor=request.user, video=video, to_state=to_state)
+        except (ValidationError, PermissionDenied) as exc:
+            reason = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+            refused.setdefault(reason, []).append(video.pk)
+        else:
+            changed += 1
+    label = Video.ReviewState(to_state).label
+    modeladmin.message_user(request, f"Set {changed} video(s) to “{label}”.")
+    for reason, ids in refused.items():
+        modeladmin.message_user(
+            request, f"Skipped {len(ids)}: {reason} ({', '.join(ids[:10])})", messages.WARNING
+        )
+    return None
+
+
+@admin.action(description="Move to team…")
+def move_to_team(
+    modeladmin: admin.ModelAdmin[Video], request: HttpRequest, queryset: QuerySet[Video]
+) -> HttpResponse | None:
+    form = MoveTeamForm(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        return _intermediate(
+            modeladmin,
+            request,
+            queryset,
+            action="move_to_team",
+            title="Move the selected videos to a team",
+            form=form,
+        )
+    team = form.cleaned_data["team"]
+    moved = services.videos_move_to_team(videos=queryset, team=team)
+    modeladmin.message_user(request, f"Moved {moved} video(s) to {team or 'no team'}.")
+    return None
+
+
+# --- Storage per team ------------------------------------------------------------------
+
+
+def teams_with_storage(teams: QuerySet[Team]) -> QuerySet[Team]:
+    """Teams annotated with ``storage_bytes``, ``video_count`` and ``member_count``.
+
+    Subqueries rather than joins: joining videos and memberships at once would multiply
+    the sums. Still one query for the whole list.
+    """
+    per_team = Video.objects.filter(team=OuterRef("pk")).order_by().values("team")
+    return teams.annotate(
+        storage_bytes=Coalesce(
+            Subquery(per_team.annotate(s=Sum("file_size")).values("s")),
+            0,
+            output_field=IntegerField(),
+        ),
+        video_count=Coalesce(
+            Subquery(per_team.annotate(c=Count("pk")).values("c")),
+            0,
+            output_field=IntegerField(),
+        ),
+        member_count=Count("memberships", distinct=True),
+    )
+
+
+def storage_view(request: HttpRequest, site: admin.AdminSite) -> TemplateResponse:
+    teams = list(teams_with_storage(Team.objects.order_by("name")))
+    personal = Video.objects.filter(team=None).aggregate(
+        storage_bytes=Coalesce(Sum("file_size"), 0), video_count=Count("pk")
+    )
+    context = {
+        **site.each_context(request),
+        "title": "Storage per team",
+        "teams": teams,
+        "personal": personal,
+        "total_bytes": sum(t.storage_bytes for t in teams) + personal["storage_bytes"],
+    }
+    return TemplateResponse(request, "admin/studio_storage.html", context)
+
+
+# --- Recent activity --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activity:
+    at: datetime
+    kind: str  # "video", "review", "comment"
+    who: str
+    what: str
+    video_id: str
+    url: str
+
+
+def recent_activity(limit: int = ACTIVITY_LIMIT) -> list[Activity]:
+    """The latest videos created, review changes and comments, newest first, merged.
+
+    Three indexed queries of ``limit`` rows each (every table orders by ``created_at``)."""
+    videos = (
+        Video.objects.select_related("owner")
+        .only("id", "created_at", "operation", "prompt", "owner__username")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    reviews = ReviewEvent.objects.select_related("actor").order_by("-created_at", "-id")[:limit]
+    comments = (
+        Comment.objects.select_related("author")
+        .only("id", "created_at", "body", "video_id", "author__username")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+    def change_url(video_id: str) -> str:
+        return reverse("admin:videos_app_video_change", args=[video_id])
+
+    streams: list[list[Activity]] = [
+        [
+            Activity(
+                v.created_at,
+                "video",
+                v.owner.get_username(),
+                f"{v.get_operation_display()}: {v.prompt[:80]}",
+                v.pk,
+                change_url(v.pk),
+            )
+            for v in videos
+        ],
+        [
+            Activity(
+                e.created_at,
+                "review",
+                e.actor.get_username() if e.actor else "(deleted user)",
+                f"{Video.ReviewState(e.from_state).label} → {Video.ReviewState(e.to_state).label}",
+                e.video_id,
+                change_url(e.video_id),
+            )
+            for e in reviews
+        ],
+        [
+            Activity(
+                c.created_at,
+                "comment",
+                c.author.get_username(),
+                c.body[:80],
+                c.video_id,
+                change_url(c.video_id),
+            )
+            for c in comments
+        ],
+    ]
+    merged = heapq.merge(*streams, key=lambda a: a.at, reverse=True)
+    return [item for _, item in zip(range(limit), merged, strict=False)]
+
+
+def activity_view(request: HttpRequest, site: admin.AdminSite) -> TemplateResponse:
+    context: dict[str, Any] = {
+        **site.each_context(request),
+        "title": "Recent activity",
+        "items": recent_activity(),
+    }
+    return TemplateResponse(request, "admin/studio_activity.html", context)
