@@ -15,10 +15,11 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import QuerySet
 from django_q.tasks import async_task
 
 from . import catalog, probe
-from .models import Character, Video, asset_path, new_seed
+from .models import Character, Team, Video, asset_path, new_seed
 
 logger = logging.getLogger(__name__)
 
@@ -380,3 +381,11 @@ def character_delete(*, character: Character, actor: User) -> None:
     with transaction.atomic():
         character.delete()
         transaction.on_commit(lambda: storage_delete(names))
+
+
+def videos_move_to_team(*, videos: QuerySet[Video], team: Team | None) -> int:
+    """Put videos in ``team`` (None: no team) in one update; the count moved.
+
+    An admin's tool: it checks nothing (staff may move anything anywhere).
+    """
+    return videos.update(team=team)
