@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .models import Provider as ProviderRow
 from .models import Video, asset_path
 from .providers import get_provider
 from .providers.base import Assets, CharacterSpec, JobSpec, ProviderError
@@ -78,6 +79,7 @@ class ProgressWriter:
         self.attempt = attempt
         self.last_written = -1
         self.last_time = 0.0
+        self.owned = True  # False once a write finds the attempt is no longer ours
 
     def __call__(self, percent: int) -> None:
         percent = max(0, min(99, int(percent)))  # 100 is written with the assets
@@ -88,13 +90,20 @@ class ProgressWriter:
             return
         self.last_time = now
         self.last_written = percent
-        Video.objects.filter(
+        updated = Video.objects.filter(
             pk=self.video_id, attempts=self.attempt, status=Video.Status.IN_PROGRESS
         ).update(progress=percent, heartbeat_at=timezone.now())
+        self.owned = bool(updated)
 
 
 def video_job_run(*, video_id: str) -> None:
     """Run one video job to the end. Safe to call any number of times for the same id."""
+    provider_name = Video.objects.filter(pk=video_id).values_list("provider", flat=True).first()
+    if provider_name and provider_kind(provider_name) == ProviderRow.Kind.OPENAI_COMPATIBLE:
+        from .jobs_upstream import upstream_job_run
+
+        upstream_job_run(video_id=video_id)
+        return
     attempt = video_job_claim(video_id=video_id)
     if attempt is None:
         logger.info("video %s is not runnable (finished or running elsewhere)", video_id)
@@ -113,6 +122,8 @@ def video_job_run(*, video_id: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"{video.pk}-", dir=tmp_root))
     try:
         provider = get_provider(video.provider)
+        if not hasattr(provider, "run"):  # its kind changed since the job was dispatched
+            raise ProviderError("provider_changed", "The video's provider changed; retry it.")
         assets = provider.run(spec, workdir=workdir, on_progress=ProgressWriter(video.pk, attempt))
         _complete(video, attempt, assets)
     except ProviderError as exc:
@@ -123,6 +134,12 @@ def video_job_run(*, video_id: str) -> None:
         raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def provider_kind(name: str) -> str:
+    """The kind of a provider by name (``local`` when it has no row: the default)."""
+    kind = ProviderRow.objects.filter(name=name).values_list("kind", flat=True).first()
+    return kind or ProviderRow.Kind.LOCAL
 
 
 def _job_spec(video: Video) -> JobSpec:

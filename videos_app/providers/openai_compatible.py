@@ -1,0 +1,419 @@
+"""A client for any service that speaks the Videos API (``/v1/videos``).
+
+Every call is classified by what a failure means for money spent upstream:
+
+- **safe to retry**: the request never left (connection refused, connect timeout, no
+  pooled connection), the upstream refused it for now (429, honouring ``retry-after`` /
+  ``retry-after-ms``), or a read (GET/DELETE) met a 5xx, a timeout or a dropped
+  connection. Retried here with capped, jittered exponential backoff.
+- **outcome unknown**: a POST that may have reached the upstream (read timeout, dropped
+  connection, 5xx after sending). Never resent: ``OutcomeUnknown`` is raised, and the
+  job pipeline reconciles against the upstream's list instead.
+- **permanent**: any other 4xx, raised as ``ProviderError`` with the upstream's own error
+  code and message.
+
+The API key is read from the environment or a file on every call and only ever placed
+in the ``Authorization`` header; it is in no repr, message or log line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .base import ProviderError
+
+logger = logging.getLogger(__name__)
+
+VARIANTS = ("video", "thumbnail", "spritesheet")
+MAX_RETRY_AFTER = 120.0  # the SDK's own cap on a server's retry-after
+
+
+class UpstreamUnavailable(ProviderError):
+    """Transient failures outlasted the retries (nothing was created by this call)."""
+
+
+class OutcomeUnknown(ProviderError):
+    """A POST may have reached the upstream, but no answer says what it did."""
+
+
+class UpstreamHTTPError(ProviderError):
+    """A final (4xx) answer: the upstream's own code and message, and the HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(code, message)
+        self.status = status
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamVideo:
+    id: str
+    status: str
+    progress: int
+    model: str
+    prompt: str
+    size: str
+    seconds: str
+    created_at: int
+    remixed_from_video_id: str | None
+    error_code: str
+    error_message: str
+    poll_after: float | None = None  # seconds, from ``openai-poll-after-ms``
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], poll_after: float | None = None) -> UpstreamVideo:
+        error = data.get("error") or {}
+        return cls(
+            id=str(data["id"]),
+            status=str(data.get("status") or ""),
+            progress=int(data.get("progress") or 0),
+            model=str(data.get("model") or ""),
+            prompt=str(data.get("prompt") or ""),
+            size=str(data.get("size") or ""),
+            seconds=str(data.get("seconds") or ""),
+            created_at=int(data.get("created_at") or 0),
+            remixed_from_video_id=data.get("remixed_from_video_id"),
+            error_code=str(error.get("code") or ""),
+            error_message=str(error.get("message") or ""),
+            poll_after=poll_after,
+        )
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped, jittered exponential backoff: ``base * 2**n`` up to ``cap``, full jitter
+    in its upper half (so retries from many jobs do not arrive in step)."""
+
+    base: float = 0.5
+    cap: float = 8.0
+    tries: int = 5
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(max(0.0, retry_after), MAX_RETRY_AFTER)
+        top = min(self.cap, self.base * 2**attempt)
+        return top / 2 + random.uniform(0, top / 2)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The server's requested wait: ``retry-after-ms``, else ``retry-after`` (seconds)."""
+    for header, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = response.headers.get(header)
+        if value:
+            with contextlib.suppress(ValueError):
+                return float(value) / scale
+    return None
+
+
+def key_from(*, env: str = "", file: str = "") -> Callable[[], str]:
+    """A reader of the API key, called at request time (rotations apply at once)."""
+
+    def read() -> str:
+        if env and os.environ.get(env):
+            return os.environ[env].strip()
+        if file:
+            try:
+                return Path(file).read_text().strip()
+            except OSError:
+                raise ProviderError(
+                    "provider_misconfigured",
+                    "The provider's API key file cannot be read.",
+                ) from None
+        raise ProviderError(
+            "provider_misconfigured",
+            f"The provider's API key is not set (environment variable {env or '(none)'}).",
+        )
+
+    return read
+
+
+class OpenAICompatibleProvider:
+    """Drives one upstream ``/v1/videos`` service. ``client`` may be injected (tests)."""
+
+    kind = "openai_compatible"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        api_key: Callable[[], str],
+        timeout: float = 60.0,
+        connect_timeout: float = 5.0,
+        max_concurrency: int = 4,
+        backoff: Backoff | None = None,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_concurrency = max_concurrency
+        self.backoff = backoff or Backoff()
+        self.sleep = sleep
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+            follow_redirects=False,
+        )
+        # Requests sent, by endpoint (the benchmark and tests read this).
+        self.requests: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<OpenAICompatibleProvider {self.name} {self.base_url}>"
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- the operations ------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        prompt: str,
+        model: str,
+        size: str,
+        seconds: int,
+        reference: tuple[str, bytes, str] | None = None,
+    ) -> UpstreamVideo:
+        """``reference``: (file name, bytes, content type) of the first-frame image."""
+        files = {"input_reference": reference} if reference else None
+        data = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds)}
+        return self._video("POST", "/videos", "create", data=data, files=files)
+
+    def retrieve(self, video_id: str) -> UpstreamVideo:
+        return self._video("GET", f"/videos/{video_id}", "retrieve")
+
+    def list_recent(self, *, since: int, max_pages: int = 10) -> list[UpstreamVideo]:
+        """The upstream's videos created at or after ``since`` (unix seconds), newest first."""
+        found: list[UpstreamVideo] = []
+        after: str | None = None
+        for _ in range(max_pages):
+            params: dict[str, str | int] = {"limit": 100, "order": "desc"}
+            if after:
+                params["after"] = after
+            page = self._send("GET", "/videos", "list", params=params).json()
+            data = page.get("data") or []
+            videos = [UpstreamVideo.from_json(item) for item in data]
+            found.extend(v for v in videos if v.created_at >= since)
+            if not page.get("has_more") or not videos or videos[-1].created_at < since:
+                break
+            after = videos[-1].id
+        return found
+
+    def remix(self, video_id: str, *, prompt: str) -> UpstreamVideo:
+        return self._video("POST", f"/videos/{video_id}/remix", "remix", json={"prompt": prompt})
+
+    def edit(
+        self, *, prompt: str, video_id: str = "", upload: Path | None = None, model: str = ""
+    ) -> UpstreamVideo:
+        data, files = self._source_parts(prompt, video_id, upload, model)
+        return self._video("POST", "/videos/edits", "edit", data=data, files=files)
+
+    def extend(
+        self, *, prompt: str, seconds: int, video_id: str = "", upload: Path | None = None
+    ) -> UpstreamVideo:
+        data, files = self._source_parts(prompt, video_id, upload, "")
+        data["seconds"] = str(seconds)
+        return self._video("POST", "/videos/extensions", "extend", data=data, files=files)
+
+    def delete(self, video_id: str) -> bool:
+        """Delete an upstream video; True if it is gone (already gone counts)."""
+        try:
+            self._send("DELETE", f"/videos/{video_id}", "delete")
+        except UpstreamHTTPError as exc:
+            if exc.status == 404:
+                return True
+            raise
+        return True
+
+    def download(self, video_id: str, variant: str, dest: Path) -> int:
+        """Stream one variant of a finished video into ``dest``; return its size in bytes.
+
+        A failure part-way (dropped connection, timeout) restarts the download: it is a
+        read, safe to repeat.
+        """
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}")
+        endpoint = f"content:{variant}"
+        for attempt in range(self.backoff.tries + 1):
+            try:
+                with self._stream(video_id, variant, endpoint) as response:
+                    size = 0
+                    with dest.open("wb") as fh:
+                        for chunk in response.iter_bytes(1 << 16):
+                            fh.write(chunk)
+                            size += len(chunk)
+                expected = response.headers.get("content-length")
+                if expected is not None and int(expected) != size:
+                    raise httpx.RemoteProtocolError("short body")
+                return size
+            except httpx.TransportError:
+                if attempt >= self.backoff.tries:
+                    raise UpstreamUnavailable(
+                        "upstream_unavailable",
+                        f"Downloading the {variant} of upstream video {video_id} kept failing.",
+                    ) from None
+                self.sleep(self.backoff.delay(attempt))
+        raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def _stream(self, video_id: str, variant: str, endpoint: str) -> Iterator[httpx.Response]:
+        url = f"{self.base_url}/videos/{video_id}/content"
+        for attempt in range(self.backoff.tries + 1):
+            self._count(endpoint)
+            with self._client.stream(
+                "GET", url, params={"variant": variant}, headers=self._headers()
+            ) as response:
+                if response.status_code == 200:
+                    yield response
+                    return
+                response.read()
+                wait = self._retry_wait(response, attempt, idempotent=True)
+                if wait is None:
+                    raise _error_from(response, f"the {variant} of upstream video {video_id}")
+            self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    # --- plumbing ------------------------------------------------------------------
+
+    def _source_parts(
+        self, prompt: str, video_id: str, upload: Path | None, model: str
+    ) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]] | None]:
+        data = {"prompt": prompt}
+        if model:
+            data["model"] = model
+        if video_id:
+            data["video[id]"] = video_id
+            return data, None
+        if upload is None:
+            raise ProviderError("source_missing", "The source video no longer exists.")
+        return data, {"video": ("source.mp4", upload.read_bytes(), "video/mp4")}
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key()}", "Accept": "application/json"}
+
+    def _count(self, endpoint: str) -> None:
+        with self._lock:
+            self.requests[endpoint] = self.requests.get(endpoint, 0) + 1
+
+    def _video(self, method: str, path: str, endpoint: str, **kwargs: Any) -> UpstreamVideo:
+        if "data" in kwargs:
+            # Always multipart, file or not, as the SDK sends it: a field is a part
+            # without a file name.
+            parts: list[tuple[str, tuple[str | None, str | bytes, str | None]]] = [
+                (key, (None, value, None)) for key, value in kwargs.pop("data").items()
+            ]
+            for key, (filename, content, ctype) in (kwargs.pop("files", None) or {}).items():
+                parts.append((key, (filename, content, ctype)))
+            kwargs["files"] = parts
+        response = self._send(method, path, endpoint, **kwargs)
+        try:
+            data = response.json()
+            poll_after_ms = response.headers.get("openai-poll-after-ms")
+            poll_after = float(poll_after_ms) / 1000 if poll_after_ms else None
+            return UpstreamVideo.from_json(data, poll_after)
+        except (ValueError, KeyError, TypeError):
+            if method == "POST":
+                raise OutcomeUnknown(
+                    "upstream_outcome_unknown",
+                    "The upstream answered the request with something that is not a video.",
+                ) from None
+            raise UpstreamUnavailable(
+                "upstream_unavailable", "The upstream answered with something that is not a video."
+            ) from None
+
+    def _send(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
+        """Send one request, retrying only what is safe to retry (see the module doc)."""
+        idempotent = method in {"GET", "DELETE"}
+        url = f"{self.base_url}{path}"
+        for attempt in range(self.backoff.tries + 1):
+            self._count(endpoint)
+            try:
+                response = self._client.request(method, url, headers=self._headers(), **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Never sent: safe to repeat, even a create.
+                reason = type(exc).__name__
+                if attempt >= self.backoff.tries:
+                    raise UpstreamUnavailable(
+                        "upstream_unavailable",
+                        f"The provider {self.name} cannot be reached ({reason}).",
+                    ) from None
+                logger.info("%s %s: %s, retrying", method, endpoint, reason)
+                self.sleep(self.backoff.delay(attempt))
+                continue
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                reason = type(exc).__name__
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        "upstream_outcome_unknown",
+                        f"The provider {self.name} did not answer the {endpoint} ({reason}); "
+                        "it may have started the job.",
+                    ) from None
+                if attempt >= self.backoff.tries:
+                    raise UpstreamUnavailable(
+                        "upstream_unavailable",
+                        f"The provider {self.name} keeps failing ({reason}).",
+                    ) from None
+                self.sleep(self.backoff.delay(attempt))
+                continue
+            if response.status_code < 300:
+                return response
+            if response.status_code >= 500 and not idempotent:
+                raise OutcomeUnknown(
+                    "upstream_outcome_unknown",
+                    f"The provider {self.name} answered the {endpoint} with HTTP "
+                    f"{response.status_code}; it may have started the job.",
+                )
+            wait = self._retry_wait(response, attempt, idempotent=idempotent)
+            if wait is None:
+                raise _error_from(response, endpoint)
+            logger.info("%s %s: HTTP %s, retrying in %.2f s", method, endpoint,
+                        response.status_code, wait)  # fmt: skip
+            self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _retry_wait(
+        self, response: httpx.Response, attempt: int, *, idempotent: bool
+    ) -> float | None:
+        """Seconds to wait before a retry, or None when this answer is final."""
+        status = response.status_code
+        retryable = status == 429 or (idempotent and (status >= 500 or status == 408))
+        if not retryable:
+            return None
+        if attempt >= self.backoff.tries:
+            if status == 429:
+                raise UpstreamUnavailable(
+                    "rate_limited", f"The provider {self.name} kept answering 429 (rate limited)."
+                )
+            raise UpstreamUnavailable(
+                "upstream_unavailable", f"The provider {self.name} keeps answering HTTP {status}."
+            )
+        return self.backoff.delay(attempt, retry_after_seconds(response))
+
+
+def _error_from(response: httpx.Response, what: str) -> UpstreamHTTPError:
+    """The upstream's own error code and message (the envelope), or the HTTP status."""
+    code, message = "", ""
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        error = response.json().get("error") or {}
+        code = str(error.get("code") or "")
+        message = str(error.get("message") or "")
+    if response.status_code == 404 and not code:
+        code = "not_found"
+    code = code or f"http_{response.status_code}"
+    message = message or f"The provider answered HTTP {response.status_code} for {what}."
+    return UpstreamHTTPError(code[:64], message, response.status_code)
