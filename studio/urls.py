@@ -34,5 +34,6 @@ urlpatterns = [
     re_path(r"^v1$", api_views.unknown_url),
     path("favicon.ico", favicon),
     path("", include("videos_app.api.account_urls")),
+    path("", include("videos_app.webhooks.urls")),
     path("", include("videos_app.urls")),
 ]

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from . import admin_bulk, services
 from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile)
+from .webhooks import admin as webhooks_admin  # noqa: F401  (registers the webhook rows)
 from .models import Character, Video
 
 

@@ -10,3 +10,7 @@ class VideosConfig(AppConfig):
 
     def ready(self) -> None:
         from . import auth  # noqa: F401  (connects the user cache's signal receivers)
+        from .signals import video_finished
+        from .webhooks.outbound import on_video_finished
+
+        video_finished.connect(on_video_finished, dispatch_uid="webhooks_out")

@@ -28,6 +28,27 @@ def seed_routing(apps, schema_editor):
         )
 
 
+WEBHOOKS_SCHEDULE = "studio: webhook retries"
+
+
+def add_webhooks_schedule(apps, schema_editor):
+    """Each minute: send the webhook deliveries whose retry is due (webhooks/tasks.py)."""
+    Schedule = apps.get_model("django_q", "Schedule")
+    Schedule.objects.update_or_create(
+        name=WEBHOOKS_SCHEDULE,
+        defaults={
+            "func": "videos_app.webhooks.tasks.webhooks_tick",
+            "schedule_type": "I",
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+
+
+def remove_webhooks_schedule(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.filter(name=WEBHOOKS_SCHEDULE).delete()
+
+
 def adopt_existing(apps, schema_editor):
     """Before teams, every signed-in user saw every video. Keep that for what exists: one
     team holding every existing user (superusers as its admins), videos and characters."""
@@ -613,4 +634,5 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(seed_routing, migrations.RunPython.noop),
         migrations.RunPython(adopt_existing, migrations.RunPython.noop),
+        migrations.RunPython(add_webhooks_schedule, remove_webhooks_schedule),
     ]

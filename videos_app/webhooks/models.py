@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from django.conf import settings
@@ -9,7 +10,9 @@ from django.db import models
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in standard base64 (the
+    form the official SDK's ``verify_signature`` decodes)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def new_event_id() -> str:
@@ -71,6 +74,9 @@ class WebhookDelivery(models.Model):
             models.UniqueConstraint(fields=["endpoint", "event_id"], name="delivery_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
 
 class InboundWebhook(models.Model):
     """A webhook an upstream provider sent us, kept so that a replayed id is ignored."""
@@ -79,3 +85,6 @@ class InboundWebhook(models.Model):
     provider = models.CharField(max_length=64)
     event_type = models.CharField(max_length=64)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.webhook_id}"
