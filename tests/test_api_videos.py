@@ -26,7 +26,7 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_user, make_video
 from videos_app import catalog
-from videos_app.models import Character, Video
+from videos_app.models import Character, ModelRoute, Provider, Video
 
 pytestmark = pytest.mark.django_db
 
@@ -143,11 +143,13 @@ class TestCreate:
             "'720x1280', '1280x720', '1024x1792', and '1792x1024'."
         )
 
-    def test_it_checks_size_and_seconds_against_the_models_route(
-        self, api: Client, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        narrow = catalog.ModelRoute("narrow", "local", sizes=("1280x720",), seconds=(4,))
-        monkeypatch.setitem(catalog.MODELS, "narrow", narrow)
+    def test_it_checks_size_and_seconds_against_the_models_route(self, api: Client) -> None:
+        ModelRoute.objects.create(
+            name="narrow",
+            provider=Provider.objects.get(name="local"),
+            sizes=["1280x720"],
+            seconds=[4],
+        )
         assert_error(
             api.post("/v1/videos", {"prompt": "p", "model": "narrow", "size": "720x1280"}),
             400,

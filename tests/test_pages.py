@@ -186,7 +186,7 @@ class TestCreate:
             ({"prompt": ""}, "prompt", "Describe the video you want."),
             ({"prompt": "   "}, "prompt", "Describe the video you want."),
             ({"prompt": "x" * 32_001}, "prompt", "at most 32000 characters"),
-            ({"model": "sora-9"}, "model", "Select a valid choice"),
+            ({"model": "sora-9"}, "model", "The model sora-9 is not available"),
             ({"size": "1080x1080"}, "size", "Select a valid choice"),
             ({"seconds": "5"}, "seconds", "Select a valid choice"),
         ],

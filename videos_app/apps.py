@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class VideosConfig(AppConfig):
@@ -10,6 +11,9 @@ class VideosConfig(AppConfig):
 
     def ready(self) -> None:
         from . import auth  # noqa: F401  (connects the user cache's signal receivers)
+        from .catalog import seed_routes
+
+        post_migrate.connect(seed_routes, sender=self, dispatch_uid="seed_routes")
         from .signals import video_finished
         from .webhooks.outbound import on_video_finished
 

@@ -1,12 +1,24 @@
 """What can be generated: public model names, sizes and durations.
 
-Each public model name routes to a provider. By default every seed model name runs on
-the embedded local renderer, so code written for the retired service works as is.
+Each public model name routes to a provider: ModelRoute rows (admin-editable) name the
+Provider, the provider's own model name, the sizes and durations allowed and the price per
+second. Migration 0005 routes every seed model name to the embedded local renderer, so
+code written for the retired service works as is; an admin can point them elsewhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from .models import ModelRoute
 
 SIZES: tuple[str, ...] = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 SECONDS: tuple[int, ...] = (4, 8, 12, 16, 20)
@@ -28,25 +40,168 @@ MIN_CHARACTER_SECONDS = 1.0
 MAX_CHARACTER_SECONDS = 10.0
 
 
+LOCAL_LABEL = "Local renderer (not an AI model)"
+# Costs are kept to 4 decimal places (a hundredth of a cent), like the price per second
+# and Video.cost_estimate; pages round them to cents only for display.
+COST_PLACES = Decimal("0.0001")
+
+
 @dataclass(frozen=True)
-class ModelRoute:
+class Route:
+    """Where a public model name runs, read from a ModelRoute row and its Provider."""
+
     name: str
-    provider: str
-    sizes: tuple[str, ...] = SIZES
-    seconds: tuple[int, ...] = SECONDS
-    label: str = ""
+    provider: str  # the Provider row's name (what Video.provider records)
+    provider_kind: str
+    provider_label: str
+    upstream_model: str  # the provider's own name for the model
+    sizes: tuple[str, ...]
+    seconds: tuple[int, ...]
+    price_per_second: Decimal | None
+    listed: bool
+
+    def cost(self, seconds: int) -> Decimal | None:
+        """Estimated cost in US dollars of ``seconds`` of video; None when unpriced."""
+        return estimate_cost(self.price_per_second, seconds)
+
+    def check(self, *, size: str | None = None, seconds: int | None = None) -> None:
+        """ValidationError (on ``size`` / ``seconds``) for what this route does not render."""
+        if size is not None and size not in self.sizes:
+            raise ValidationError({"size": _invalid_value(size, self.sizes)})
+        if seconds is not None and seconds not in self.seconds:
+            raise ValidationError({"seconds": _invalid_value(seconds, self.seconds)})
 
 
-MODELS: dict[str, ModelRoute] = {
-    route.name: route
-    for route in (
-        ModelRoute("sora-2", "local", label="sora-2"),
-        ModelRoute("sora-2-pro", "local", label="sora-2-pro"),
-        ModelRoute("sora-2-2025-10-06", "local"),
-        ModelRoute("sora-2-pro-2025-10-06", "local"),
-        ModelRoute("sora-2-2025-12-08", "local"),
+class ModelUnavailable(ValidationError):
+    """A model name with no enabled route (unknown, turned off, or its provider is off).
+
+    A ValidationError on the ``model`` field, so a service raising it reaches the form
+    under its field and the API as ``param: model``, in the API's message style.
+    """
+
+    def __init__(self, name: str, *, disabled: bool, supported: Iterable[str]) -> None:
+        self.model = name
+        self.disabled = disabled
+        why = f"The model '{name}' is turned off on this studio." if disabled else ""
+        super().__init__({"model": _invalid_value(name, supported, why=why)})
+
+
+def _invalid_value(value: object, supported: Iterable[object], *, why: str = "") -> ValidationError:
+    """The API's message for a value outside a list (see api.errors.invalid_value)."""
+    from .api.errors import quoted_list
+
+    options = list(supported)
+    message = f"Invalid value: '{value}'. " + (f"{why} " if why else "")
+    message += f"Supported values are: {quoted_list(options) if options else 'none'}."
+    return ValidationError(message, code="invalid_value")
+
+
+def estimate_cost(price_per_second: Decimal | None, seconds: int) -> Decimal | None:
+    if price_per_second is None:
+        return None
+    return (price_per_second * seconds).quantize(COST_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _route(row: ModelRoute) -> Route:
+    provider = row.provider
+    return Route(
+        name=row.name,
+        provider=provider.name,
+        provider_kind=provider.kind,
+        provider_label=_label(provider.name, provider.kind, provider.label),
+        upstream_model=row.upstream_model or row.name,
+        # Empty lists mean "everything the catalog knows", in the catalog's order.
+        sizes=tuple(s for s in SIZES if s in row.sizes) if row.sizes else SIZES,
+        seconds=tuple(s for s in SECONDS if s in row.seconds) if row.seconds else SECONDS,
+        price_per_second=row.price_per_second,
+        listed=row.listed,
     )
-}
+
+
+def _label(name: str, kind: str, label: str) -> str:
+    return label or (LOCAL_LABEL if kind == "local" else name)
+
+
+def _enabled_rows() -> QuerySet[ModelRoute]:
+    from .models import ModelRoute  # catalog is imported by models
+
+    return ModelRoute.objects.select_related("provider").filter(
+        enabled=True, provider__enabled=True
+    )
+
+
+def routes(*, listed_only: bool = False) -> dict[str, Route]:
+    """Every usable public model name (enabled, on an enabled provider), in order.
+
+    Read from the database on each call (one query), so an admin's change applies to the
+    next request in every process.
+    """
+    rows = _enabled_rows()
+    if listed_only:
+        rows = rows.filter(listed=True)
+    return {row.name: _route(row) for row in rows}
+
+
+def route(name: str) -> Route:
+    """The route of one public model name, or ModelUnavailable (one query when it exists)."""
+    from .models import ModelRoute
+
+    row = ModelRoute.objects.select_related("provider").filter(name=name).first()
+    if row is None or not row.enabled or not row.provider.enabled:
+        raise ModelUnavailable(name, disabled=row is not None, supported=routes())
+    return _route(row)
+
+
+SEED_MODELS = (  # as migration 0005 seeds them; the first two are on the create form
+    "sora-2",
+    "sora-2-pro",
+    "sora-2-2025-10-06",
+    "sora-2-pro-2025-10-06",
+    "sora-2-2025-12-08",
+)
+
+
+def seed_routes(*, using: str = "default", apps: Any = None, **kwargs: object) -> None:
+    """After ``migrate`` (a post_migrate receiver): an empty routing table gets the seed.
+
+    Migration 0005 seeds it once; a flush (as between transactional tests) empties it and
+    emits post_migrate, which puts the embedded default back. A table with any route in
+    it is the admin's and is left alone.
+    """
+    if apps is None:  # flush sends no migration state: the models are current
+        from django.apps import apps
+    try:
+        provider_model = apps.get_model("videos_app", "Provider")
+        route_model = apps.get_model("videos_app", "ModelRoute")
+    except LookupError:  # migrated to before 0005
+        return
+    if route_model.objects.using(using).exists():
+        return
+    local, _ = provider_model.objects.using(using).get_or_create(
+        name="local", defaults={"kind": "local", "label": LOCAL_LABEL}
+    )
+    for position, name in enumerate(SEED_MODELS):
+        route_model.objects.using(using).get_or_create(
+            name=name, defaults={"provider": local, "position": position, "listed": position < 2}
+        )
+
+
+def price_text(route: Route) -> str:
+    """``$0.05/s``, ``free`` (local, unpriced) or ``price unknown``."""
+    if route.price_per_second is not None:
+        return f"{format_usd(route.price_per_second)}/s"
+    return "free" if route.provider_kind == "local" else "price unknown"
+
+
+def estimate_text(route: Route, seconds: int) -> str:
+    """The create form's cost line (static/studio/create.js writes the same text)."""
+    cost = route.cost(seconds)
+    if cost is not None:
+        times = "\N{MULTIPLICATION SIGN}"
+        return f"Estimated cost: {format_usd(cost)} ({seconds} s {times} {price_text(route)})"
+    if route.provider_kind == "local":
+        return "Estimated cost: free \N{EM DASH} runs locally"
+    return "Estimated cost: unknown"
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -65,4 +220,20 @@ def closest_size(width: int, height: int, sizes: tuple[str, ...] = SIZES) -> str
 
 
 def provider_label(provider: str) -> str:
-    return {"local": "Local renderer (not an AI model)"}.get(provider, provider)
+    """How the pages name a provider (by its Provider row's name): its label."""
+    from .models import Provider
+
+    row = Provider.objects.filter(name=provider).values_list("kind", "label").first()
+    if row is None:
+        return LOCAL_LABEL if provider == "local" else provider
+    return _label(provider, *row)
+
+
+def format_usd(amount: Decimal | None) -> str:
+    """``$0.40``; amounts below a cent keep their digits (``$0.0125``); None is ''."""
+    if amount is None:
+        return ""
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if cents == amount or abs(amount) >= 1:
+        return f"${cents:,.2f}"
+    return f"${amount.quantize(COST_PLACES, rounding=ROUND_HALF_UP).normalize():f}"

@@ -53,9 +53,7 @@ class _Sink:
 
 def export_queryset(videos: Any) -> Any:
     """The columns and relations the manifest reads, oldest first (lineage reads down)."""
-    return videos.select_related("owner", "team", "review_changed_by").order_by(
-        "created_at", "id"
-    )
+    return videos.select_related("owner", "team", "review_changed_by").order_by("created_at", "id")
 
 
 def video_archive_name(video: Video) -> str:
@@ -113,9 +111,10 @@ def export_zip(
     """
     sink = _Sink()
     count = 0
-    with tempfile.TemporaryFile() as entries, zipfile.ZipFile(
-        sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True
-    ) as archive:
+    with (
+        tempfile.TemporaryFile() as entries,
+        zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive,
+    ):
         # zipfile wraps a sink without tell() as unseekable and writes data descriptors.
         for video in videos:
             file = None

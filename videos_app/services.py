@@ -40,10 +40,10 @@ def video_create(
     if any, is PNG bytes of exactly ``size``; ``characters`` come from
     ``characters_for_prompt``.
     """
-    route = catalog.MODELS[model]
-    video = Video(
-        owner=owner, prompt=prompt, model=model, size=size, seconds=seconds, provider=route.provider
-    )
+    route = catalog.route(model)
+    route.check(size=size, seconds=seconds)
+    video = Video(owner=owner, prompt=prompt, model=model, size=size, seconds=seconds)
+    _apply_route(video, route, billed_seconds=seconds)
     files = {"reference_image": reference_png} if reference_png is not None else {}
     return _video_save(video, files=files, characters=characters)
 
@@ -100,8 +100,10 @@ def video_remix(*, owner: User, source: Video, prompt: str) -> Video:
         size=source.size,
         seconds=source.seconds,
         seed=source.seed,
-        provider=source.provider or catalog.MODELS[source.model].provider,
     )
+    route = catalog.route(source.model)
+    route.check(size=source.size)
+    _apply_route(video, route, billed_seconds=source.seconds)
     files: dict[str, bytes | File[bytes]] = {}
     if source.reference_image:
         with source.reference_image.open("rb") as fh:
@@ -140,7 +142,10 @@ def video_extend(
                 )
             }
         )
-    base_seconds, chain, size, seed = _source_facts(source, upload, limit=catalog.MAX_TOTAL_SECONDS)
+    route = catalog.route(source.model if source else (model or catalog.DEFAULT_MODEL))
+    base_seconds, chain, size, seed = _source_facts(
+        source, upload, limit=catalog.MAX_TOTAL_SECONDS, sizes=route.sizes
+    )
     if chain >= catalog.MAX_EXTENSIONS:
         raise ValidationError(
             {
@@ -174,7 +179,8 @@ def video_extend(
         chain_extensions=chain + 1,
         seed=seed,
     )
-    video.provider = catalog.MODELS[video.model].provider
+    route.check(size=size, seconds=segment_seconds)
+    _apply_route(video, route, billed_seconds=segment_seconds)
     files: dict[str, bytes | File[bytes]] = {"source_upload": upload} if upload else {}
     return _video_save(video, files=files)
 
@@ -188,7 +194,10 @@ def video_edit(
     model: str | None = None,
 ) -> Video:
     """A new video: the source with what the prompt asks applied; same length and size."""
-    seconds, _, size, seed = _source_facts(source, upload, limit=catalog.MAX_EDIT_SECONDS)
+    route = catalog.route(model or (source.model if source else catalog.DEFAULT_MODEL))
+    seconds, _, size, seed = _source_facts(
+        source, upload, limit=catalog.MAX_EDIT_SECONDS, sizes=route.sizes
+    )
     video = Video(
         owner=owner,
         operation=Video.Operation.EDIT,
@@ -199,13 +208,29 @@ def video_edit(
         seconds=seconds,
         seed=seed,
     )
-    video.provider = catalog.MODELS[video.model].provider
+    route.check(size=size)
+    _apply_route(video, route, billed_seconds=seconds)
     files: dict[str, bytes | File[bytes]] = {"source_upload": upload} if upload else {}
     return _video_save(video, files=files)
 
 
+def _apply_route(video: Video, route: catalog.Route, *, billed_seconds: int) -> None:
+    """Record where the video runs (the route as it is now) and its estimated cost.
+
+    Billed seconds are what the provider renders: the whole video for a create, remix or
+    edit, the new segment for an extension.
+    """
+    video.provider = route.provider
+    video.provider_model = route.upstream_model
+    video.cost_estimate = route.cost(billed_seconds)
+
+
 def _source_facts(
-    source: Video | None, upload: File[bytes] | None, *, limit: int
+    source: Video | None,
+    upload: File[bytes] | None,
+    *,
+    limit: int,
+    sizes: tuple[str, ...] = catalog.SIZES,
 ) -> tuple[int, int, str, int]:
     """(seconds, extensions so far, size, seed) of a source video or an uploaded MP4."""
     if (source is None) == (upload is None):
@@ -227,7 +252,7 @@ def _source_facts(
     seconds = max(1, round(info.duration))
     # The result takes the supported size closest to the upload's shape (the API's
     # sizes are an enum); the renderer scales and crops the source to it.
-    return seconds, 0, catalog.closest_size(info.width, info.height), new_seed()
+    return seconds, 0, catalog.closest_size(info.width, info.height, sizes), new_seed()
 
 
 def video_enqueue(*, video_id: str) -> None:

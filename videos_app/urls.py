@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_export, views_review
+from . import views, views_export, views_presets, views_review
 
 app_name = "videos"
 
@@ -20,6 +20,10 @@ urlpatterns = [
     path("videos/<str:video_id>/media/<str:variant>", views.video_media, name="media"),
     path("videos/<str:video_id>/favorite", views_review.favorite_toggle, name="favorite"),
     path("export/", views_export.video_export, name="export"),
+    path("videos/<str:video_id>/reference", views_presets.video_reference, name="reference"),
+    path("presets/", views_presets.presets, name="presets"),
+    path("presets/<int:preset_id>/edit", views_presets.preset_edit, name="preset_edit"),
+    path("presets/<int:preset_id>/delete", views_presets.preset_delete, name="preset_delete"),
     path("characters", views.characters, name="characters"),
     path("characters/<str:character_id>", views.character_detail, name="character"),
     path("characters/<str:character_id>/delete", views.character_delete, name="character_delete"),

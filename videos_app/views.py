@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import fragments, polling, selectors, services
+from . import fragments, polling, reuse, selectors, services
 from .forms import (
     CharacterForm,
     VideoCreateForm,
@@ -104,6 +104,10 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     prompt=data["prompt"],
                     ids=data["characters"],
                 )
+                # An upload wins over a reference carried from another video.
+                reference_png = data["reference_png"] or reuse.carried_reference_png(
+                    user=request.user, data=request.POST, size=data["size"]
+                )
             except ValidationError as exc:
                 add_service_error(form, exc)
             else:
@@ -113,7 +117,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     model=data["model"],
                     size=data["size"],
                     seconds=data["seconds"],
-                    reference_png=data["reference_png"],
+                    reference_png=reference_png,
                     characters=characters,
                 )
                 return redirect(video)
@@ -122,14 +126,22 @@ def video_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "videos/new.html",
-        {"form": form, "characters": {c.pk: c for c in visible}},
+        {
+            "form": form,
+            "characters": {c.pk: c for c in visible},
+            **reuse.create_form_context(request, form),
+        },
         status=400 if form.errors else 200,
     )
 
 
 def _initial_from(request: HttpRequest) -> dict[str, object]:
-    """Prefill the create form from the query string (e.g. ?prompt=...)."""
-    return {k: request.GET[k] for k in ("prompt", "model", "size", "seconds") if k in request.GET}
+    """Prefill the create form from the query string: ?from=<video>, ?preset=<id>,
+    ?prompt=... (see reuse.prefill); an unusable one is ignored with a message."""
+    prefill = reuse.prefill(request.user, request.GET)
+    for error in prefill.errors:
+        messages.warning(request, error)
+    return prefill.initial
 
 
 @login_required

@@ -41,9 +41,7 @@ def video_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     else:
         videos, errors = _filtered_gallery(request)
         if errors:
-            return render(
-                request, "videos/export_error.html", {"errors": errors}, status=400
-            )
+            return render(request, "videos/export_error.html", {"errors": errors}, status=400)
         count = videos.count()
         if count > export.MAX_EXPORT_VIDEOS:
             return _too_many(request, count)

@@ -2,8 +2,9 @@
 
 Messages follow the upstream service (``Invalid value: '1080x1080'. Supported values
 are: ...``, ``Unknown parameter: 'width'.``) with ``param`` naming the field. Which models,
-sizes and durations exist is the catalog's to say: the checks read ``catalog.MODELS``
-when they run, so the pages and the API accept exactly the same values.
+sizes and durations exist is the routing table's to say: the checks read
+``catalog.route()`` when they run, so the pages and the API accept the same values and an
+admin's change applies to the next request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from videos_app import catalog
 
 from .errors import (
     ApiError,
+    from_validation_error,
     invalid_type,
     invalid_value,
     missing_parameter,
@@ -201,13 +203,15 @@ def _or_list(values: list[str]) -> str:
     return ", ".join(items[:-1]) + ", or " + items[-1]
 
 
-def model_route(params: Mapping[str, Any], *, default: str | None) -> catalog.ModelRoute | None:
+def model_route(params: Mapping[str, Any], *, default: str | None) -> catalog.Route | None:
+    """The route of ``model`` (or of the default): unknown or turned off is a 400."""
     name = string_param(params, "model")
-    if name is None:
-        return catalog.MODELS[default] if default else None
-    if name not in catalog.MODELS:
-        raise invalid_value("model", name, catalog.MODELS)
-    return catalog.MODELS[name]
+    if name is None and default is None:
+        return None
+    try:
+        return catalog.route(name if name is not None else str(default))
+    except catalog.ModelUnavailable as exc:
+        raise from_validation_error(exc) from None
 
 
 def image_reference(params: Mapping[str, Any]) -> ImageReference | None:

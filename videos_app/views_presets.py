@@ -1,0 +1,138 @@
+"""Team prompt presets: list, create, change, delete (see reuse.py for the rules).
+
+``/presets/`` lists the presets of the user's teams and, for teams they may edit, holds
+the form for a new one; the form takes its starting values from the query string, so
+"Save as preset" on the create form or a video's page just links (or GETs) here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import catalog, permissions, reuse
+from .forms import add_service_error
+from .media import stored_file_response
+from .models import PromptPreset, Team
+
+
+class PresetForm(forms.Form):
+    name = forms.CharField(max_length=100, strip=True)
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    prompt = forms.CharField(
+        max_length=catalog.MAX_PROMPT_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    model = forms.ChoiceField()
+    size = forms.ChoiceField(choices=[(s, s) for s in catalog.SIZES])
+    seconds = forms.TypedChoiceField(
+        label="Duration", choices=[(s, f"{s} seconds") for s in catalog.SECONDS], coerce=int
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        team = self.fields["team"]
+        assert isinstance(team, forms.ModelChoiceField)
+        team.queryset = permissions.teams_for_create(user).order_by("name")
+        model = self.fields["model"]
+        assert isinstance(model, forms.ChoiceField)
+        model.choices = [(name, name) for name in reuse.model_names()]
+
+
+def _save(request: HttpRequest, form: PresetForm, preset: PromptPreset | None) -> bool:
+    if not form.is_valid():
+        return False
+    data = form.cleaned_data
+    try:
+        reuse.preset_save(
+            actor=request.user,
+            team=data["team"],
+            name=data["name"],
+            prompt=data["prompt"],
+            model=data["model"],
+            size=data["size"],
+            seconds=data["seconds"],
+            preset=preset,
+        )
+    except ValidationError as exc:
+        add_service_error(form, exc)
+        return False
+    return True
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def presets(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = PresetForm(request.POST, user=request.user)
+        if _save(request, form, None):
+            messages.success(request, f"Preset “{form.cleaned_data['name']}” saved.")
+            return redirect("videos:presets")
+    else:
+        initial = reuse.prefill(request.user, request.GET).initial
+        form = PresetForm(user=request.user, initial=initial)
+    listing = list(reuse.presets_usable_by(request.user).order_by("team__name", "name"))
+    for preset in listing:
+        preset.editable = reuse.can_edit_presets(request.user, preset.team_id)  # type: ignore[attr-defined]
+    can_create = permissions.teams_for_create(request.user).exists()
+    return render(
+        request,
+        "videos/presets.html",
+        {"form": form, "presets": listing, "can_create": can_create},
+        status=400 if form.errors else 200,
+    )
+
+
+def _get_preset(request: HttpRequest, preset_id: int) -> PromptPreset:
+    preset = reuse.presets_usable_by(request.user).filter(pk=preset_id).first()
+    if preset is None:
+        raise Http404("No such preset.")
+    if not reuse.can_edit_presets(request.user, preset.team_id):
+        raise PermissionDenied("Only the team's editors and admins can change its presets.")
+    return preset
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preset_edit(request: HttpRequest, preset_id: int) -> HttpResponse:
+    preset = _get_preset(request, preset_id)
+    if request.method == "POST":
+        form = PresetForm(request.POST, user=request.user)
+        if _save(request, form, preset):
+            messages.success(request, f"Preset “{preset.name}” saved.")
+            return redirect("videos:presets")
+    else:
+        form = PresetForm(
+            user=request.user, initial={**reuse.preset_settings(preset), "name": preset.name}
+        )
+    return render(
+        request,
+        "videos/presets_edit.html",
+        {"form": form, "preset": preset},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def preset_delete(request: HttpRequest, preset_id: int) -> HttpResponseBase:
+    preset = _get_preset(request, preset_id)
+    reuse.preset_delete(actor=request.user, preset=preset)
+    messages.success(request, f"Preset “{preset.name}” deleted.")
+    return redirect("videos:presets")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def video_reference(request: HttpRequest, video_id: str) -> HttpResponseBase:
+    """A visible video's stored reference image (the create form's carried preview)."""
+    video = permissions.videos_visible_to(request.user).filter(pk=video_id).first()
+    if video is None or not video.reference_image:
+        raise Http404("No such reference image.")
+    return stored_file_response(request, video.reference_image.name, content_type="image/png")
