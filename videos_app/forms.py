@@ -7,6 +7,11 @@ from django import forms
 from . import catalog
 from .images import reference_image_prepare
 
+MODEL_UNAVAILABLE = (
+    "The model %(value)s is not available: it is unknown or turned off on this studio. "
+    "Pick another."
+)
+
 
 class VideoCreateForm(forms.Form):
     prompt = forms.CharField(
@@ -18,7 +23,7 @@ class VideoCreateForm(forms.Form):
         error_messages={"required": "Describe the video you want."},
     )
     model = forms.ChoiceField(
-        choices=[(name, name) for name in catalog.MODELS], initial=catalog.DEFAULT_MODEL
+        initial=catalog.DEFAULT_MODEL, error_messages={"invalid_choice": MODEL_UNAVAILABLE}
     )
     size = forms.ChoiceField(
         choices=[(size, size.replace("x", " \N{MULTIPLICATION SIGN} ")) for size in catalog.SIZES],
@@ -54,13 +59,47 @@ class VideoCreateForm(forms.Form):
         characters = self.fields["characters"]
         assert isinstance(characters, forms.MultipleChoiceField)
         characters.choices = character_choices or []
+        # Read per form: an admin's change to the routing table shows at once.
+        self.routes = catalog.routes(listed_only=True)
+        model_choices(self, self.routes)
+
+    def _value(self, name: str) -> str:
+        value = self[name].value()
+        return "" if value is None else str(value)
+
+    @property
+    def route(self) -> catalog.Route | None:
+        """The route of the model chosen now (bound data, else the initial value)."""
+        return self.routes.get(self._value("model"))
+
+    @property
+    def estimate(self) -> str:
+        """The cost line for the current model and duration (create.js keeps it current)."""
+        route, seconds = self.route, self._value("seconds")
+        if route is None or not seconds.isdigit():
+            return "Estimated cost: pick a model and a duration."
+        return catalog.estimate_text(route, int(seconds))
+
+    def route_data(self) -> dict[str, dict[str, Any]]:
+        """What create.js needs per model (read from a json_script element)."""
+        return {
+            name: {
+                "provider": route.provider_label,
+                "local": route.provider_kind == "local",
+                "sizes": list(route.sizes),
+                "seconds": list(route.seconds),
+                "price": None if route.price_per_second is None else str(route.price_per_second),
+            }
+            for name, route in self.routes.items()
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         model, size, seconds = cleaned.get("model"), cleaned.get("size"), cleaned.get("seconds")
-        if model and size and size not in catalog.MODELS[model].sizes:
+        route = self.routes.get(model or "")
+        if route and size and size not in route.sizes:
             self.add_error("size", f"{model} does not render {size}.")
-        if model and seconds and seconds not in catalog.MODELS[model].seconds:
+        if route and seconds and seconds not in route.seconds:
             self.add_error("seconds", f"{model} does not render {seconds} seconds.")
         upload = cleaned.get("reference_image")
         cleaned["reference_png"] = None
@@ -73,6 +112,17 @@ class VideoCreateForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("reference_image", exc)
         return cleaned
+
+
+def model_choices(form: forms.Form, routes: dict[str, catalog.Route]) -> None:
+    """Offer the routed models, each labelled with who runs it and its price."""
+    field = form.fields["model"]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = [(name, route_label(route)) for name, route in routes.items()]
+
+
+def route_label(route: catalog.Route) -> str:
+    return f"{route.name} ({catalog.price_text(route)})"
 
 
 def add_service_error(form: forms.Form, error: forms.ValidationError) -> None:
@@ -130,8 +180,12 @@ class VideoEditUploadForm(VideoEditForm):
         widget=forms.ClearableFileInput(attrs={"accept": "video/mp4,video/quicktime"}),
     )
     model = forms.ChoiceField(
-        choices=[(name, name) for name in catalog.MODELS], initial=catalog.DEFAULT_MODEL
+        initial=catalog.DEFAULT_MODEL, error_messages={"invalid_choice": MODEL_UNAVAILABLE}
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model_choices(self, catalog.routes(listed_only=True))
 
 
 class CharacterForm(forms.Form):

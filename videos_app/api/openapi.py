@@ -6,6 +6,7 @@ configuration. ``tests/test_api_openapi.py`` keeps it in sync with the URL patte
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from videos_app import catalog
@@ -84,8 +85,7 @@ def _body(json_schema: Schema, multipart_schema: Schema | None = None) -> Schema
     return {"required": True, "content": content}
 
 
-def _components() -> Schema:
-    models = list(catalog.MODELS)
+def _components(models: list[str]) -> Schema:
     seconds = [str(s) for s in catalog.SECONDS]
     prompt = {"type": "string", "minLength": 1, "maxLength": catalog.MAX_PROMPT_LENGTH}
     reference_object = {
@@ -401,7 +401,13 @@ def _components() -> Schema:
     }
 
 
-def document() -> Schema:
+def document(*, models: Iterable[str] | None = None) -> Schema:
+    """The document; the model enum is the routing table's enabled names unless given.
+
+    Built per request (the routing table is admin-edited, and the database must not be
+    read at import time).
+    """
+    model_names = list(catalog.routes()) if models is None else list(models)
     video_id = _path_param("video_id", "A video id (`video_...`).")
     video_ok = _json_response("The video.", _ref("Video"))
     return {
@@ -639,5 +645,5 @@ def document() -> Schema:
                 },
             },
         },
-        "components": _components(),
+        "components": _components(model_names),
     }
