@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import fragments, polling, reuse, selectors, services
+from . import fragments, polling, reuse, selectors, services, views_review
 from .forms import (
     CharacterForm,
     VideoCreateForm,
@@ -164,6 +164,7 @@ def _detail_context(request: HttpRequest, video: Video, **forms: forms.Form) -> 
         extension_seconds_left=seconds_left,
         open_tool=next(iter(forms), "").removesuffix("_form"),
     )
+    context.update(views_review.detail_context(request, video))  # favorite, review, comments
     return context
 
 

@@ -1,0 +1,171 @@
+"""Reads for reviewing and comparing videos: comment threads, review history, diffs."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from . import permissions
+from .models import Comment, Favorite, ReviewEvent, Video
+from .services_review import MENTION_RE
+
+AnyUser = AbstractBaseUser | AnonymousUser
+REVIEW_HISTORY_LIMIT = 20
+MENTIONS_PAGE_LIMIT = 50
+
+
+def is_favorite(*, user: AnyUser, video: Video) -> bool:
+    return (
+        user.is_authenticated
+        and Favorite.objects.filter(user_id=user.pk, video_id=video.pk).exists()
+    )
+
+
+def review_history(*, video: Video) -> list[ReviewEvent]:
+    events = ReviewEvent.objects.filter(video_id=video.pk).select_related("actor")
+    return list(events[:REVIEW_HISTORY_LIMIT])
+
+
+def format_seconds(value: float) -> str:
+    """12.34 -> "0:12.3" (minutes:seconds with tenths), as the player's time reads."""
+    tenths = round(value * 10)
+    minutes, rest = divmod(tenths, 600)
+    return f"{minutes}:{rest // 10:02d}.{rest % 10}"
+
+
+def comment_html(comment: Comment, mentioned: set[str]) -> SafeString:
+    """The body, escaped, with @names of mentioned users highlighted."""
+
+    def mark(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.lower() in mentioned:
+            return f'<span class="mention">@{name}</span>'
+        return match.group(0)
+
+    # Escaping leaves "@", letters, digits, "_", ".", "+" and "-" alone, so the mention
+    # pattern finds the same names in the escaped text.
+    return mark_safe(MENTION_RE.sub(mark, str(escape(comment.body))))  # noqa: S308
+
+
+@dataclass
+class Thread:
+    root: Comment
+    replies: list[Comment]
+
+
+def _decorate(comment: Comment) -> Comment:
+    mentioned = {user.get_username().lower() for user in comment.mentions.all()}
+    comment.body_html = comment_html(comment, mentioned)  # type: ignore[attr-defined]
+    if comment.at_seconds is not None:
+        comment.at_label = format_seconds(comment.at_seconds)  # type: ignore[attr-defined]
+    return comment
+
+
+def comment_threads(*, video: Video) -> list[Thread]:
+    """The video's comments as threads: each root comment with its replies, oldest first."""
+    comments = (
+        Comment.objects.filter(video_id=video.pk)
+        .select_related("author")
+        .prefetch_related("mentions")
+        .order_by("created_at", "id")
+    )
+    threads: dict[int, Thread] = {}
+    orphans: list[Comment] = []
+    for comment in comments:
+        _decorate(comment)
+        if comment.parent_id is None:
+            threads[comment.pk] = Thread(root=comment, replies=[])
+        elif comment.parent_id in threads:
+            threads[comment.parent_id].replies.append(comment)
+        else:
+            orphans.append(comment)  # nested deeper (made outside the service): show flat
+    for comment in orphans:
+        root = threads.get(_root_id(comment))
+        if root is not None:
+            root.replies.append(comment)
+    return list(threads.values())
+
+
+def _root_id(comment: Comment) -> int:
+    while comment.parent is not None:
+        comment = comment.parent
+    return comment.pk
+
+
+def comment_get(*, video: Video, comment_id: int) -> Comment:
+    """A comment on this video (already checked visible); Comment.DoesNotExist otherwise."""
+    return Comment.objects.select_related("author").get(pk=comment_id, video_id=video.pk)
+
+
+def mentions_of(*, user: AnyUser) -> list[Comment]:
+    """Comments that mention the user, on videos they can still see, newest first."""
+    if not user.is_authenticated:
+        return []
+    visible = permissions.videos_visible_to(user).values("pk")
+    comments: QuerySet[Comment] = (
+        Comment.objects.filter(mentions=user.pk, video_id__in=visible)
+        .select_related("author", "video")
+        .prefetch_related("mentions")
+        .order_by("-created_at", "-id")
+    )
+    return [_decorate(c) for c in comments[:MENTIONS_PAGE_LIMIT]]
+
+
+# Compare -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    label: str
+    values: list[str]
+
+    @property
+    def differs(self) -> bool:
+        return len(set(self.values)) > 1
+
+
+def compare_settings(videos: list[Video]) -> list[SettingRow]:
+    """The settings that matter when comparing, one row each, values in video order."""
+
+    def row(label: str, value: Any) -> SettingRow:
+        return SettingRow(label, [str(value(v)) for v in videos])
+
+    return [
+        row("Model", lambda v: v.model),
+        row("Size", lambda v: v.size),
+        row("Seconds", lambda v: v.seconds),
+        row("Seed", lambda v: v.seed),
+        row("Operation", lambda v: v.get_operation_display()),
+        row("Engine", lambda v: v.provider_label or "—"),
+        row("Creator", lambda v: v.owner.get_username()),
+        row("Review", lambda v: v.get_review_state_display()),
+    ]
+
+
+@dataclass(frozen=True)
+class DiffPart:
+    kind: str  # "same", "ins" or "del"
+    text: str
+
+
+def prompt_diff(base: str, other: str) -> list[DiffPart]:
+    """``other`` against ``base`` word by word: what it adds (ins) and drops (del)."""
+    a, b = base.split(), other.split()
+    parts: list[DiffPart] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            parts.append(DiffPart("same", " ".join(a[i1:i2])))
+            continue
+        if op in ("delete", "replace"):
+            parts.append(DiffPart("del", " ".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            parts.append(DiffPart("ins", " ".join(b[j1:j2])))
+    return parts
