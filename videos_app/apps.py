@@ -13,8 +13,18 @@ class VideosConfig(AppConfig):
         from . import auth  # noqa: F401  (connects the user cache's signal receivers)
         from .catalog import seed_routes
 
+        post_migrate.connect(_repair_search_index, sender=self)
         post_migrate.connect(seed_routes, sender=self, dispatch_uid="seed_routes")
         from .signals import video_finished
         from .webhooks.outbound import on_video_finished
 
         video_finished.connect(on_video_finished, dispatch_uid="webhooks_out")
+
+
+def _repair_search_index(using: str = "default", **kwargs: object) -> None:
+    """A later migration that alters the video table on SQLite drops the search triggers."""
+    from django.db import connections
+
+    from .search import ensure_sqlite_index
+
+    ensure_sqlite_index(connections[using])

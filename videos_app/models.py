@@ -157,6 +157,11 @@ class Video(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="video_newest"),
             models.Index(fields=["owner", "-created_at"], name="video_owner_newest"),
+            # The gallery's filters and sorts (see gallery_filters.py, bench/bench_gallery.py).
+            models.Index(fields=["team", "-created_at"], name="video_team_newest"),
+            models.Index(fields=["status", "-created_at"], name="video_status_newest"),
+            models.Index(fields=["review_state", "-created_at"], name="video_review_newest"),
+            models.Index(fields=["-seconds", "-created_at"], name="video_longest"),
         ]
 
     def __str__(self) -> str:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .models import Character, Video, estimate_seconds_left
+from . import search
+from .models import Character, Favorite, Video, estimate_seconds_left
 
 
 def videos_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Video]:
@@ -23,8 +25,56 @@ def videos_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Video]
     return Video.objects.all()
 
 
-def video_gallery(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Video]:
-    return videos_visible_to(user).select_related("owner").order_by("-created_at", "-id")
+def video_gallery(
+    *, user: AbstractBaseUser | AnonymousUser, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Video]:
+    """The gallery's videos for ``filters`` (GalleryFilterForm's cleaned_data; missing
+    or empty keys do not filter), each with ``is_favorite`` (the user's star).
+
+    One query per page, whatever the filters and the size of the table.
+    """
+    from .gallery_filters import SORTS
+
+    f = filters or {}
+    user_id: Any = user.pk  # None for an anonymous user, who sees no videos anyway
+    videos: QuerySet[Video] = (
+        videos_visible_to(user)
+        .select_related("owner", "team")
+        .annotate(
+            is_favorite=Exists(Favorite.objects.filter(user_id=user_id, video_id=OuterRef("pk")))
+        )
+    )
+    exact = {
+        "status": "status",
+        "model": "model",
+        "size": "size",
+        "seconds": "seconds",
+        "operation": "operation",
+        "review": "review_state",
+        "creator": "owner__username",
+        "team": "team__slug",
+    }
+    for key, lookup in exact.items():
+        if f.get(key) not in (None, ""):
+            videos = videos.filter(**{lookup: f[key]})
+    if f.get("favorites"):
+        videos = videos.filter(favorites__user_id=user_id)
+    # Dates are whole days in the current time zone, both ends included.
+    if start := f.get("from"):
+        videos = videos.filter(created_at__gte=_day_start(start))
+    if end := f.get("to"):
+        videos = videos.filter(created_at__lt=_day_start(end + timedelta(days=1)))
+    if text := f.get("q"):
+        videos = search.filter_prompts(videos, text)
+    _, ordering = SORTS.get(f.get("sort") or "newest", SORTS["newest"])
+    if ordering[0] == "-review_changed_at":
+        # Never-reviewed videos last, on every database.
+        return videos.order_by(F("review_changed_at").desc(nulls_last=True), *ordering[1:])
+    return videos.order_by(*ordering)
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def video_get(*, user: AbstractBaseUser | AnonymousUser, video_id: str) -> Video:

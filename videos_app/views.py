@@ -12,10 +12,11 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import fragments, polling, reuse, selectors, services, views_review
+from . import fragments, permissions, polling, reuse, selectors, services, views_review
 from .forms import (
     CharacterForm,
     VideoCreateForm,
@@ -25,8 +26,9 @@ from .forms import (
     VideoRemixForm,
     add_service_error,
 )
+from .gallery_filters import GalleryFilterForm
 from .media import stored_file_response
-from .models import Character, Video
+from .models import Character, ModelRoute, Video
 
 GALLERY_PAGE_SIZE = 24
 MEDIA_VARIANTS = {
@@ -58,14 +60,48 @@ def _get_video_or_404(request: HttpRequest, video_id: str) -> Video:
 @login_required
 @require_GET
 def gallery(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(selectors.video_gallery(user=request.user), GALLERY_PAGE_SIZE)
+    """The gallery, filtered by the query string (see gallery_filters.py).
+
+    An htmx request from the filter bar or the pager gets only the results fragment; a
+    history restore (back / forward) and a plain request get the whole page. An invalid
+    filter is shown as an error and ignored; the page still answers 200 (htmx swaps it).
+    """
+    fragment = bool(request.htmx) and not request.htmx.history_restore_request  # type: ignore[attr-defined]
+    menus: dict[str, Any] = {}
+    if not fragment:
+        menus = {
+            "teams": list(permissions.teams_visible_to(request.user).values_list("slug", "name")),
+            "models": list(
+                ModelRoute.objects.order_by("position", "name").values_list("name", flat=True)
+            ),
+        }
+    form = GalleryFilterForm(request.GET, **menus)
+    form.is_valid()  # invalid fields are left out of cleaned_data and reported
+    videos = selectors.video_gallery(user=request.user, filters=form.cleaned_data)
+    paginator = Paginator(videos, GALLERY_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     active_ids = [video.pk for video in page.object_list if video.is_active]
-    return render(
+    # The filters again, for the pager and "export all": without the page and the blanks.
+    query = request.GET.copy()
+    query.pop("page", None)
+    for key in list(query):
+        if not any(query.getlist(key)):
+            del query[key]
+    template = "videos/gallery.html#results" if fragment else "videos/gallery.html"
+    response = render(
         request,
-        "videos/gallery.html",
-        {"page": page, "active_ids": ",".join(active_ids), "poll_n": 0, "delay": poll_delay(0)},
+        template,
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "active_ids": ",".join(active_ids),
+            "poll_n": 0,
+            "delay": poll_delay(0),
+        },
     )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required

@@ -1,0 +1,170 @@
+"""Full-text search over prompts, on PostgreSQL and on SQLite.
+
+- **PostgreSQL**: ``to_tsvector('english', prompt) @@ websearch_to_tsquery(...)`` with a
+  GIN expression index built from the very same expression (so the planner uses it).
+  ``websearch_to_tsquery`` accepts anything a person types: it never raises.
+- **SQLite**: an FTS5 table ``video_prompt_fts`` (porter stemming, like the English
+  configuration) whose rowid is the video row's rowid, kept in sync by three triggers.
+  User input is never handed to FTS5's query language as is: it is cut into words and
+  quoted phrases, each quoted, so quotes, ``*``, ``NEAR(``, ``col:`` cannot break it.
+
+Both understand the same small language: words (all must match), ``"a phrase"``,
+``-word`` (must not match) and ``or`` between words.
+
+Django remakes a SQLite table to alter it, which drops its triggers and renumbers its
+rowids; ``ensure_sqlite_index`` (run by migration 0005 and after every ``migrate``)
+puts the triggers back and rebuilds the index whenever they are missing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from .models import Video
+
+FTS_TABLE = "video_prompt_fts"
+PG_INDEX = "video_prompt_search"
+PG_CONFIG = "english"
+_TRIGGERS = ("video_fts_insert", "video_fts_delete", "video_fts_update")
+
+# Constant SQL (no user input): the FTS5 table, its triggers, and a full rebuild, which is
+# needed after Django remade the video table (new rowids, triggers gone).
+_FTS_SETUP = (
+    "DROP TRIGGER IF EXISTS video_fts_insert",
+    "DROP TRIGGER IF EXISTS video_fts_delete",
+    "DROP TRIGGER IF EXISTS video_fts_update",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS video_prompt_fts "
+    "USING fts5(prompt, tokenize = 'porter unicode61')",
+    "CREATE TRIGGER video_fts_insert AFTER INSERT ON videos_app_video BEGIN "
+    "INSERT INTO video_prompt_fts(rowid, prompt) VALUES (new.rowid, new.prompt); END",
+    "CREATE TRIGGER video_fts_delete AFTER DELETE ON videos_app_video BEGIN "
+    "DELETE FROM video_prompt_fts WHERE rowid = old.rowid; END",
+    "CREATE TRIGGER video_fts_update AFTER UPDATE OF prompt ON videos_app_video BEGIN "
+    "DELETE FROM video_prompt_fts WHERE rowid = old.rowid; "
+    "INSERT INTO video_prompt_fts(rowid, prompt) VALUES (new.rowid, new.prompt); END",
+    "DELETE FROM video_prompt_fts",
+    "INSERT INTO video_prompt_fts(rowid, prompt) SELECT rowid, prompt FROM videos_app_video",
+)
+_FTS_IDS = (
+    "SELECT v.id FROM videos_app_video v JOIN video_prompt_fts f ON f.rowid = v.rowid "
+    "WHERE video_prompt_fts MATCH %s"
+)
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+_WORD = re.compile(r"\w+")
+
+
+def has_words(text: str) -> bool:
+    """Whether a search holds anything to look for (a letter or a digit)."""
+    return bool(_WORD.search(text))
+
+
+def _pg_vector() -> Any:
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector("prompt", config=PG_CONFIG)
+
+
+def filter_prompts(queryset: QuerySet[Video], text: str) -> QuerySet[Video]:
+    """The videos of ``queryset`` whose prompt matches the search ``text``."""
+    vendor = connections[queryset.db].vendor
+    if vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery
+
+        query = SearchQuery(text, search_type="websearch", config=PG_CONFIG)
+        return queryset.alias(prompt_search=_pg_vector()).filter(prompt_search=query)
+    if vendor == "sqlite":
+        positive, negative = fts5_queries(text)
+        if positive:
+            queryset = queryset.filter(pk__in=_fts_ids(positive))
+        if negative:
+            queryset = queryset.exclude(pk__in=_fts_ids(negative))
+        return queryset
+    # Any other database: every word somewhere in the prompt.
+    for word in _WORD.findall(text):
+        queryset = queryset.filter(prompt__icontains=word)
+    return queryset
+
+
+def _fts_ids(match: str) -> RawSQL:
+    return RawSQL(_FTS_IDS, (match,))  # noqa: S611 (constant SQL, the match is a parameter)
+
+
+def _phrase(text: str) -> str:
+    """One FTS5 phrase of the words of ``text`` (none of its punctuation), or ''."""
+    words = _WORD.findall(text)
+    return '"' + " ".join(words) + '"' if words else ""
+
+
+def fts5_queries(text: str) -> tuple[str, str]:
+    """(what must match, what must not) as safe FTS5 expressions; either may be ''."""
+    positive: list[str] = []
+    negative: list[str] = []
+    pending_or = False
+    for match in _TOKEN.finditer(text):
+        minus = match.group(1) or match.group(3)
+        raw = match.group(2) if match.group(2) is not None else match.group(4)
+        if match.group(4) is not None and raw.lower() == "or" and not minus:
+            pending_or = bool(positive)
+            continue
+        phrase = _phrase(raw)
+        if not phrase:
+            continue
+        if minus:
+            negative.append(phrase)
+        elif pending_or:
+            positive[-1] = f"{positive[-1]} OR {phrase}"
+            pending_or = False
+        else:
+            positive.append(phrase)
+    # Grouped so an OR binds only its neighbours; a missing term matches everything.
+    return (
+        " AND ".join(f"({p})" for p in positive),
+        " OR ".join(negative),
+    )
+
+
+def ensure_sqlite_index(connection: BaseDatabaseWrapper) -> None:
+    """Create (or repair) the FTS5 table and its triggers on a SQLite database."""
+    if connection.vendor != "sqlite":
+        return
+    table = Video._meta.db_table
+    with connection.cursor() as cursor:
+        if table not in connection.introspection.table_names(cursor):
+            return  # migrated backwards, or not yet this far
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table]
+        )
+        present = {row[0] for row in cursor.fetchall()}
+        if present >= set(_TRIGGERS):
+            return
+        for statement in _FTS_SETUP:
+            cursor.execute(statement)
+
+
+def install(apps: Any, schema_editor: Any) -> None:
+    """Migration step: the search index of whichever database this is."""
+    connection = schema_editor.connection
+    if connection.vendor == "sqlite":
+        ensure_sqlite_index(connection)
+    elif connection.vendor == "postgresql":
+        from django.contrib.postgres.indexes import GinIndex
+
+        schema_editor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
+        schema_editor.add_index(Video, GinIndex(_pg_vector(), name=PG_INDEX))
+
+
+def uninstall(apps: Any, schema_editor: Any) -> None:
+    connection = schema_editor.connection
+    if connection.vendor == "sqlite":
+        for name in _TRIGGERS:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        schema_editor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+    elif connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
