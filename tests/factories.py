@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 import av
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.utils.text import slugify
 from PIL import Image
 
-from videos_app.models import Video
+from videos_app import permissions
+from videos_app.models import Membership, Team, Video
 
 _counter = itertools.count(1)
 
@@ -57,3 +60,17 @@ def mp4_bytes(seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int
         for packet in stream.encode():
             container.mux(packet)
     return buffer.getvalue()
+
+
+def make_team(
+    name: str = "", members: Mapping[AbstractUser, str] | None = None, **kwargs: Any
+) -> Team:
+    """A team with ``members`` ({user: "admin" | "editor" | "viewer"})."""
+    n = next(_counter)
+    name = name or f"Team {n}"
+    kwargs.setdefault("slug", f"{slugify(name)}-{n}")
+    team = Team.objects.create(name=name, **kwargs)
+    for user, role in (members or {}).items():
+        Membership.objects.create(team=team, user=user, role=role)
+        permissions.forget_roles(user)
+    return team

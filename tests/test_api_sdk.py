@@ -27,7 +27,7 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
     sdk,
     sdk_client_fixture,
 )
-from tests.factories import image_bytes, make_user, make_video
+from tests.factories import image_bytes, make_team, make_user, make_video
 from videos_app import selectors
 from videos_app.api import views as api_views
 from videos_app.models import Video as VideoRow
@@ -198,8 +198,11 @@ class TestErrors:
             client.videos.list()
         assert caught.value.code == "invalid_api_key"
 
-    def test_someone_elses_video_raises_permission_denied(self, client: OpenAI) -> None:
-        row = completed_video(make_user())
+    def test_someone_elses_video_raises_permission_denied(
+        self, client: OpenAI, owner: User
+    ) -> None:
+        creator = make_user()
+        row = completed_video(creator, team=make_team(members={creator: "admin", owner: "viewer"}))
         with pytest.raises(openai.PermissionDeniedError):
             client.videos.delete(row.pk)
 

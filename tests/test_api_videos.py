@@ -24,7 +24,7 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
     make_key,
 )
 from tests.conftest import stored_files
-from tests.factories import image_bytes, make_user, make_video
+from tests.factories import image_bytes, make_team, make_user, make_video
 from videos_app import catalog
 from videos_app.models import Character, ModelRoute, Provider, Video
 
@@ -345,12 +345,12 @@ class TestCreateWithReference:
 
 
 class TestList:
-    def make_videos(self, owner: User, count: int) -> list[Video]:
+    def make_videos(self, owner: User, count: int, **kwargs: Any) -> list[Video]:
         """Videos with distinct created_at, oldest first."""
         start = timezone.now() - timedelta(hours=1)
         videos = []
         for i in range(count):
-            video = make_video(owner)
+            video = make_video(owner, **kwargs)
             Video.objects.filter(pk=video.pk).update(created_at=start + timedelta(seconds=i))
             videos.append(video)
         return videos
@@ -420,7 +420,8 @@ class TestList:
         api.get("/v1/videos")  # warm: the key's last_used_at write
         with CaptureQueriesContext(connection) as small:
             first = api.get("/v1/videos?limit=100").json()
-        self.make_videos(make_user(), 30)
+        teammate = make_user()
+        self.make_videos(teammate, 30, team=make_team(members={user: "viewer", teammate: "editor"}))
         with CaptureQueriesContext(connection) as large:
             api.get("/v1/videos?limit=100")
         assert len(small) == len(large) == 2  # the key, the page
@@ -468,14 +469,8 @@ class TestRetrieve:
         error = assert_error(api.get("/v1/videos/video_nope"), 404, code="not_found")
         assert "video_nope" in error["message"]
 
-    def test_it_answers_404_for_a_video_the_key_cannot_see(
-        self, api: Client, user: User, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        from videos_app import selectors
-
-        video = make_video(make_user())
-        own_only = lambda u: Video.objects.filter(owner=u)  # noqa: E731
-        monkeypatch.setattr(selectors, "videos_visible_to", own_only)
+    def test_it_answers_404_for_a_video_the_key_cannot_see(self, api: Client, user: User) -> None:
+        video = make_video(make_user(), team=make_team())
         assert_error(api.get(f"/v1/videos/{video.pk}"), 404)
 
 
@@ -505,8 +500,9 @@ class TestDelete:
         make_video(user, source=source, status=Video.Status.QUEUED)
         assert_error(api.delete(f"/v1/videos/{source.pk}"), 400, code="source_in_use")
 
-    def test_it_answers_403_for_someone_elses_video(self, api: Client) -> None:
-        video = completed_video(make_user())
+    def test_it_answers_403_for_someone_elses_video(self, api: Client, user: User) -> None:
+        owner = make_user()
+        video = completed_video(owner, team=make_team(members={owner: "admin", user: "editor"}))
         assert_error(api.delete(f"/v1/videos/{video.pk}"), 403, code="permission_denied")
         assert Video.objects.filter(pk=video.pk).exists()
 

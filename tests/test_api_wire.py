@@ -336,14 +336,14 @@ class TestCharacters:
 
 class TestErrors:
     def test_an_unexpected_exception_answers_a_500_envelope(
-        self, api: Client, monkeypatch: pytest.MonkeyPatch
+        self, api: Client, user: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         from videos_app.api import objects
 
         def boom(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("boom")
 
-        make_video()
+        make_video(user)  # one the key sees, so the list builds a video object
         monkeypatch.setattr(objects, "video_object", boom)
         response = api.get("/v1/videos")
         error = assert_error(response, 500)

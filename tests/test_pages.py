@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import stored_files
-from tests.factories import image_bytes, make_user, make_video
+from tests.factories import image_bytes, make_team, make_user, make_video
 from videos_app.models import Video
 from videos_app.polling import poll_token
 
@@ -71,11 +71,14 @@ class TestGallery:
 
     def test_it_lists_the_team_videos_newest_first(self, client_in: Client, user: object) -> None:
         other = make_user("bo")
+        team = make_team(members={user: "editor", other: "editor"})
         make_video(user, prompt="first prompt")
-        make_video(other, prompt="second prompt")
+        make_video(other, prompt="second prompt", team=team)
+        make_video(make_user("outsider"), prompt="third prompt")
         body = client_in.get(reverse("videos:gallery")).content.decode()
         assert body.index("second prompt") < body.index("first prompt")
         assert "bo" in body
+        assert "third prompt" not in body  # not in a team of the user's
 
     def test_it_paginates(self, client_in: Client, user: object) -> None:
         for i in range(30):
@@ -94,11 +97,14 @@ class TestGallery:
                 assert client_in.get(reverse("videos:gallery")).status_code == 200
             return len(ctx)
 
+        team = make_team(members={user: "viewer"})
         make_video(user)
         count()  # the session and user are cached from here on
         few = count()
         for _ in range(40):
-            make_video(make_user())
+            teammate = make_user()
+            make_team(members={teammate: "editor"})  # a team of their own too
+            make_video(teammate, team=team)
         assert count() == few
 
     def test_it_polls_once_for_all_running_jobs(self, client_in: Client, user: object) -> None:
@@ -478,9 +484,11 @@ class TestDelete:
         assert not Video.objects.exists()
 
     def test_another_user_cannot_delete_it(self, media_root: Path) -> None:
-        video = completed_video(make_user())
+        owner, teammate = make_user(), make_user()
+        team = make_team(members={owner: "editor", teammate: "editor"})
+        video = completed_video(owner, team=team)
         other = Client()
-        other.force_login(make_user())
+        other.force_login(teammate)
         assert other.post(reverse("videos:delete", args=[video.pk])).status_code == 403
         assert Video.objects.filter(pk=video.pk).exists()
         assert len(stored_files(media_root)) == 3
@@ -492,9 +500,14 @@ class TestDelete:
         assert "still rendering" in response.content.decode()
         assert Video.objects.filter(pk=video.pk).exists()
 
-    def test_the_delete_button_is_hidden_from_other_users(self, client_in: Client) -> None:
-        video = completed_video(make_user())
+    def test_the_delete_button_is_hidden_from_other_users(
+        self, client_in: Client, user: object
+    ) -> None:
+        owner = make_user()
+        team = make_team(members={owner: "editor", user: "editor"})
+        video = completed_video(owner, team=team)
         body = client_in.get(video.get_absolute_url()).content.decode()
+        assert video.prompt in body  # the teammate sees the video
         assert reverse("videos:delete", args=[video.pk]) not in body
 
 

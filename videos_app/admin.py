@@ -8,10 +8,14 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import admin_bulk, services
+from . import (
+    admin_bulk,
+    admin_teams,  # noqa: F401  (registers Team and Membership)
+    services,
+)
 from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile)
-from .webhooks import admin as webhooks_admin  # noqa: F401  (registers the webhook rows)
 from .models import Character, Video
+from .webhooks import admin as webhooks_admin  # noqa: F401  (registers the webhook rows)
 
 
 def _media_preview(video: Video, variant: str, html: str) -> str:
@@ -34,12 +38,24 @@ class VideoAdmin(admin.ModelAdmin):
         "operation",
         "provider",
         "owner",
+        "team",
+        "visibility",
         "created_at",
     ]
-    list_filter = ["status", "operation", "model", "size", "seconds", "provider", "created_at"]
+    list_filter = [
+        "status",
+        "team",
+        "visibility",
+        "operation",
+        "model",
+        "size",
+        "seconds",
+        "provider",
+        "created_at",
+    ]
     search_fields = ["id", "prompt", "owner__username", "provider_job_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "team"]
     list_per_page = 50
     show_full_result_count = False
     raw_id_fields = ["owner", "source"]
@@ -69,6 +85,7 @@ class VideoAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "prompt", "model", "size", "seconds", "seed"]}),
+        ("Team", {"fields": ["team", "visibility"]}),
         (
             "Job",
             {

@@ -59,10 +59,17 @@ def role_in(user: AnyUser, team: Team | int | None) -> str | None:
     return team_roles(user).get(team_id)
 
 
+def _team_ids(user: AnyUser) -> list[int] | QuerySet[Membership, int]:
+    """The user's team ids: the kept roles if read already, else a subquery, so that a
+    listing costs no query of its own for the memberships."""
+    cached: dict[int, str] | None = getattr(user, "_studio_team_roles", None)
+    if cached is not None:
+        return list(cached)
+    return Membership.objects.filter(user_id=user.pk).values_list("team_id", flat=True)
+
+
 def _visible_q(user: AnyUser) -> Q:
-    return Q(owner_id=user.pk) | Q(
-        team_id__in=list(team_roles(user)), visibility=Video.Visibility.TEAM
-    )
+    return Q(owner_id=user.pk) | Q(team_id__in=_team_ids(user), visibility=Video.Visibility.TEAM)
 
 
 def videos_visible_to(user: AnyUser) -> QuerySet[Video]:
@@ -146,7 +153,7 @@ def teams_visible_to(user: AnyUser) -> QuerySet[Team]:
         return Team.objects.none()
     if is_staff(user):
         return Team.objects.all()
-    return Team.objects.filter(pk__in=list(team_roles(user)))
+    return Team.objects.filter(pk__in=_team_ids(user))
 
 
 def characters_visible_to(user: AnyUser) -> QuerySet[Character]:
@@ -155,7 +162,7 @@ def characters_visible_to(user: AnyUser) -> QuerySet[Character]:
         return Character.objects.none()
     if is_staff(user):
         return Character.objects.all()
-    return Character.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=list(team_roles(user))))
+    return Character.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=_team_ids(user)))
 
 
 def can_delete_character(user: AnyUser, character: Character) -> bool:
@@ -173,3 +180,40 @@ def teammates_of(user: AnyUser, team: Team | int | None) -> QuerySet[Any]:
         return users.none()
     team_id = team if isinstance(team, int) else team.pk
     return users.filter(memberships__team_id=team_id, is_active=True)
+
+
+def team_for_derivative(user: AnyUser, source: Video) -> Team | None:
+    """The team a remix, extension or edit of ``source`` goes into.
+
+    The source's team when the user may create there; a video of the user's own (no
+    team) when the source has no team, or when it is the user's own video in a team they
+    may no longer create in. Anyone else (a viewer of the team) may not derive from it:
+    PermissionDenied. A derivative never moves into another team, so a team's work is
+    never shown to a team that could not see the source.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    if source.team_id is None:
+        return None
+    if can_create_in(user, source.team_id):
+        return source.team
+    if source.owner_id == user.pk:
+        return None
+    raise PermissionDenied("Viewers of this video's team cannot remix, extend or edit it.")
+
+
+def can_derive(user: AnyUser, source: Video) -> bool:
+    """May the user remix, extend or edit ``source`` (see team_for_derivative)?"""
+    if not can_view_video(user, source):
+        return False
+    return (
+        source.team_id is None or source.owner_id == user.pk or can_create_in(user, source.team_id)
+    )
+
+
+def check_create_in(user: AnyUser, team: Team | None) -> None:
+    """PermissionDenied unless the user may create in ``team`` (None: their own)."""
+    from django.core.exceptions import PermissionDenied
+
+    if not can_create_in(user, team):
+        raise PermissionDenied(f"You cannot create in the team “{team}”: editors and admins can.")

@@ -14,15 +14,13 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import search
+from . import permissions, search
 from .models import Character, Favorite, Video, estimate_seconds_left
 
 
 def videos_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Video]:
-    """The videos a user may see: for now the whole team, which is every signed-in user."""
-    if not user.is_authenticated:
-        return Video.objects.none()
-    return Video.objects.all()
+    """The videos a user may see (the rules live in permissions.py)."""
+    return permissions.videos_visible_to(user)
 
 
 def video_gallery(
@@ -153,10 +151,8 @@ def video_progress_many(
 
 
 def characters_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Character]:
-    """Characters a user may see and use: for now the whole team's."""
-    if not user.is_authenticated:
-        return Character.objects.none()
-    return Character.objects.all()
+    """Characters a user may see and use (the rules live in permissions.py)."""
+    return permissions.characters_visible_to(user)
 
 
 def character_get(*, user: AbstractBaseUser | AnonymousUser, character_id: str) -> Character:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django_q.tasks import async_task
 
-from . import catalog, probe
+from . import catalog, permissions, probe
 from .models import Character, Team, Video, asset_path, new_seed
 
 logger = logging.getLogger(__name__)
@@ -33,19 +33,48 @@ def video_create(
     seconds: int = catalog.DEFAULT_SECONDS,
     reference_png: bytes | None = None,
     characters: Sequence[Character] = (),
+    team: Team | None = None,
+    visibility: str = Video.Visibility.TEAM,
 ) -> Video:
     """Save a new video job and queue it to render once the transaction commits.
 
     The arguments are already validated (by a form or an API schema); the reference image,
     if any, is PNG bytes of exactly ``size``; ``characters`` come from
-    ``characters_for_prompt``.
+    ``characters_for_prompt``. ``team`` None makes a video of the owner's own; a team the
+    owner may not create in raises PermissionDenied (see permissions.py).
     """
+    permissions.check_create_in(owner, team)
     route = catalog.route(model)
     route.check(size=size, seconds=seconds)
     video = Video(owner=owner, prompt=prompt, model=model, size=size, seconds=seconds)
+    video.team, video.visibility = team, _visibility(visibility)
     _apply_route(video, route, billed_seconds=seconds)
     files = {"reference_image": reference_png} if reference_png is not None else {}
     return _video_save(video, files=files, characters=characters)
+
+
+def _visibility(value: str) -> str:
+    if value not in Video.Visibility.values:
+        raise ValidationError(
+            {"visibility": ValidationError(f"Invalid value: '{value}'.", code="invalid_value")}
+        )
+    return value
+
+
+def _derived_placement(
+    owner: User, source: Video | None, team: Team | None, visibility: str | None
+) -> tuple[Team | None, str]:
+    """team and visibility of a remix, extension or edit.
+
+    From a studio video: the source's team if the owner may create there, else the
+    owner's own (see permissions.team_for_derivative), and the source's visibility unless
+    one is given. From an upload: ``team`` as for a new video.
+    """
+    if source is not None:
+        derived_team = permissions.team_for_derivative(owner, source)
+        return derived_team, _visibility(visibility or source.visibility)
+    permissions.check_create_in(owner, team)
+    return team, _visibility(visibility or Video.Visibility.TEAM)
 
 
 def _video_save(
@@ -87,10 +116,15 @@ def _require_completed(source: Video, param: str = "video") -> None:
         )
 
 
-def video_remix(*, owner: User, source: Video, prompt: str) -> Video:
+def video_remix(
+    *, owner: User, source: Video, prompt: str, visibility: str | None = None
+) -> Video:
     """A new video that keeps the source's scene (seed, size, duration) with a new prompt."""
+    placement = _derived_placement(owner, source, None, visibility)
     _require_completed(source, param="__all__")  # the source is in the URL, not a field
     video = Video(
+        team=placement[0],
+        visibility=placement[1],
         owner=owner,
         operation=Video.Operation.REMIX,
         source=source,
@@ -129,8 +163,14 @@ def video_extend(
     source: Video | None = None,
     upload: File[bytes] | None = None,
     model: str | None = None,
+    team: Team | None = None,
+    visibility: str | None = None,
 ) -> Video:
-    """A new video: the source continued by a new segment, stitched (``seconds`` = total)."""
+    """A new video: the source continued by a new segment, stitched (``seconds`` = total).
+
+    ``team`` is for an upload; a studio source decides the team (``_derived_placement``).
+    """
+    placement = _derived_placement(owner, source, team, visibility)
     if segment_seconds not in catalog.EXTENSION_SECONDS:
         raise ValidationError(
             {
@@ -168,6 +208,8 @@ def video_extend(
             }
         )
     video = Video(
+        team=placement[0],
+        visibility=placement[1],
         owner=owner,
         operation=Video.Operation.EXTEND,
         source=source,
@@ -192,13 +234,21 @@ def video_edit(
     source: Video | None = None,
     upload: File[bytes] | None = None,
     model: str | None = None,
+    team: Team | None = None,
+    visibility: str | None = None,
 ) -> Video:
-    """A new video: the source with what the prompt asks applied; same length and size."""
+    """A new video: the source with what the prompt asks applied; same length and size.
+
+    ``team`` is for an upload; a studio source decides the team (``_derived_placement``).
+    """
+    placement = _derived_placement(owner, source, team, visibility)
     route = catalog.route(model or (source.model if source else catalog.DEFAULT_MODEL))
     seconds, _, size, seed = _source_facts(
         source, upload, limit=catalog.MAX_EDIT_SECONDS, sizes=route.sizes
     )
     video = Video(
+        team=placement[0],
+        visibility=placement[1],
         owner=owner,
         operation=Video.Operation.EDIT,
         source=source,
@@ -265,13 +315,15 @@ def video_enqueue(*, video_id: str) -> None:
 
 
 def video_can_delete(*, video: Video, user: AbstractBaseUser) -> bool:
-    return bool(video.owner_id == user.pk or getattr(user, "is_staff", False))
+    return permissions.can_delete(user, video)
 
 
 def video_delete(*, video: Video, actor: AbstractBaseUser) -> None:
     """Delete a finished video and, once that has committed, its files."""
     if not video_can_delete(video=video, user=actor):
-        raise PermissionDenied("Only the video's creator or staff can delete it.")
+        raise PermissionDenied(
+            "Only the video's creator, an admin of its team or staff can delete it."
+        )
     if not video.is_finished:
         raise ValidationError(
             "This video is still rendering; it can be deleted once it has finished.",
@@ -356,8 +408,14 @@ def characters_for_prompt(*, user: User, prompt: str, ids: Sequence[str] = ()) -
     return list(chosen.values())
 
 
-def character_create(*, owner: User, name: str, clip: File[bytes]) -> Character:
-    """Check the clip (a short MP4 that decodes), take a poster frame, store both."""
+def character_create(
+    *, owner: User, name: str, clip: File[bytes], team: Team | None = None
+) -> Character:
+    """Check the clip (a short MP4 that decodes), take a poster frame, store both.
+
+    ``team`` None keeps the character to its owner; its members see and use a team's.
+    """
+    permissions.check_create_in(owner, team)
     name = name.strip()
     if not 1 <= len(name) <= 80:
         raise ValidationError(
@@ -381,7 +439,12 @@ def character_create(*, owner: User, name: str, clip: File[bytes]) -> Character:
     except ValidationError as exc:
         raise ValidationError({"video": exc}) from None
     character = Character(
-        owner=owner, name=name, duration=info.duration, width=info.width, height=info.height
+        owner=owner,
+        name=name,
+        team=team,
+        duration=info.duration,
+        width=info.width,
+        height=info.height,
     )
     try:
         with transaction.atomic():
@@ -396,12 +459,14 @@ def character_create(*, owner: User, name: str, clip: File[bytes]) -> Character:
 
 
 def character_can_delete(*, character: Character, user: User) -> bool:
-    return bool(character.owner_id == user.pk or user.is_staff)
+    return permissions.can_delete_character(user, character)
 
 
 def character_delete(*, character: Character, actor: User) -> None:
     if not character_can_delete(character=character, user=actor):
-        raise PermissionDenied("Only the character's creator or staff can delete it.")
+        raise PermissionDenied(
+            "Only the character's creator, an admin of its team or staff can delete it."
+        )
     names = [f.name for f in (character.clip, character.poster) if f.name]
     with transaction.atomic():
         character.delete()

@@ -33,6 +33,18 @@ urlpatterns = [
     path("presets/", views_presets.presets, name="presets"),
     path("presets/<int:preset_id>/edit", views_presets.preset_edit, name="preset_edit"),
     path("presets/<int:preset_id>/delete", views_presets.preset_delete, name="preset_delete"),
+    path("teams/", views_teams.team_list, name="teams"),
+    path("teams/<slug:slug>/", views_teams.team_detail, name="team"),
+    path(
+        "teams/<slug:slug>/members/<int:membership_id>/role",
+        views_teams.member_role,
+        name="team_member_role",
+    ),
+    path(
+        "teams/<slug:slug>/members/<int:membership_id>/remove",
+        views_teams.member_remove,
+        name="team_member_remove",
+    ),
     path("characters", views.characters, name="characters"),
     path("characters/<str:character_id>", views.character_detail, name="character"),
     path("characters/<str:character_id>/delete", views.character_delete, name="character_delete"),

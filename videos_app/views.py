@@ -26,6 +26,7 @@ from .forms import (
     VideoRemixForm,
     add_service_error,
 )
+from .forms_teams import add_team_fields, chosen_team, chosen_visibility
 from .gallery_filters import GalleryFilterForm
 from .media import stored_file_response
 from .models import Character, ModelRoute, Video
@@ -132,6 +133,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
     choices = [(c.pk, c.name) for c in visible]
     if request.method == "POST":
         form = VideoCreateForm(request.POST, request.FILES, character_choices=choices)
+        add_team_fields(form, request.user)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -155,10 +157,13 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     seconds=data["seconds"],
                     reference_png=reference_png,
                     characters=characters,
+                    team=chosen_team(form),
+                    visibility=chosen_visibility(form),
                 )
                 return redirect(video)
     else:
         form = VideoCreateForm(character_choices=choices, initial=_initial_from(request))
+        add_team_fields(form, request.user)
     return render(
         request,
         "videos/new.html",
@@ -216,6 +221,8 @@ def _run_tool(
     On errors the detail page is shown again (400) with the tool open; nothing is stored.
     """
     source = _get_video_or_404(request, video_id)
+    if not permissions.can_derive(request.user, source):
+        raise PermissionDenied("Viewers of this video's team cannot remix, extend or edit it.")
     form = form_class(request.POST, prefix=name)
     if form.is_valid():
         try:
@@ -289,6 +296,7 @@ def video_edit_upload(request: HttpRequest) -> HttpResponse:
     """Edit an uploaded MP4 (rather than a video already in the studio)."""
     if request.method == "POST":
         form = VideoEditUploadForm(request.POST, request.FILES)
+        add_team_fields(form, request.user)
         if form.is_valid():
             try:
                 video = services.video_edit(
@@ -296,6 +304,8 @@ def video_edit_upload(request: HttpRequest) -> HttpResponse:
                     upload=form.cleaned_data["video"],
                     prompt=form.cleaned_data["prompt"],
                     model=form.cleaned_data["model"],
+                    team=chosen_team(form),
+                    visibility=chosen_visibility(form),
                 )
             except ValidationError as exc:
                 add_service_error(form, exc)
@@ -303,6 +313,7 @@ def video_edit_upload(request: HttpRequest) -> HttpResponse:
                 return redirect(video)
     else:
         form = VideoEditUploadForm()
+        add_team_fields(form, request.user)
     return render(
         request, "videos/edit_upload.html", {"form": form}, status=400 if form.errors else 200
     )
@@ -319,8 +330,7 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
     if not polling.poll_token_valid(token, video_id):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        _get_video_or_404(request, video_id)
-        token = polling.poll_token(video_id)
+        token = polling.poll_token_for(request.user, _get_video_or_404(request, video_id))
     try:
         job = selectors.video_progress(video_id=video_id)
     except Video.DoesNotExist:
@@ -351,10 +361,11 @@ def _stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, obje
     return {
         "video": video,
         "poll_n": n,
-        "poll_token": polling.poll_token(video.pk) if video.is_active else "",
+        "poll_token": polling.poll_token_for(request.user, video) if video.is_active else "",
         "delay": poll_delay(n),
         "seconds_left": video.seconds_left(timezone.now()),
         "can_delete": services.video_can_delete(video=video, user=request.user),  # type: ignore[arg-type]
+        "can_derive": permissions.can_derive(request.user, video),
     }
 
 
@@ -363,7 +374,9 @@ def _stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, obje
 def video_delete(request: HttpRequest, video_id: str) -> HttpResponseBase:
     video = _get_video_or_404(request, video_id)
     if not services.video_can_delete(video=video, user=request.user):  # type: ignore[arg-type]
-        raise PermissionDenied("Only the video's creator or staff can delete it.")
+        raise PermissionDenied(
+            "Only the video's creator, an admin of its team or staff can delete it."
+        )
     error = ""
     if request.method == "POST":
         try:
@@ -410,12 +423,14 @@ def _get_character_or_404(request: HttpRequest, character_id: str) -> Character:
 def characters(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CharacterForm(request.POST, request.FILES)
+        add_team_fields(form, request.user, private=False)
         if form.is_valid():
             try:
                 character = services.character_create(
                     owner=request.user,  # type: ignore[arg-type]
                     name=form.cleaned_data["name"],
                     clip=form.cleaned_data["video"],
+                    team=chosen_team(form),
                 )
             except ValidationError as exc:
                 add_service_error(form, exc)
@@ -424,6 +439,7 @@ def characters(request: HttpRequest) -> HttpResponse:
                 return redirect("videos:characters")
     else:
         form = CharacterForm()
+        add_team_fields(form, request.user, private=False)
     listing = selectors.characters_visible_to(request.user).select_related("owner")
     return render(
         request,
@@ -450,7 +466,9 @@ def character_detail(request: HttpRequest, character_id: str) -> HttpResponse:
 def character_delete(request: HttpRequest, character_id: str) -> HttpResponseBase:
     character = _get_character_or_404(request, character_id)
     if not services.character_can_delete(character=character, user=request.user):  # type: ignore[arg-type]
-        raise PermissionDenied("Only the character's creator or staff can delete it.")
+        raise PermissionDenied(
+            "Only the character's creator, an admin of its team or staff can delete it."
+        )
     if request.method == "POST":
         services.character_delete(character=character, actor=request.user)  # type: ignore[arg-type]
         messages.success(request, f"Character “{character.name}” deleted.")

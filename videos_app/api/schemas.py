@@ -61,6 +61,10 @@ class VideoCreateParams:
     seconds: int
     input_reference: ImageReference | None
     character_ids: list[str]
+    # A studio extension: the slug of the team the video goes into; "" for none (only
+    # the creator and staff see it); None (absent) for the key's default team.
+    team: str | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -280,7 +284,10 @@ def video_ref(params: Mapping[str, Any]) -> VideoRef:
 
 
 def video_create(params: Params) -> VideoCreateParams:
-    reject_unknown(params, ("prompt", "model", "seconds", "size", "input_reference", "characters"))
+    reject_unknown(
+        params,
+        ("prompt", "model", "seconds", "size", "input_reference", "characters", "team", "private"),
+    )
     prompt = prompt_param(params)
     route = model_route(params, default=catalog.DEFAULT_MODEL)
     assert route is not None
@@ -293,7 +300,21 @@ def video_create(params: Params) -> VideoCreateParams:
         seconds=seconds,
         input_reference=image_reference(params),
         character_ids=id_list(params, "characters", max_items=catalog.MAX_CHARACTERS),
+        team=string_param(params, "team", max_length=100, strip=True),
+        private=bool_param(params, "private"),
     )
+
+
+def bool_param(params: Mapping[str, Any], name: str) -> bool:
+    """A boolean: JSON true/false, or "true"/"false" in a form (absent: false)."""
+    value = params.get(name)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise invalid_type(name, "a boolean", value)
 
 
 def video_list(query: Mapping[str, str]) -> VideoListParams:

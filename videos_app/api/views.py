@@ -13,9 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 
-from videos_app import selectors, services
+from videos_app import permissions, selectors, services
 from videos_app.media import stored_file_response
-from videos_app.models import Character, Video
+from videos_app.models import Character, Team, Video
 from videos_app.views import MEDIA_VARIANTS
 
 from . import files, objects, openapi, parsing, references, schemas
@@ -57,8 +57,36 @@ def video_create(request: ApiRequest) -> JsonResponse:
         seconds=params.seconds,
         reference_png=reference,
         characters=characters,
+        team=_team_for_create(request, params.team),
+        visibility=Video.Visibility.PRIVATE if params.private else Video.Visibility.TEAM,
     )
     return JsonResponse(objects.video_object(video))
+
+
+def _team_for_create(request: ApiRequest, slug: str | None) -> Team | None:
+    """The ``team`` extension field: absent, the key's default team; "", no team.
+
+    A team the key's user cannot see is not found (404); one they see but may not create
+    in (a viewer) is a 403; either way nothing is stored.
+    """
+    if slug is None:
+        return permissions.default_team(request.user)
+    if slug == "":
+        return None
+    try:
+        team = permissions.teams_visible_to(request.user).get(slug=slug)
+    except Team.DoesNotExist:
+        raise ApiError(
+            404, f"Team with slug '{slug}' not found.", param="team", code="not_found"
+        ) from None
+    if not permissions.can_create_in(request.user, team):
+        raise ApiError(
+            403,
+            f"You cannot create in the team '{slug}': editors and admins can.",
+            param="team",
+            code="permission_denied",
+        )
+    return team
 
 
 def video_list(request: ApiRequest) -> JsonResponse:
@@ -166,10 +194,14 @@ def video_remix(request: ApiRequest, video_id: str) -> JsonResponse:
 
 
 def _source(request: ApiRequest, ref: schemas.VideoRef) -> dict[str, Any]:
-    """The source of an edit or extension, as keyword arguments for the service."""
+    """The source of an edit or extension, as keyword arguments for the service.
+
+    A studio video decides the new video's team (services._derived_placement); an upload
+    goes into the key's default team, as a new video does.
+    """
     if ref.video_id is not None:
         return {"source": _visible_video(request, ref.video_id, param="video")}
-    return {"upload": ref.upload}
+    return {"upload": ref.upload, "team": permissions.default_team(request.user)}
 
 
 @api_endpoint("POST")
@@ -217,7 +249,10 @@ def character_create(request: ApiRequest) -> JsonResponse:
         )
     try:
         character = services.character_create(
-            owner=request.user, name=params.name, clip=params.video.upload
+            owner=request.user,
+            name=params.name,
+            clip=params.video.upload,
+            team=permissions.default_team(request.user),
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from None

@@ -1,0 +1,92 @@
+"""Writes to teams and memberships (the team settings page and ``ensureadmin``).
+
+Who may call them is the caller's check (``permissions.can_manage_team``); the rules kept
+here are the team's own: a user is in a team once, and a team always keeps an admin.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from . import permissions
+from .models import Membership, Team
+
+Role = Membership.Role
+
+
+def _role(role: str) -> str:
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": ValidationError(f"Invalid role: '{role}'.", code="invalid_value")}
+        )
+    return role
+
+
+def membership_add(*, team: Team, username: str, role: str) -> Membership:
+    """Add an active user by username; ValidationError if unknown or already a member."""
+    role = _role(role)
+    try:
+        user = get_user_model().objects.get(username=username.strip(), is_active=True)
+    except get_user_model().DoesNotExist:
+        raise ValidationError(
+            {"username": ValidationError(f"No user “{username}”.", code="not_found")}
+        ) from None
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(team=team, user=user, role=role)
+    except IntegrityError:
+        raise ValidationError(
+            {
+                "username": ValidationError(
+                    f"{user.get_username()} is already in {team}.", code="already_member"
+                )
+            }
+        ) from None
+    permissions.forget_roles(user)
+    return membership
+
+
+def _other_admins(membership: Membership) -> bool:
+    return (
+        Membership.objects.select_for_update()
+        .filter(team_id=membership.team_id, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the last admin cannot step down (ValidationError)."""
+    role = _role(role)
+    with transaction.atomic():
+        if membership.role == Role.ADMIN and role != Role.ADMIN and not _other_admins(membership):
+            raise ValidationError(
+                "A team needs an admin: make someone else admin first.", code="last_admin"
+            )
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member (their videos stay in the team); not the last admin."""
+    with transaction.atomic():
+        if membership.role == Role.ADMIN and not _other_admins(membership):
+            raise ValidationError(
+                "A team needs an admin: the last one cannot be removed.", code="last_admin"
+            )
+        membership.delete()
+
+
+def team_create(*, name: str, slug: str, admin: AbstractBaseUser | None = None) -> Team:
+    """A team, with ``admin`` as its first admin."""
+    with transaction.atomic():
+        team = Team.objects.create(name=name, slug=slug)
+        if admin is not None:
+            Membership.objects.create(team=team, user=admin, role=Role.ADMIN)
+    if admin is not None:
+        permissions.forget_roles(admin)
+    return team
