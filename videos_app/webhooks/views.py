@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import outbound, selectors, services
@@ -71,6 +72,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
             "deliveries": selectors.deliveries_of(endpoint=endpoint),
             "history_limit": selectors.HISTORY_LIMIT,
             "max_attempts": outbound.MAX_ATTEMPTS,
+            "now": timezone.now(),
         },
         status=400 if form.errors else 200,
     )
