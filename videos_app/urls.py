@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_export, views_presets, views_review
+from . import views, views_export, views_presets, views_review, views_usage
 
 app_name = "videos"
 
@@ -30,6 +30,7 @@ urlpatterns = [
     path("mentions/", views_review.mentions, name="mentions"),
     path("export/", views_export.video_export, name="export"),
     path("videos/<str:video_id>/reference", views_presets.video_reference, name="reference"),
+    path("usage/", views_usage.usage_page, name="usage"),
     path("presets/", views_presets.presets, name="presets"),
     path("presets/<int:preset_id>/edit", views_presets.preset_edit, name="preset_edit"),
     path("presets/<int:preset_id>/delete", views_presets.preset_delete, name="preset_delete"),

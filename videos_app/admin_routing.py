@@ -1,0 +1,189 @@
+"""Admin for providers, model routes and per-user usage.
+
+A provider's API key never appears here: only where it is read from (an environment
+variable's name, a file's path) and whether a key is found there now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+
+from . import catalog, usage
+from .models import ModelRoute, Provider
+from .providers.base import ProviderError
+
+
+def key_status(provider: Provider) -> str:
+    """ "set" when the provider's key source holds a key now, else "missing" (never the key)."""
+    from .providers.openai_compatible import key_from
+
+    if not (provider.api_key_env or provider.api_key_file):
+        return "missing"
+    try:
+        found = key_from(env=provider.api_key_env, file=provider.api_key_file)()
+    except ProviderError:
+        return "missing"
+    return "set" if found else "missing"
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "label", "base_url", "key_source", "key", "enabled"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "label", "base_url"]
+    readonly_fields = ["key"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "label", "enabled"]}),
+        (
+            "Connection",
+            {
+                "fields": [
+                    "base_url",
+                    "api_key_env",
+                    "api_key_file",
+                    "key",
+                    "webhook_secret_env",
+                    "timeout_seconds",
+                    "connect_timeout_seconds",
+                    "max_concurrency",
+                ],
+                "description": "The key itself is never stored or shown: name the "
+                "environment variable or the file that holds it.",
+            },
+        ),
+    ]
+
+    @admin.display(description="Key from")
+    def key_source(self, provider: Provider) -> str:
+        sources = [f"${provider.api_key_env}" if provider.api_key_env else ""]
+        sources.append(provider.api_key_file)
+        return " or ".join(s for s in sources if s) or "—"
+
+    @admin.display(description="API key")
+    def key(self, provider: Provider) -> str:
+        if provider.kind == Provider.Kind.LOCAL:
+            return "not needed"
+        return key_status(provider)
+
+
+class ModelRouteForm(forms.ModelForm):
+    """Sizes and durations are lists of the catalog's values; anything else is refused."""
+
+    class Meta:
+        model = ModelRoute
+        fields = "__all__"  # noqa: DJ007  (every column is the admin's to edit)
+        help_texts = {
+            "sizes": 'A JSON list, e.g. ["1280x720", "720x1280"], from: '
+            + ", ".join(catalog.SIZES)
+            + ". Empty list: all.",
+            "seconds": "A JSON list, e.g. [4, 8], from: "
+            + ", ".join(str(s) for s in catalog.SECONDS)
+            + ". Empty list: all.",
+        }
+
+    def clean_sizes(self) -> list[str]:
+        return _subset(self.cleaned_data.get("sizes"), catalog.SIZES, "size")
+
+    def clean_seconds(self) -> list[int]:
+        return _subset(self.cleaned_data.get("seconds"), catalog.SECONDS, "duration")
+
+
+def _subset(value: Any, known: tuple[Any, ...], what: str) -> list[Any]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise forms.ValidationError(f"Give a JSON list of {what}s (empty for all).")
+    unknown = [v for v in value if v not in known or isinstance(v, bool)]
+    if unknown:
+        raise forms.ValidationError(
+            f"Unknown {what}{'s' if len(unknown) > 1 else ''}: "
+            + ", ".join(repr(v) for v in unknown)
+            + ". Known: "
+            + ", ".join(str(k) for k in known)
+            + "."
+        )
+    return [k for k in known if k in value]  # the catalog's order, no repeats
+
+
+@admin.register(ModelRoute)
+class ModelRouteAdmin(admin.ModelAdmin):
+    form = ModelRouteForm
+    list_display = [
+        "name",
+        "provider",
+        "upstream_model",
+        "allowed_sizes",
+        "allowed_seconds",
+        "price_per_second",
+        "listed",
+        "enabled",
+        "position",
+    ]
+    list_editable = ["provider", "price_per_second", "listed", "enabled"]
+    list_filter = ["provider", "listed", "enabled"]
+    list_select_related = ["provider"]
+    search_fields = ["name", "upstream_model"]
+
+    @admin.display(description="Sizes")
+    def allowed_sizes(self, route: ModelRoute) -> str:
+        return ", ".join(route.sizes) if route.sizes else "all"
+
+    @admin.display(description="Durations")
+    def allowed_seconds(self, route: ModelRoute) -> str:
+        return ", ".join(str(s) for s in route.seconds) if route.seconds else "all"
+
+
+User = get_user_model()
+ZERO = Value(0, output_field=DecimalField(max_digits=12, decimal_places=4))
+
+
+class StudioUserAdmin(UserAdmin):  # type: ignore[type-arg]
+    """Django's user admin plus each user's video count, rendered seconds and cost.
+
+    The totals are annotations on the changelist's own query (one query for the page).
+    """
+
+    list_display = [
+        "username",
+        "email",
+        "is_staff",
+        "video_count",
+        "video_seconds",
+        "video_cost",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                usage_videos=Count("videos"),
+                usage_seconds=Coalesce(Sum(usage.billed_seconds("videos__")), 0),
+                usage_cost=Coalesce(Sum("videos__cost_estimate"), ZERO),
+            )
+        )
+
+    @admin.display(description="Videos", ordering="usage_videos")
+    def video_count(self, user: Any) -> int:
+        return int(user.usage_videos)
+
+    @admin.display(description="Seconds", ordering="usage_seconds")
+    def video_seconds(self, user: Any) -> int:
+        return int(user.usage_seconds)
+
+    @admin.display(description="Est. cost", ordering="usage_cost")
+    def video_cost(self, user: Any) -> str:
+        return catalog.format_usd(user.usage_cost)
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, StudioUserAdmin)

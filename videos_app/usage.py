@@ -1,0 +1,112 @@
+"""Reads for usage and cost: totals of the estimated cost the routing table recorded.
+
+Every total is over the videos the viewer may see (``selectors.videos_visible_to``) and is
+one aggregate query. A video's seconds here are the seconds its provider rendered: the
+new segment for an extension, the whole video otherwise (as its cost estimate counts
+them). Every video counts, whatever its status: the estimate is recorded when it is
+submitted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
+
+from . import selectors
+from .models import Video
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def billed_seconds(prefix: str = "") -> Case:
+    """The seconds a provider rendered for a video (see the module docstring); ``prefix``
+    reaches the video across a relation (``"videos__"`` from a user)."""
+    return Case(
+        When(**{f"{prefix}operation": Video.Operation.EXTEND}, then=F(f"{prefix}segment_seconds")),
+        default=F(f"{prefix}seconds"),
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    videos: int
+    cost: Decimal  # of the visible videos with a known price
+    own_videos: int
+    own_cost: Decimal
+    unpriced: int  # visible videos with no estimate (unpriced routes)
+
+
+@dataclass(frozen=True)
+class UserUsage:
+    username: str
+    videos: int
+    seconds: int
+    cost: Decimal
+    unpriced: int
+
+
+def usage_summary(*, user: AbstractBaseUser | AnonymousUser) -> Summary:
+    """Totals over the videos ``user`` may see, and over their own (one query)."""
+    own = Q(owner_id=user.pk)
+    totals = selectors.videos_visible_to(user).aggregate(
+        videos=Count("pk"),
+        cost=Sum("cost_estimate"),
+        own_videos=Count("pk", filter=own),
+        own_cost=Sum("cost_estimate", filter=own),
+        unpriced=Count("pk", filter=Q(cost_estimate__isnull=True)),
+    )
+    return Summary(
+        videos=totals["videos"],
+        cost=totals["cost"] or Decimal(0),
+        own_videos=totals["own_videos"],
+        own_cost=totals["own_cost"] or Decimal(0),
+        unpriced=totals["unpriced"],
+    )
+
+
+def parse_month(value: str) -> date | None:
+    """``2026-11`` as the first day of that month; None when it is not such a month."""
+    match = MONTH.match(value.strip())
+    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+        return None
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def usage_by_user(
+    *, user: AbstractBaseUser | AnonymousUser, month: date | None = None
+) -> list[UserUsage]:
+    """Per creator: videos, rendered seconds and estimated cost, most expensive first.
+
+    Over the videos ``user`` may see, in ``month`` (the current time zone's) if given;
+    one aggregate query.
+    """
+    videos: QuerySet[Video] = selectors.videos_visible_to(user)
+    if month is not None:
+        videos = videos.filter(created_at__year=month.year, created_at__month=month.month)
+    rows: QuerySet[Any] = (
+        videos.order_by()
+        .values("owner__username")
+        .annotate(
+            videos=Count("pk"),
+            seconds=Sum(billed_seconds()),
+            cost=Sum("cost_estimate"),
+            unpriced=Count("pk", filter=Q(cost_estimate__isnull=True)),
+        )
+    )
+    usage = [
+        UserUsage(
+            username=row["owner__username"],
+            videos=row["videos"],
+            seconds=row["seconds"] or 0,
+            cost=row["cost"] or Decimal(0),
+            unpriced=row["unpriced"],
+        )
+        for row in rows
+    ]
+    return sorted(usage, key=lambda u: (-u.cost, -u.seconds, u.username))

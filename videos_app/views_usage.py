@@ -1,0 +1,35 @@
+"""The usage page: videos, rendered seconds and estimated cost per creator."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import usage
+
+
+@login_required
+@require_GET
+def usage_page(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("month", "").strip()
+    month = usage.parse_month(raw) if raw else None
+    error = ""
+    if raw and month is None:
+        error = f"“{raw}” is not a month; use the form YYYY-MM, e.g. 2026-11."
+    rows = [] if error else usage.usage_by_user(user=request.user, month=month)
+    totals = {
+        "videos": sum(r.videos for r in rows),
+        "seconds": sum(r.seconds for r in rows),
+        "cost": sum((r.cost for r in rows), Decimal(0)),
+        "unpriced": sum(r.unpriced for r in rows),
+    }
+    return render(
+        request,
+        "videos/usage.html",
+        {"rows": rows, "totals": totals, "month": month, "month_value": raw, "error": error},
+        status=400 if error else 200,
+    )
