@@ -365,3 +365,18 @@ def test_a_viewer_cannot_create_a_character_in_the_team(world: World) -> None:
             team=world.team,
         )
     assert not Character.objects.exists()
+
+
+def test_api_create_can_keep_a_video_private_and_checks_the_flag(world: World) -> None:
+    api = world.api("editor")
+    body = {"prompt": "for my eyes", "team": world.team.slug, "private": True}
+    created = api.post("/v1/videos", body, content_type="application/json").json()
+    video = Video.objects.get(pk=created["id"])
+    assert (video.team, video.visibility) == (world.team, Video.Visibility.PRIVATE)
+    assert_error(world.api("admin").get(f"/v1/videos/{video.pk}"), 404)
+    # Multipart sends the flag as a string, as the SDK's extra_body does.
+    multipart = api.post("/v1/videos", {"prompt": "form", "private": "true"})
+    assert Video.objects.get(pk=multipart.json()["id"]).visibility == Video.Visibility.PRIVATE
+    bad = api.post("/v1/videos", {"prompt": "x", "private": 3}, content_type="application/json")
+    assert_error(bad, 400, code="invalid_type", param="private")
+    assert not Video.objects.filter(prompt="x").exists()

@@ -65,7 +65,8 @@ def _team_ids(user: AnyUser) -> list[int] | QuerySet[Membership, int]:
     cached: dict[int, str] | None = getattr(user, "_studio_team_roles", None)
     if cached is not None:
         return list(cached)
-    return Membership.objects.filter(user_id=user.pk).values_list("team_id", flat=True)
+    user_id: Any = user.pk
+    return Membership.objects.filter(user_id=user_id).values_list("team_id", flat=True)
 
 
 def _visible_q(user: AnyUser) -> Q:

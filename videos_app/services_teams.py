@@ -7,7 +7,7 @@ here are the team's own: a user is in a team once, and a team always keeps an ad
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -81,7 +81,7 @@ def membership_remove(*, membership: Membership) -> None:
         membership.delete()
 
 
-def team_create(*, name: str, slug: str, admin: AbstractBaseUser | None = None) -> Team:
+def team_create(*, name: str, slug: str, admin: User | None = None) -> Team:
     """A team, with ``admin`` as its first admin."""
     with transaction.atomic():
         team = Team.objects.create(name=name, slug=slug)

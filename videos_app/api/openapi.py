@@ -136,6 +136,20 @@ def _components(models: list[str]) -> Schema:
         f"are added too; at most {catalog.MAX_CHARACTERS} in all.",
         "items": video_ref_object,
     }
+    team_slug = {
+        "type": "string",
+        "maxLength": 100,
+        "description": "A studio extension: the slug of the team the video goes into (its "
+        "members see it). Absent: the key user's first team they may create in; empty: no "
+        "team (only the user and staff see it). A team the user cannot see answers 404, one "
+        "they may not create in (a viewer) 403.",
+    }
+    private_flag = {
+        "type": "boolean",
+        "default": False,
+        "description": "A studio extension: keep the video to its creator and staff even "
+        "inside its team.",
+    }
     return {
         "securitySchemes": {
             "bearerAuth": {
@@ -291,6 +305,8 @@ def _components(models: list[str]) -> Schema:
                     },
                     "input_reference": reference_object,
                     "characters": character_ids,
+                    "team": team_slug,
+                    "private": private_flag,
                 },
             },
             "CreateVideoMultipartRequest": {
@@ -317,6 +333,8 @@ def _components(models: list[str]) -> Schema:
                         "items": {"type": "string"},
                         "description": "A character id (`char_...`), repeated per character.",
                     },
+                    "team": team_slug,
+                    "private": {"type": "string", "enum": ["true", "false"]},
                 },
             },
             "RemixVideoRequest": {
@@ -468,7 +486,7 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                     "requestBody": _body(
                         _ref("CreateVideoRequest"), _ref("CreateVideoMultipartRequest")
                     ),
-                    "responses": _responses(video_ok, 413),
+                    "responses": _responses(video_ok, 403, 404, 413),
                 },
             },
             "/videos/{video_id}": {
