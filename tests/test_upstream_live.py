@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.live import ROOT, LiveStudio, live_studio
@@ -228,3 +229,33 @@ def test_the_same_task_run_twice_at_once_creates_once(
     assert (row["status"], row["attempts"]) == ("completed", 1), row
     assert upstream_count(up) == before + 1
     assert asset_names(main, video_id) == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"]
+
+
+def test_queue_health_sees_a_dead_worker_cluster(
+    main: LiveStudio, upstream: tuple[LiveStudio, str]
+) -> None:
+    ok = httpx.get(f"{main.url}/healthz/queue", timeout=10)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["queue"] == "ok" and ok.json()["clusters"] >= 1
+    main.kill_worker()
+    try:
+        video_id = new_job(main, prompt="nobody is listening")
+        deadline = time.monotonic() + 30
+        while (stalled := httpx.get(f"{main.url}/healthz/queue", timeout=10)).status_code != 503:
+            assert time.monotonic() < deadline, stalled.text  # cluster stats expire in seconds
+            time.sleep(0.5)
+        body = stalled.json()
+        assert body["queue"] == "stalled" and body["clusters"] == 0 and body["waiting_tasks"] >= 1
+        command = subprocess.run(
+            [sys.executable, "manage.py", "queuehealth"], cwd=ROOT, env=main.env,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert command.returncode == 1
+        assert "no worker cluster is running" in command.stderr
+    finally:
+        main.start_worker()
+    assert wait_for(main, video_id, "finished")["status"] == "completed"
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{main.url}/healthz/queue", timeout=10).status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
