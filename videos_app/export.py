@@ -1,92 +1,83 @@
-"""Export videos as a zip that is streamed while it is written, in bounded memory.
+"""Export videos as a zip that is streamed while it is written, in constant memory.
 
-``zipfile`` writes into a sink that only collects what it was handed since the last
-chunk; the generator hands those bytes on and forgets them. MP4s are stored (they do
-not compress) and read from storage in 1 MiB chunks, so no file is ever held whole.
-The manifest lists every video, which would grow with the count, so its entries go to
-a temporary file on disk as the videos stream by, and are copied into the zip last.
-
-What remains per video is zipfile's central-directory record (a ``ZipInfo``, a few
-hundred bytes), which the format needs at the very end; the export is capped at
-``MAX_EXPORT_VIDEOS`` videos, which bounds it.
+The zip is written front to back by ``zipstream.ZipStream`` (which keeps its central
+directory on disk, not in memory); MP4s are stored (they do not compress) and read from
+storage in 1 MiB chunks, so no file is ever held whole. The manifest lists every video,
+which would grow with the count, so its entries go to a temporary file as the videos
+stream by, and are copied into the zip last (deflated). Rows come from a queryset
+iterator. Nothing held in memory depends on the number of videos.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-import zipfile
-from collections.abc import Generator, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import IO, Any
 
 from django.core.files.storage import default_storage
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Video
+from .zipstream import ZipStream
 
 MAX_EXPORT_VIDEOS = 5000
 CHUNK_SIZE = 1024 * 1024
+# Small: a read of up to this much of the spooled manifest would otherwise be a buffer
+# as large as the manifest (up to CHUNK_SIZE), i.e. one that grows with the count.
+MANIFEST_CHUNK_SIZE = 64 * 1024
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 
 
-class _Sink:
-    """A write-only file object for zipfile: keeps what was written until drained."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        if data:
-            self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def drain(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        return data
+# Plain columns, not model instances: an instance whose file field was read sits in a
+# reference cycle (it and its FieldFile), so it outlives its loop turn until the cyclic
+# garbage collector runs, and the export's memory would grow with the count.
+EXPORT_FIELDS = (
+    "id", "status", "prompt", "model", "size", "seconds", "seed", "operation", "source_id",
+    "remixed_from_video_id", "owner__username", "team__slug", "visibility", "review_state",
+    "review_changed_by__username", "review_changed_at", "cost_estimate", "provider",
+    "provider_model", "created_at", "completed_at", "error_code", "video_file",
+)  # fmt: skip
 
 
-def export_queryset(videos: Any) -> Any:
-    """The columns and relations the manifest reads, oldest first (lineage reads down)."""
-    return videos.select_related("owner", "team", "review_changed_by").order_by("created_at", "id")
+def export_queryset(videos: QuerySet[Video]) -> QuerySet[Video, dict[str, Any]]:
+    """The columns the manifest reads, oldest first (so lineage reads downwards)."""
+    return videos.order_by("created_at", "id").values(*EXPORT_FIELDS)
 
 
-def video_archive_name(video: Video) -> str:
-    return f"videos/{video.pk}.mp4"
+def video_archive_name(video_id: str) -> str:
+    return f"videos/{video_id}.mp4"
 
 
-def manifest_entry(video: Video, *, file: str | None) -> dict[str, Any]:
+def manifest_entry(row: dict[str, Any], *, file: str | None) -> dict[str, Any]:
     """What the manifest says about one video; ``file`` is its name in the zip, if any."""
+    cost = row["cost_estimate"]
     return {
-        "id": video.pk,
-        "status": video.status,
-        "prompt": video.prompt,
-        "model": video.model,
-        "size": video.size,
-        "seconds": video.seconds,
-        "seed": video.seed,
-        "operation": video.operation,
-        "source_id": video.source_id,
-        "remixed_from_video_id": video.remixed_from_video_id or None,
-        "creator": video.owner.get_username(),
-        "team": video.team.slug if video.team else None,
-        "visibility": video.visibility,
-        "review_state": video.review_state,
-        "review_changed_by": (
-            video.review_changed_by.get_username() if video.review_changed_by else None
-        ),
-        "review_changed_at": _iso(video.review_changed_at),
-        "cost_estimate": str(video.cost_estimate) if video.cost_estimate is not None else None,
-        "provider": video.provider,
-        "provider_model": video.provider_model or None,
-        "created_at": _iso(video.created_at),
-        "completed_at": _iso(video.completed_at),
-        "error_code": video.error_code or None,
+        "id": row["id"],
+        "status": row["status"],
+        "prompt": row["prompt"],
+        "model": row["model"],
+        "size": row["size"],
+        "seconds": row["seconds"],
+        "seed": row["seed"],
+        "operation": row["operation"],
+        "source_id": row["source_id"],
+        "remixed_from_video_id": row["remixed_from_video_id"] or None,
+        "creator": row["owner__username"],
+        "team": row["team__slug"],
+        "visibility": row["visibility"],
+        "review_state": row["review_state"],
+        "review_changed_by": row["review_changed_by__username"],
+        "review_changed_at": _iso(row["review_changed_at"]),
+        "cost_estimate": str(cost) if cost is not None else None,
+        "provider": row["provider"],
+        "provider_model": row["provider_model"] or None,
+        "created_at": _iso(row["created_at"]),
+        "completed_at": _iso(row["completed_at"]),
+        "error_code": row["error_code"] or None,
         "file": file,
     }
 
@@ -95,35 +86,29 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _zip_time(value: datetime | None) -> tuple[int, int, int, int, int, int]:
-    local = (value or timezone.now()).astimezone(UTC)
-    return (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
-
-
 def export_zip(
-    videos: Iterable[Video], *, not_found: Iterable[str] = (), exported_by: str = ""
+    rows: Iterable[dict[str, Any]], *, not_found: Iterable[str] = (), exported_by: str = ""
 ) -> Iterator[bytes]:
     """The zip's bytes, chunk by chunk: each finished video's MP4, then manifest.json.
 
-    ``videos`` should be an iterator over a queryset (``.iterator(chunk_size=...)``) so
-    the rows are not all loaded either; ``not_found`` lists requested ids that were
+    ``rows`` should iterate over ``export_queryset(...)`` with ``.iterator(chunk_size=...)``
+    so the rows are not all loaded either; ``not_found`` lists requested ids that were
     unknown or not visible (they are named in the manifest, nothing more).
     """
-    sink = _Sink()
     count = 0
-    with (
-        tempfile.TemporaryFile() as entries,
-        zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive,
-    ):
-        # zipfile wraps a sink without tell() as unseekable and writes data descriptors.
-        for video in videos:
+    with tempfile.TemporaryFile() as entries, ZipStream() as archive:
+        for row in rows:
             file = None
-            if video.is_completed and video.video_file.name:
-                added = yield from _add_file(archive, sink, video, video_archive_name(video))
-                file = video_archive_name(video) if added else None
+            source = _open_video_file(row)
+            if source is not None:
+                file = video_archive_name(row["id"])
+                with source:
+                    yield from archive.entry(
+                        file, _chunks(source), when=row["completed_at"] or row["created_at"]
+                    )
             if count:
                 entries.write(b",\n")
-            entries.write(json.dumps(manifest_entry(video, file=file), ensure_ascii=False).encode())
+            entries.write(json.dumps(manifest_entry(row, file=file), ensure_ascii=False).encode())
             count += 1
         header = {
             "version": MANIFEST_VERSION,
@@ -132,37 +117,31 @@ def export_zip(
             "count": count,
             "not_found": list(not_found),
         }
-        # {"version": ..., "not_found": [...], "videos": [<the entries on disk>]}
-        prefix = json.dumps(header, ensure_ascii=False).removesuffix("}")
-        info = zipfile.ZipInfo(MANIFEST_NAME, date_time=_zip_time(None))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        with archive.open(info, "w", force_zip64=True) as out:
-            out.write(prefix.encode() + b', "videos": [\n')
-            entries.seek(0)
-            while chunk := entries.read(CHUNK_SIZE):
-                out.write(chunk)
-                yield sink.drain()
-            out.write(b"\n]}\n")
-    yield sink.drain()
+        yield from archive.entry(
+            MANIFEST_NAME, _manifest_chunks(header, entries), when=timezone.now(), deflate=True
+        )
+        yield from archive.finish()
 
 
-def _add_file(
-    archive: zipfile.ZipFile, sink: _Sink, video: Video, arcname: str
-) -> Generator[bytes, None, bool]:
-    """Copy the video's MP4 into the zip in chunks; False if it is gone from storage."""
+def _open_video_file(row: dict[str, Any]) -> IO[bytes] | None:
+    """The finished video's MP4, open; None if it has none or it is gone from storage
+    (the manifest still lists the video, without a file)."""
+    if row["status"] != Video.Status.COMPLETED or not row["video_file"]:
+        return None
     try:
-        size = default_storage.size(video.video_file.name)
-        source: IO[bytes] = default_storage.open(video.video_file.name, "rb")
+        return default_storage.open(row["video_file"], "rb")
     except OSError:
-        return False  # the manifest still lists the video, without a file
-    info = zipfile.ZipInfo(arcname, date_time=_zip_time(video.completed_at or video.created_at))
-    info.compress_type = zipfile.ZIP_STORED
-    info.file_size = size
-    info.external_attr = 0o644 << 16
-    with source, archive.open(info, "w") as out:
-        while chunk := source.read(CHUNK_SIZE):
-            out.write(chunk)
-            yield sink.drain()
-    yield sink.drain()
-    return True
+        return None
+
+
+def _chunks(source: IO[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    while chunk := source.read(size):
+        yield chunk
+
+
+def _manifest_chunks(header: dict[str, Any], entries: IO[bytes]) -> Iterator[bytes]:
+    """{"version": ..., "not_found": [...], "videos": [<the entries spooled to disk>]}"""
+    yield json.dumps(header, ensure_ascii=False).removesuffix("}").encode() + b', "videos": [\n'
+    entries.seek(0)
+    yield from _chunks(entries, MANIFEST_CHUNK_SIZE)
+    yield b"\n]}\n"

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 from . import export, selectors
 from .models import Video
 
-ITERATOR_CHUNK = 200
+ITERATOR_CHUNK = 100  # rows per fetch: what the export holds of the table at a time
 
 
 @login_required
