@@ -579,6 +579,21 @@ class TestOutbound:
         delivery.refresh_from_db()
         assert (delivery.status, delivery.attempts, len(receiver.requests)) == ("succeeded", 3, 2)
 
+    def test_of_two_workers_that_read_the_same_due_attempt_only_one_claims_it(self) -> None:
+        endpoint = endpoint_for(make_user(), "http://127.0.0.1:9/hook")
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            event_type="video.completed",
+            payload={},
+            next_attempt_at=timezone.now(),
+        )
+        seen_by_a, seen_by_b = WebhookDelivery.objects.get(), WebhookDelivery.objects.get()
+        now = timezone.now()
+        assert outbound.delivery_claim(delivery=seen_by_a, now=now) is True
+        assert outbound.delivery_claim(delivery=seen_by_b, now=now) is False
+        claimed = WebhookDelivery.objects.get()
+        assert (claimed.attempts, claimed.next_attempt_at) == (1, now + outbound.CLAIM_LEASE)
+
     def test_a_disabled_endpoint_gets_nothing(
         self, receiver: Receiver, django_capture_on_commit_callbacks: Any
     ) -> None:
@@ -839,3 +854,42 @@ class TestAdmin:
 def test_wake_flag_is_cleared_between_tests() -> None:
     # Guards the inbound tests' use of the cache (each test has its own store).
     assert cache.get("studio:wake:video_none") is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("allow_private")
+def test_two_workers_asking_for_the_same_attempt_at_once_send_it_once(
+    receiver: Receiver,
+) -> None:
+    """The queued task and the minute's sweep racing, in two threads with their own
+    connections: the conditional claim lets one of them send."""
+    from django.db import connection
+
+    owner = make_user()
+    endpoint = endpoint_for(owner, receiver.url)
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_type="video.completed",
+        payload={"id": "evt_x"},
+        next_attempt_at=timezone.now(),
+    )
+    barrier = threading.Barrier(4)
+    results: list[object] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(outbound.delivery_attempt(delivery_id=delivery.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    assert sum(r is not None for r in results) == 1
+    assert len(receiver.requests) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 1)

@@ -271,12 +271,9 @@ def delivery_attempt(
         or (row.next_attempt_at is not None and row.next_attempt_at > now)
     ):
         return None
-    attempt = row.attempts + 1
-    claimed = WebhookDelivery.objects.filter(
-        pk=row.pk, status=WebhookDelivery.Status.PENDING, attempts=row.attempts
-    ).update(attempts=attempt, last_attempt_at=now, next_attempt_at=now + CLAIM_LEASE)
-    if not claimed:
+    if not delivery_claim(delivery=row, now=now):
         return None
+    attempt = row.attempts + 1
 
     status_code, error = _send(row, now=now, client=client, resolver=resolver)
     fields: dict[str, Any] = {"last_status_code": status_code, "last_error": error[:ERROR_CHARS]}
@@ -295,6 +292,19 @@ def delivery_attempt(
     WebhookDelivery.objects.filter(pk=row.pk, attempts=attempt).update(**fields)
     row.refresh_from_db()
     return row
+
+
+def delivery_claim(*, delivery: WebhookDelivery, now: datetime) -> bool:
+    """Take the next attempt of ``delivery`` as it was read; False when another worker
+    has taken an attempt since (the update matches only the attempt count that was read).
+    The claim holds for CLAIM_LEASE; a worker that dies holding it is retried after."""
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
+        ).update(
+            attempts=delivery.attempts + 1, last_attempt_at=now, next_attempt_at=now + CLAIM_LEASE
+        )
+    )
 
 
 def _send(
