@@ -893,3 +893,14 @@ def test_two_workers_asking_for_the_same_attempt_at_once_send_it_once(
     assert len(receiver.requests) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("succeeded", 1)
+
+
+@pytest.mark.usefixtures("allow_private")
+def test_an_endpoint_with_a_broken_secret_records_why_and_sends_nothing(receiver: Receiver) -> None:
+    endpoint = endpoint_for(make_user(), receiver.url, secret="whsec_abc")  # bad padding
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="video.completed", payload={}, next_attempt_at=timezone.now()
+    )
+    outbound.delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert receiver.requests == [] and "rotate it" in delivery.last_error

@@ -324,8 +324,12 @@ def _send(
     except TargetRefused as exc:
         return None, str(exc)
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    try:
+        signed = signing.sign_headers(endpoint.secret, delivery.event_id, body, now=now.timestamp())
+    except ValueError:
+        return None, "The endpoint's signing secret is not valid base64: rotate it."
     headers = {
-        **signing.sign_headers(endpoint.secret, delivery.event_id, body, now=now.timestamp()),
+        **signed,
         "Content-Type": "application/json",
         "User-Agent": "studio-webhooks/1",
         "Host": target.host_header,

@@ -25,9 +25,10 @@ class SignatureError(Exception):
 
 
 def secret_bytes(secret: str) -> bytes:
+    """The HMAC key, decoded exactly as the official SDK decodes it (so both agree)."""
     if secret.startswith(PREFIX):
         try:
-            return base64.b64decode(secret[len(PREFIX) :], validate=True)
+            return base64.b64decode(secret[len(PREFIX) :])
         except (binascii.Error, ValueError) as exc:
             raise ValueError("A whsec_ secret must be standard base64 after the prefix.") from exc
     return secret.encode()
