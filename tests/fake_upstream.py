@@ -14,7 +14,8 @@ Faults (``up.faults``, change them at any time):
   or the connection is closed without one. ``create_fault_times`` limits how many creates.
 - ``fail_job``: (code, message): every job ends ``failed`` with that error.
 - ``expire_after``: seconds after completion when content answers 404 (0: at once).
-- ``poll_after_ms``: sent as ``openai-poll-after-ms`` on retrieve.
+- ``poll_after_ms``: sent as ``openai-poll-after-ms`` on retrieve; ``-1``: a quarter of
+  the time left (100 ms to 5 s), the way the studio's own /v1 advises.
 - ``latency``: seconds every request waits before it is answered.
 Start with ``listen_after=N`` to refuse connections for the first N seconds.
 """
@@ -29,6 +30,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -122,7 +124,10 @@ class FakeUpstream:
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
-        self.render_times: dict[str, float] = {}
+        # When each job's first content download began (monotonic), for the benchmark.
+        self.content_first_at: dict[str, float] = {}
+        # Called with the job when it completes (an upstream's webhook, say).
+        self.on_complete: Callable[[Job], None] | None = None
 
     @property
     def base_url(self) -> str:
@@ -177,6 +182,10 @@ class FakeUpstream:
                 **extra,
             )
             self.jobs[job.id] = job
+        if self.on_complete is not None:
+            timer = threading.Timer(self.render_seconds, self.on_complete, args=[job])
+            timer.daemon = True
+            timer.start()
         return job
 
     def status_of(self, job: Job) -> tuple[str, int]:
@@ -436,8 +445,12 @@ class _Handler(BaseHTTPRequestHandler):
         if job is None:
             return
         headers = {}
-        if self.upstream.faults.poll_after_ms is not None:
-            headers["openai-poll-after-ms"] = str(self.upstream.faults.poll_after_ms)
+        poll_after = self.upstream.faults.poll_after_ms
+        if poll_after == -1:
+            left = job.started + self.upstream.render_seconds - time.monotonic()
+            poll_after = int(min(5000, max(100, left * 1000 / 4)))
+        if poll_after is not None:
+            headers["openai-poll-after-ms"] = str(poll_after)
         self.send_json(200, self.upstream.to_json(job), headers)
 
     def do_list(self, video_id: str, query: dict[str, str]) -> None:
@@ -482,6 +495,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.error(404, "The video's assets have expired.", "video_expired")
             return
         data = sample_assets()[variant]
+        with self.upstream.lock:
+            self.upstream.content_first_at.setdefault(job.id, time.monotonic())
         self.send_response(200)
         self.send_header("content-type", CONTENT_TYPES[variant])
         self.send_header("content-length", str(len(data)))

@@ -39,6 +39,11 @@ KEY = "sk-upstream-secret-0123456789abcdef"
 KEY_ENV = "STUDIO_TEST_UPSTREAM_KEY"
 
 
+@pytest.fixture(autouse=True)
+def quick_first_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs_upstream, "FIRST_POLL_DELAY", 0.05)
+
+
 @pytest.fixture
 def upstream() -> Iterator[FakeUpstream]:
     up = FakeUpstream(api_key=KEY, render_seconds=0.3)
@@ -467,17 +472,22 @@ class TestScheduling:
         # 1 s, 1.5 s, 2.25 s ...: at most 4 reads for 4 s, where a 1 s poll makes 5+.
         assert upstream.calls["retrieve"] <= 4
 
-    def test_a_wake_polls_at_once(self, gateway: Provider, upstream: FakeUpstream) -> None:
+    def test_a_wake_polls_at_once(
+        self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(jobs_upstream, "FIRST_POLL_DELAY", 1.0)
         upstream.faults.poll_after_ms = 30_000
+        upstream.render_seconds = 1.5
         video = upstream_video()
-        timer = threading.Timer(0.8, wake.wake, args=[video.pk])
+        # Polled once at 1 s (not done; "come back in 30 s"), woken at 2 s: polls at once.
+        timer = threading.Timer(2.0, wake.wake, args=[video.pk])
         timer.start()
         start = time.monotonic()
         render_video(video.pk)
         timer.join()
         video.refresh_from_db()
         assert video.status == Video.Status.COMPLETED, video.error_message
-        assert time.monotonic() - start < 10
+        assert time.monotonic() - start < 6
         assert upstream.calls["retrieve"] == 2
 
 

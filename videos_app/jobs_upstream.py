@@ -62,6 +62,7 @@ BUSY_RETRY_SECONDS = 3.0
 RECONCILE_SKEW_SECONDS = 120
 # A create whose answer was lost is looked for in the upstream's list this many times.
 RECONCILE_TRIES = (0.0, 1.0, 3.0)
+FIRST_POLL_DELAY = 1.0  # after a create, before the first poll
 POLL_FIRST = 1.0
 POLL_GROWTH = 1.5
 POLL_MAX = 12.0
@@ -166,12 +167,17 @@ class UpstreamJob:
     def run(self, workdir: Path) -> None:
         video = self.video
         upstream_id = video.provider_job_id
+        first_wait = 0.0
         if not upstream_id:
             # A create may already have gone out: never send another.
-            upstream_id = self.reconcile() if video.create_sent_at is not None else self.start()
+            if video.create_sent_at is not None:
+                upstream_id = self.reconcile()
+            else:
+                upstream_id = self.start()
+                first_wait = FIRST_POLL_DELAY  # a job just created is not done yet
             if not upstream_id:
                 return
-        if not self.poll(upstream_id):
+        if not self.poll(upstream_id, first_wait=first_wait):
             return
         assets = self.download(upstream_id, workdir)
         _complete(video, self.attempt, assets)
@@ -301,12 +307,14 @@ class UpstreamJob:
 
     # --- poll ----------------------------------------------------------------------
 
-    def poll(self, upstream_id: str) -> bool:
+    def poll(self, upstream_id: str, *, first_wait: float = 0.0) -> bool:
         """Wait for the upstream job to complete; False if this task stops (handed over,
         claim lost). Raises ProviderError when the upstream job failed."""
         interval = POLL_FIRST
         failing_since: float | None = None
         percent = self.video.progress
+        if first_wait and not self.sleep(first_wait, percent):
+            return False
         while True:
             if time.monotonic() >= self.deadline:
                 self.hand_over()

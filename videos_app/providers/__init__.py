@@ -38,7 +38,7 @@ def get_provider(name: str) -> Provider | OpenAICompatibleProvider:
 
 def upstream_provider(row: ProviderRow) -> OpenAICompatibleProvider:
     """An ``OpenAICompatibleProvider`` built from a ``Provider`` row (key read per call)."""
-    from .openai_compatible import OpenAICompatibleProvider, key_from
+    from .openai_compatible import OpenAICompatibleProvider, key_from, shared_client
 
     return OpenAICompatibleProvider(
         name=row.name,
@@ -47,4 +47,5 @@ def upstream_provider(row: ProviderRow) -> OpenAICompatibleProvider:
         timeout=row.timeout_seconds,
         connect_timeout=row.connect_timeout_seconds,
         max_concurrency=row.max_concurrency,
+        client=shared_client(row.base_url, row.timeout_seconds, row.connect_timeout_seconds),
     )

@@ -137,6 +137,25 @@ def key_from(*, env: str = "", file: str = "") -> Callable[[], str]:
     return read
 
 
+_clients: dict[tuple[str, float, float], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(base_url: str, timeout: float, connect_timeout: float) -> httpx.Client:
+    """One pooled client per upstream and timeouts, per process (a worker runs many jobs:
+    making a client costs an SSL context, tens of milliseconds, and its connections)."""
+    key = (base_url, timeout, connect_timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None or client.is_closed:
+            client = _clients[key] = httpx.Client(
+                timeout=httpx.Timeout(timeout, connect=connect_timeout),
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+                follow_redirects=False,
+            )
+        return client
+
+
 class OpenAICompatibleProvider:
     """Drives one upstream ``/v1/videos`` service. ``client`` may be injected (tests)."""
 
@@ -163,6 +182,7 @@ class OpenAICompatibleProvider:
         self.max_concurrency = max_concurrency
         self.backoff = backoff or Backoff()
         self.sleep = sleep
+        self._owns_client = client is None
         self._client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
@@ -176,7 +196,9 @@ class OpenAICompatibleProvider:
         return f"<OpenAICompatibleProvider {self.name} {self.base_url}>"
 
     def close(self) -> None:
-        self._client.close()
+        """Close the HTTP client if this provider made it (a shared one stays open)."""
+        if self._owns_client:
+            self._client.close()
 
     # --- the operations ------------------------------------------------------------
 
