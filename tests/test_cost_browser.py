@@ -1,0 +1,108 @@
+"""The create form's cost estimate and per-model limits, in headless Chromium."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import ADMIN_PASSWORD, ADMIN_USERNAME, LiveStudio, live_studio
+from tests.test_browser import CHROMIUM, LAUNCH_ARGS, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+ROUTES = """
+from decimal import Decimal
+from videos_app.models import ModelRoute, Provider
+gateway = Provider.objects.create(
+    name="gateway", kind="openai_compatible", label="Acme gateway", base_url="http://127.0.0.1:9/v1"
+)
+ModelRoute.objects.create(
+    name="acme-video", provider=gateway, price_per_second=Decimal("0.05"),
+    sizes=["1280x720"], seconds=[4, 8], position=2,
+)
+ModelRoute.objects.create(name="mystery", provider=gateway, position=3)
+"""
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
+    for studio in live_studio(tmp_path_factory.mktemp("cost-studio")):
+        studio.manage("shell", "-c", ROUTES)
+        yield studio
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed (make test installs Debian's chromium)")
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+def text_becomes(page: object, selector: str, expected: str, timeout: float = 5) -> str:
+    """Poll an element's text (wait_for_function evaluates strings, which the CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = page.inner_text(selector)  # type: ignore[attr-defined]
+        if text == expected or time.monotonic() > deadline:
+            return str(text)
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_estimate_follows_the_model_and_the_duration(
+    studio: LiveStudio, browser: object, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(studio.url + "/login/")
+    page.fill("input[name=username]", ADMIN_USERNAME)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(studio.url + "/")
+
+    page.goto(studio.url + "/videos/new")
+    estimate = "#cost-estimate"
+    assert page.inner_text(estimate) == "Estimated cost: free \N{EM DASH} runs locally"
+    assert page.inner_text("#route-provider") == "Local renderer (not an AI model)"
+
+    # A priced model: its provider shows, and sizes and durations it lacks are disabled.
+    page.select_option("select[name=model]", "acme-video")
+    assert (
+        text_becomes(page, estimate, "Estimated cost: $0.20 (4 s \N{MULTIPLICATION SIGN} $0.05/s)")
+        == "Estimated cost: $0.20 (4 s \N{MULTIPLICATION SIGN} $0.05/s)"
+    )
+    assert page.inner_text("#route-provider") == "Acme gateway"
+    disabled_sizes = page.eval_on_selector_all(
+        "select[name=size] option:disabled", "options => options.map(o => o.value)"
+    )
+    assert disabled_sizes == ["720x1280", "1024x1792", "1792x1024"]
+    assert page.input_value("select[name=size]") == "1280x720"  # moved off a disabled size
+    disabled_seconds = page.eval_on_selector_all(
+        "select[name=seconds] option:disabled", "options => options.map(o => o.value)"
+    )
+    assert disabled_seconds == ["12", "16", "20"]
+
+    page.select_option("select[name=seconds]", "8")
+    expected = "Estimated cost: $0.40 (8 s \N{MULTIPLICATION SIGN} $0.05/s)"
+    assert text_becomes(page, estimate, expected) == expected
+    shot(page, f"cost-form-{width}")
+
+    page.select_option("select[name=model]", "mystery")
+    assert text_becomes(page, estimate, "Estimated cost: unknown") == "Estimated cost: unknown"
+
+    page.select_option("select[name=model]", "sora-2-pro")
+    expected = "Estimated cost: free \N{EM DASH} runs locally"
+    assert text_becomes(page, estimate, expected) == expected
+    assert page.eval_on_selector_all("select option:disabled", "o => o.length") == 0
+    assert errors == []
+    context.close()
