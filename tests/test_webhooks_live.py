@@ -13,18 +13,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from openai import OpenAI
 
 from tests.live import LiveStudio, live_studio
 from tests.test_live import create_video, wait_until_done
+from videos_app.webhooks import signing
+from videos_app.webhooks.models import new_webhook_secret
 
 pytestmark = pytest.mark.live
 
 
+GATEWAY_SECRET = new_webhook_secret()
+
+
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
-    yield from live_studio(tmp_path_factory.mktemp("webhooks-studio"))
+    yield from live_studio(
+        tmp_path_factory.mktemp("webhooks-studio"), STUDIO_TEST_GATEWAY_WHSEC=GATEWAY_SECRET
+    )
 
 
 @pytest.fixture
@@ -83,3 +91,40 @@ def test_a_finished_render_and_a_test_event_reach_the_receiver_signed(
     history = client.get(response.headers["location"]).text
     assert history.count("delivered") >= 2 and "HTTP 204" in history
     assert json.loads(body)["object"] == "event"
+
+
+def test_a_provider_webhook_through_gunicorn_is_verified_and_acted_on_once(
+    studio: LiveStudio,
+) -> None:
+    studio.manage(
+        "shell",
+        "-c",
+        "from videos_app.models import Provider, Video; "
+        "from django.contrib.auth import get_user_model; "
+        "Provider.objects.create(name='gateway', kind='openai_compatible', "
+        "base_url='http://127.0.0.1:9/v1', webhook_secret_env='STUDIO_TEST_GATEWAY_WHSEC', "
+        "enabled=False); "
+        "Video.objects.create(owner=get_user_model().objects.get(username='admin'), "
+        "prompt='upstream', provider='gateway', provider_job_id='video_up_1', "
+        "status='in_progress')",
+    )
+    body = json.dumps(
+        {
+            "id": "evt_up",
+            "object": "event",
+            "created_at": int(time.time()),
+            "type": "video.completed",
+            "data": {"id": "video_up_1"},
+        }
+    ).encode()
+    headers = signing.sign_headers(GATEWAY_SECRET, "msg_live_1", body)
+    anonymous = httpx.Client(base_url=studio.url, timeout=30)  # no session, no CSRF token
+    first = anonymous.post("/webhooks/providers/gateway", content=body, headers=headers)
+    again = anonymous.post("/webhooks/providers/gateway", content=body, headers=headers)
+    tampered = anonymous.post(
+        "/webhooks/providers/gateway", content=body.replace(b"up_1", b"up_2"), headers=headers
+    )
+    assert (first.status_code, first.json()["outcome"]) == (200, "woken"), first.text[:500]
+    assert (again.status_code, again.json()["outcome"]) == (200, "duplicate")
+    assert tampered.status_code == 400
+    assert tampered.json()["error"]["code"] == "invalid_signature"
