@@ -303,7 +303,9 @@ class _Handler(BaseHTTPRequestHandler):
             up.auth_seen.append(self.headers.get("authorization", ""))
         if self.headers.get("authorization") != f"Bearer {up.api_key}":
             self.body()
-            self.error(401, "Incorrect API key provided.", "invalid_api_key")
+            # Echoes the key it got, as careless gateways do: the studio must not repeat it.
+            sent = self.headers.get("authorization", "").removeprefix("Bearer ")
+            self.error(401, f"Incorrect API key provided: {sent}.", "invalid_api_key")
             return
         if number in up.faults.rate_limit.get(endpoint, set()):
             self.body()

@@ -346,6 +346,8 @@ class TestFaults:
         video.refresh_from_db()
         assert (video.status, video.error_code) == (Video.Status.FAILED, "invalid_api_key")
         assert wrong not in caplog.text and wrong not in video.error_message
+        # The fake echoes the key in its message; the studio keeps the message, not the key.
+        assert video.error_message == "Incorrect API key provided: [redacted]."
         assert upstream.auth_seen == [f"Bearer {wrong}"]
 
 

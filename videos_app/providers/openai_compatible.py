@@ -306,7 +306,7 @@ class OpenAICompatibleProvider:
                 response.read()
                 wait = self._retry_wait(response, attempt, idempotent=True)
                 if wait is None:
-                    raise _error_from(response, f"the {variant} of upstream video {video_id}")
+                    raise self._error(response, f"the {variant} of upstream video {video_id}")
             self.sleep(wait)
         raise AssertionError("unreachable")
 
@@ -324,6 +324,19 @@ class OpenAICompatibleProvider:
         if upload is None:
             raise ProviderError("source_missing", "The source video no longer exists.")
         return data, {"video": ("source.mp4", upload.read_bytes(), "video/mp4")}
+
+    def _error(self, response: httpx.Response, what: str) -> UpstreamHTTPError:
+        """The upstream's error, with the key cut out of its message should it echo it."""
+        error = _error_from(response, what)
+        try:
+            key = self._api_key()
+        except ProviderError:
+            return error
+        if key and key in error.message:
+            return UpstreamHTTPError(
+                error.code, error.message.replace(key, "[redacted]"), error.status
+            )
+        return error
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key()}", "Accept": "application/json"}
@@ -402,7 +415,7 @@ class OpenAICompatibleProvider:
                 )
             wait = self._retry_wait(response, attempt, idempotent=idempotent)
             if wait is None:
-                raise _error_from(response, endpoint)
+                raise self._error(response, endpoint)
             logger.info("%s %s: HTTP %s, retrying in %.2f s", method, endpoint,
                         response.status_code, wait)  # fmt: skip
             self.sleep(wait)
