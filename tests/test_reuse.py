@@ -242,6 +242,7 @@ def test_a_viewer_cannot_edit_or_delete_a_preset_and_an_outsider_gets_404(
     delete = reverse("videos:preset_delete", args=[preset.pk])
     assert client_for(crew["cy"]).post(edit, preset_data(crew["team"])).status_code == 403
     assert client_for(crew["cy"]).post(delete).status_code == 403
+    assert client_for(crew["cy"]).get(delete).status_code == 403
     assert client_for(crew["out"]).get(edit).status_code == 404
     assert client_for(crew["out"]).post(delete).status_code == 404
     assert PromptPreset.objects.get().name == "Dawn"
@@ -265,7 +266,11 @@ def test_an_editor_changes_and_deletes_a_preset(crew: dict[str, Any]) -> None:
     assert response.status_code == 302
     preset.refresh_from_db()
     assert (preset.name, preset.seconds) == ("Dusk", 4)
-    assert editor.post(reverse("videos:preset_delete", args=[preset.pk])).status_code == 302
+    delete = reverse("videos:preset_delete", args=[preset.pk])
+    confirm = editor.get(delete)
+    assert confirm.status_code == 200 and "Delete the preset" in confirm.content.decode()
+    assert PromptPreset.objects.exists()  # asking deletes nothing
+    assert editor.post(delete).status_code == 302
     assert not PromptPreset.objects.exists()
 
 

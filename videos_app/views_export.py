@@ -72,7 +72,7 @@ def _filtered_gallery(request: HttpRequest) -> tuple[QuerySet[Video], list[str]]
     form: Any = GalleryFilterForm(request.GET)
     if not form.is_valid():
         return Video.objects.none(), [
-            f"{field}: {error}" if field != "__all__" else str(error)
+            f"{form.fields[field].label or field}: {error}" if field in form.fields else error
             for field, errors in form.errors.items()
             for error in errors
         ]

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from . import catalog, permissions, reuse
 from .forms import add_service_error
@@ -120,12 +120,15 @@ def preset_edit(request: HttpRequest, preset_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def preset_delete(request: HttpRequest, preset_id: int) -> HttpResponseBase:
+    """GET asks to confirm (a team's preset is shared); POST deletes."""
     preset = _get_preset(request, preset_id)
-    reuse.preset_delete(actor=request.user, preset=preset)
-    messages.success(request, f"Preset “{preset.name}” deleted.")
-    return redirect("videos:presets")
+    if request.method == "POST":
+        reuse.preset_delete(actor=request.user, preset=preset)
+        messages.success(request, f"Preset “{preset.name}” deleted.")
+        return redirect("videos:presets")
+    return render(request, "videos/presets_delete.html", {"preset": preset})
 
 
 @login_required
