@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AbstractUser
 from django.core.files.base import ContentFile
+from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 
@@ -139,8 +140,8 @@ def test_storage_per_team_sums_file_sizes_in_one_query(
 
     with django_assert_max_num_queries(1):
         rows = {
-            t.slug: (t.storage_bytes, t.video_count, t.member_count)
-            for t in teams_with_storage(Team.objects.all())
+            t.slug: (t.storage_bytes, t.video_count, t.n_members)
+            for t in teams_with_storage(Team.objects.all()).annotate(n_members=Count("memberships"))
         }
     assert rows == {"alpha": (3500, 2, 2), "beta": (70, 1, 0), "gamma": (0, 0, 0)}
     page = admin_client.get(reverse("admin:videos_app_video_storage")).content.decode()
@@ -175,3 +176,25 @@ def test_the_studio_admin_pages_are_staff_only() -> None:
     client.force_login(make_user("plain"))
     response = client.get(reverse("admin:videos_app_video_storage"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_team_changelist_shows_storage_and_counts_in_one_query(
+    admin_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    alpha = team("alpha")
+    completed(size=3 * 1024 * 1024, team=alpha)
+    completed(size=1024 * 1024, team=alpha)
+    url = reverse("admin:videos_app_team_changelist")
+    admin_client.get(url)  # warm the session and content types
+    page = admin_client.get(url).content.decode()
+    assert "4.0\xa0MB" in page
+    assert '<td class="field-video_count">2</td>' in page
+    # The list's own rows: one query, however many teams (plus the admin's fixed ones).
+    for i in range(5):
+        completed(size=10, team=team(f"more{i}"))
+    with django_assert_max_num_queries(8) as few:
+        admin_client.get(url)
+    for i in range(20):
+        completed(size=10, team=team(f"extra{i}"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        admin_client.get(url)

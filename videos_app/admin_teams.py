@@ -13,7 +13,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
 
+from . import admin_bulk
 from .models import Membership, Team
 
 
@@ -40,18 +42,28 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "member_count", "created_at"]
+    list_display = ["name", "slug", "member_count", "video_count", "storage", "created_at"]
     search_fields = ["name", "slug", "memberships__user__username"]
     list_filter = ["created_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
-        return super().get_queryset(request).annotate(n_members=Count("memberships"))
+        # Storage and video counts are subqueries (admin_bulk): still one query.
+        queryset = super().get_queryset(request).annotate(n_members=Count("memberships"))
+        return admin_bulk.teams_with_storage(queryset)
 
     @admin.display(description="Members", ordering="n_members")
     def member_count(self, team: Any) -> int:
         return int(team.n_members)
+
+    @admin.display(description="Videos", ordering="video_count")
+    def video_count(self, team: Any) -> int:
+        return int(team.video_count)
+
+    @admin.display(description="Storage", ordering="storage_bytes")
+    def storage(self, team: Any) -> str:
+        return filesizeformat(team.storage_bytes)
 
 
 @admin.register(Membership)

@@ -136,6 +136,7 @@ def preset_delete(request: HttpRequest, preset_id: int) -> HttpResponseBase:
 def video_reference(request: HttpRequest, video_id: str) -> HttpResponseBase:
     """A visible video's stored reference image (the create form's carried preview)."""
     video = permissions.videos_visible_to(request.user).filter(pk=video_id).first()
-    if video is None or not video.reference_image:
+    name = video.reference_image.name if video is not None else None
+    if not name:
         raise Http404("No such reference image.")
-    return stored_file_response(request, video.reference_image.name, content_type="image/png")
+    return stored_file_response(request, name, content_type="image/png")
