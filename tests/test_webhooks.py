@@ -904,3 +904,55 @@ def test_an_endpoint_with_a_broken_secret_records_why_and_sends_nothing(receiver
     outbound.delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert receiver.requests == [] and "rotate it" in delivery.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_webhook_makes_a_waiting_upstream_job_poll_at_once(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path, enqueued: list[str]
+) -> None:
+    """The whole inbound path against the real upstream pipeline: the fake upstream says
+    "come back in 30 s"; its webhook, posted while the job sleeps, ends the wait."""
+    from django.db import connection
+
+    from tests.fake_upstream import FakeUpstream
+    from videos_app import jobs_upstream
+
+    secret = new_webhook_secret()
+    monkeypatch.setenv(SECRET_ENV, secret)
+    monkeypatch.setenv("STUDIO_TEST_UPSTREAM_KEY", "sk-up-key-0123456789")
+    monkeypatch.setattr(jobs_upstream, "FIRST_POLL_DELAY", 1.0)
+    settings.DATA_DIR = tmp_path
+    with FakeUpstream(api_key="sk-up-key-0123456789", render_seconds=1.5) as up:
+        up.faults.poll_after_ms = 30_000
+        Provider.objects.create(
+            name="gateway",
+            kind=Provider.Kind.OPENAI_COMPATIBLE,
+            base_url=up.base_url,
+            api_key_env="STUDIO_TEST_UPSTREAM_KEY",
+            webhook_secret_env=SECRET_ENV,
+            timeout_seconds=5,
+            connect_timeout_seconds=1,
+        )
+        video = make_video(provider="gateway", provider_model="up-model-1", seconds=8)
+        answers: list[Any] = []
+
+        def provider_calls_back() -> None:
+            try:
+                job_id = Video.objects.get(pk=video.pk).provider_job_id
+                answers.append(post_event(*provider_event(secret, job_id=job_id)))
+            finally:
+                connection.close()
+
+        timer = threading.Timer(2.5, provider_calls_back)
+        timer.start()
+        start = time.monotonic()
+        render_video(video.pk)
+        elapsed = time.monotonic() - start
+        timer.join()
+    video.refresh_from_db()
+    assert video.status == Video.Status.COMPLETED, video.error_message
+    assert answers[0].json()["outcome"] == "woken", answers[0].content
+    assert enqueued == [video.pk]
+    # Polled at 1 s ("30 s more"), woken at 2.5 s: done long before the 31 s poll.
+    assert elapsed < 8, elapsed
+    assert up.calls["retrieve"] == 2
