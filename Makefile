@@ -59,3 +59,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_extend.py
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_export.py
