@@ -221,6 +221,17 @@ def test_without_ids_it_exports_what_the_gallery_filters_select(
     assert archive.read(f"videos/{kept.pk}.mp4") == b"ravi's"
 
 
+def test_an_empty_selection_is_an_error_not_the_whole_gallery(
+    people: dict[str, AbstractUser],
+) -> None:
+    finished(people["maya"], b"x")
+    response = client_for(people["maya"]).get(reverse("videos:export") + "?selection=1")
+    assert response.status_code == 400
+    assert "Select at least one video" in response.content.decode()
+    page = client_for(people["maya"]).get(reverse("videos:gallery")).content.decode()
+    assert '<input type="hidden" name="selection" value="1">' in page
+
+
 def test_an_invalid_filter_is_refused_rather_than_exporting_more(
     people: dict[str, AbstractUser],
 ) -> None:

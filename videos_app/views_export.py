@@ -1,8 +1,9 @@
 """Download a selection of videos, or a filtered gallery, as one streamed zip.
 
-``GET /export/?v=<id>&v=<id>`` exports those videos; without ``v`` the query string is
-read as gallery filters (the gallery's "Export all matching" link) and every video the
-gallery would list is exported. Ids the user cannot see are treated exactly like
+``GET /export/?v=<id>&v=<id>`` exports those videos (the gallery's selection form also
+sends ``selection=1``, so an empty selection is an error, not "everything"); without
+``v`` the query string is read as gallery filters (the gallery's "Export all" link) and
+every video the gallery would list is exported. Ids the user cannot see are treated exactly like
 unknown ids: left out, and named under ``not_found`` in the manifest (unknown and
 invisible look the same, so nothing leaks). If none of the ids is visible: 404.
 """
@@ -37,6 +38,14 @@ def video_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         if not found:
             raise Http404("No such videos.")
         not_found = [video_id for video_id in ids if video_id not in found]
+    elif request.GET.get("selection"):
+        # The gallery's "Download zip" with nothing ticked: not the same as "Export all".
+        return render(
+            request,
+            "videos/export_error.html",
+            {"errors": ["Select at least one video to download, or use “Export all”."]},
+            status=400,
+        )
     else:
         videos, errors = _filtered_gallery(request)
         if errors:
