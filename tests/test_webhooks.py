@@ -605,6 +605,23 @@ class TestOutbound:
         assert outbound.deliveries_send_due(now=timezone.now() + timedelta(hours=1)) == 0
         assert len(receiver.requests) == 1
 
+    def test_the_tick_deletes_finished_deliveries_after_30_days_but_never_pending_ones(
+        self,
+    ) -> None:
+        endpoint = endpoint_for(make_user(), "http://127.0.0.1:9/hook")
+        for status in ("succeeded", "failed", "pending"):
+            for age in (31, 29):
+                row = WebhookDelivery.objects.create(
+                    endpoint=endpoint, event_type=status, payload={}, status=status,
+                    next_attempt_at=timezone.now() + timedelta(days=1),
+                )  # fmt: skip
+                WebhookDelivery.objects.filter(pk=row.pk).update(
+                    created_at=timezone.now() - timedelta(days=age)
+                )
+        webhooks_tick()
+        left = WebhookDelivery.objects.values_list("event_type", "created_at")
+        assert sorted(t for t, _ in left) == ["failed", "pending", "pending", "succeeded"]
+
     def test_the_schedule_that_sends_retries_is_installed(self) -> None:
         schedule = Schedule.objects.get(func="videos_app.webhooks.tasks.webhooks_tick")
         assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 1, -1)

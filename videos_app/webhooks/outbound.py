@@ -53,6 +53,8 @@ JITTER = 0.1
 # A claimed attempt whose worker died is sent again once this has passed.
 CLAIM_LEASE = timedelta(seconds=TIMEOUT_SECONDS * 6)
 ERROR_CHARS = 500
+# Finished deliveries are kept this long for the history, then deleted by the tick.
+KEEP_DELIVERIES = timedelta(days=30)
 BODY_SNIPPET = 300
 
 
@@ -401,6 +403,15 @@ def deliveries_send_due(
         if delivery_attempt(delivery_id=delivery_id, now=now, client=client, resolver=resolver):
             sent += 1
     return sent
+
+
+def deliveries_prune(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - KEEP_DELIVERIES
+    deleted, _ = WebhookDelivery.objects.filter(
+        created_at__lt=cutoff,
+        status__in=[WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.FAILED],
+    ).delete()
+    return deleted
 
 
 def on_video_finished(sender: object, *, video_id: str, status: str, **kwargs: object) -> None:

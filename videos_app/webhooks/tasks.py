@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .inbound import inbound_webhooks_prune
-from .outbound import deliveries_send_due, delivery_attempt
+from .outbound import deliveries_prune, deliveries_send_due, delivery_attempt
 
 
 def deliver_webhook(delivery_id: int) -> bool:
@@ -11,6 +11,8 @@ def deliver_webhook(delivery_id: int) -> bool:
 
 
 def webhooks_tick() -> int:
-    """Each minute: send the retries that are due; forget old inbound webhook ids."""
+    """Each minute: send the retries that are due; forget old inbound webhook ids and
+    finished deliveries older than outbound.KEEP_DELIVERIES."""
     inbound_webhooks_prune()
+    deliveries_prune()
     return deliveries_send_due()
