@@ -234,7 +234,7 @@ class TestUsagePage:
 
     def test_staff_see_everyone(self, world: dict[str, Any]) -> None:
         client = Client()
-        client.force_login(make_user("boss", is_staff=True))
+        client.force_login(make_user("boss", is_staff=True))  # type: ignore[arg-type]
         rows = self.rows(client.get("/usage/").content.decode())
         assert rows["stan"] == ["1", "4 s", "$99.00"]
         assert rows["tess"][2].startswith("$51.20")
@@ -272,7 +272,7 @@ class TestAdmin:
         root = make_user("root", is_staff=True, is_superuser=True)
         make_video(root, provider="gateway", cost_estimate=Decimal("0.40"), seconds=8)
         client = Client()
-        client.force_login(root)
+        client.force_login(root)  # type: ignore[arg-type]
         return client
 
     def admin_pages(self) -> list[str]:

@@ -48,7 +48,7 @@ def form_data(**overrides: str) -> dict[str, str]:
 def staff(db: None) -> Client:
     admin = make_user("root", is_staff=True, is_superuser=True)
     client = Client()
-    client.force_login(admin)
+    client.force_login(admin)  # type: ignore[arg-type]
     return client
 
 

@@ -145,7 +145,7 @@ User = get_user_model()
 ZERO = Value(0, output_field=DecimalField(max_digits=12, decimal_places=4))
 
 
-class StudioUserAdmin(UserAdmin):  # type: ignore[type-arg]
+class StudioUserAdmin(UserAdmin):
     """Django's user admin plus each user's video count, rendered seconds and cost.
 
     The totals are annotations on the changelist's own query (one query for the page).
