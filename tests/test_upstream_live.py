@@ -87,7 +87,10 @@ def main_studio(tmp: Path, upstream: tuple[LiveStudio, str], **env: str) -> Iter
             "shell", "--no-imports", "-c",
             "from videos_app.models import Provider; Provider.objects.update_or_create("
             f"name='upstudio', defaults=dict(kind='openai_compatible', base_url='{up.url}/v1', "
-            f"api_key_env='{KEY_ENV}', max_concurrency=4))",
+            f"api_key_env='{KEY_ENV}', max_concurrency=4))\n"
+            "from videos_app.models import ModelRoute\n"
+            "ModelRoute.objects.update_or_create(name='up-sora', defaults=dict("
+            "provider=Provider.objects.get(name='upstudio'), upstream_model='sora-2'))",
         )  # fmt: skip
         yield studio
 
@@ -259,3 +262,30 @@ def test_queue_health_sees_a_dead_worker_cluster(
     while httpx.get(f"{main.url}/healthz/queue", timeout=10).status_code != 200:
         assert time.monotonic() < deadline
         time.sleep(0.5)
+
+
+def test_a_model_routed_upstream_runs_there_through_the_api(
+    main: LiveStudio, upstream: tuple[LiveStudio, str]
+) -> None:
+    up, _ = upstream
+    before = upstream_count(up)
+    key = main.manage("createapikey", "admin", "--name", "api test").strip()
+    api = httpx.Client(base_url=f"{main.url}/v1", timeout=30,
+                       headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    fields = {"prompt": "a lantern drifting on a lake", "model": "up-sora",
+              "size": "1280x720", "seconds": "4"}  # fmt: skip
+    created = api.post("/videos", files={k: (None, v) for k, v in fields.items()})
+    assert created.status_code == 200, created.text
+    video_id = created.json()["id"]
+    assert wait_for(main, video_id, "finished")["status"] == "completed", main.tail()
+    row = query(main, "select provider, provider_model from videos_app_video where id = ?",
+                video_id)  # fmt: skip
+    assert row == [("upstudio", "sora-2")]
+    assert upstream_count(up) == before + 1
+    assert query(up, "select model, size, seconds, prompt from videos_app_video "
+                 "order by created_at desc limit 1") == [
+        ("sora-2", "1280x720", 4, "a lantern drifting on a lake")
+    ]  # fmt: skip
+    assert api.get(f"/videos/{video_id}").json()["status"] == "completed"
+    content = api.get(f"/videos/{video_id}/content")
+    assert content.status_code == 200 and content.content[4:8] == b"ftyp"
