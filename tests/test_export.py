@@ -318,3 +318,45 @@ def test_memory_does_not_grow_with_the_number_of_videos(people: dict[str, Abstra
     # zipfile module's writer keeps ~0.85 KiB per entry, ~300 KiB here).
     assert many_peak - few_peak < 64 * 1024, (few_peak, many_peak)
     assert many_peak < 4 * 1024 * 1024
+
+
+@pytest.mark.live
+def test_a_real_render_exports_through_gunicorn_byte_for_byte(tmp_path: Any) -> None:
+    """The whole path: the form, the worker's render, and the zip streamed by gunicorn
+    (chunked, the rows read by the generator after the view has returned)."""
+    import re
+    import time
+
+    from tests.live import live_studio
+
+    running = live_studio(tmp_path / "studio")
+    studio = next(running)
+    try:
+        client = studio.client()
+        created = client.post(
+            "/videos/new",
+            data={"prompt": "a lighthouse, slow pan", "model": "sora-2", "size": "720x1280",
+                  "seconds": "4"},
+            files={"reference_image": ("", b"")},
+        )  # fmt: skip
+        assert created.status_code == 302, created.text[:1000]
+        match = re.search(r"(video_[0-9a-f]+)", created.headers["location"])
+        assert match
+        video_id = match.group(1)
+        deadline = time.monotonic() + 180
+        while client.get(f"/videos/{video_id}/status").status_code != 286:
+            assert time.monotonic() < deadline, studio.tail()
+            time.sleep(0.5)
+        mp4 = client.get(f"/videos/{video_id}/media/video").content
+        with client.stream("GET", f"/export/?v={video_id}") as response:
+            assert response.status_code == 200
+            assert response.headers.get("transfer-encoding") == "chunked"
+            assert "content-length" not in response.headers
+            body = b"".join(response.iter_bytes())
+    finally:
+        running.close()
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert archive.testzip() is None
+    assert archive.read(f"videos/{video_id}.mp4") == mp4
+    (entry,) = manifest_of(archive)["videos"]
+    assert (entry["id"], entry["status"], entry["creator"]) == (video_id, "completed", "admin")
