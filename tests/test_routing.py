@@ -343,3 +343,10 @@ class TestPerRouteLimits:
         video = services.video_edit(owner=user, prompt="p", upload=portrait, model="narrow")
         assert video.size == "1280x720"  # sora-2 would have taken 720x1280
         assert video.provider == "gateway"
+
+
+def test_the_form_starts_from_an_offered_model_when_the_default_is_off(client_in: Client) -> None:
+    ModelRoute.objects.filter(name="sora-2").update(enabled=False)
+    html = client_in.get("/videos/new").content.decode()
+    assert '<option value="sora-2-pro" selected>' in html
+    assert "Estimated cost: free" in html

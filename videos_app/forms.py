@@ -62,6 +62,9 @@ class VideoCreateForm(forms.Form):
         # Read per form: an admin's change to the routing table shows at once.
         self.routes = catalog.routes(listed_only=True)
         model_choices(self, self.routes)
+        if self.routes and self.initial.get("model", catalog.DEFAULT_MODEL) not in self.routes:
+            # The default model is turned off: start from the first one offered.
+            self.initial["model"] = next(iter(self.routes))
 
     def _value(self, name: str) -> str:
         value = self[name].value()
