@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_export, views_presets, views_review, views_usage
+from . import views, views_export, views_presets, views_review, views_teams, views_usage
 
 app_name = "videos"
 
