@@ -1,9 +1,11 @@
 // Compare: one set of controls drives two to four players in step.
 // The leader (the longest video, the first of equals) keeps the clock and the sound;
-// while playing, a follower that drifts more than DRIFT seconds from it is moved back.
+// while playing, a follower that drifts more than DRIFT seconds from it is brought back
+// (by its playback rate when near, by a seek when far).
 (function () {
   "use strict";
   var DRIFT = 0.05;
+  var JUMP = 0.15;
   var root = document.getElementById("compare");
   if (!root) return;
   var players = Array.prototype.slice.call(root.querySelectorAll("[data-compare-player]"));
@@ -91,6 +93,7 @@
     setPlayingUi(false);
     players.forEach(function (p) {
       p.pause();
+      p.playbackRate = 1;
     });
     // Line them up exactly where the leader stopped.
     seekAll(leader.currentTime);
@@ -103,10 +106,20 @@
       if (p === leader || p.seeking) return;
       var d = duration(p);
       if (d && t >= d) return; // a shorter video has ended: it waits on its last frame
-      if (Math.abs(p.currentTime - t) > DRIFT) {
-        // Aim where the leader will be once the seek lands (learned from past seeks).
+      var behind = t - p.currentTime;
+      var off = Math.abs(behind);
+      if (off > JUMP) {
+        // Far off: jump, aiming where the leader will be once the seek lands (learned
+        // from past seeks).
+        p.playbackRate = 1;
         p.seekStartedAt = performance.now();
         p.currentTime = Math.min(t + (p.seekLag || 0), d || t);
+      } else if (off > DRIFT) {
+        // A little off: catch up by playing faster or slower for a moment; a seek would
+        // stall the decoder and drift further on a busy machine.
+        p.playbackRate = 1 + Math.max(-0.5, Math.min(0.5, behind * 4));
+      } else if (off < DRIFT / 2 && p.playbackRate !== 1) {
+        p.playbackRate = 1;
       }
       if (p.paused && !p.ended) p.play().catch(function () {});
     });
@@ -132,7 +145,7 @@
       if (!playing || !p.seekStartedAt) return;
       var took = (performance.now() - p.seekStartedAt) / 1000;
       p.seekStartedAt = 0;
-      p.seekLag = Math.min(0.3, 0.5 * (p.seekLag || 0) + 0.5 * took);
+      p.seekLag = Math.min(0.1, 0.5 * (p.seekLag || 0) + 0.5 * took);
     });
     p.addEventListener("ended", function () {
       if (p === leader) pauseAll();
