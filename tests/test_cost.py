@@ -331,3 +331,10 @@ class TestAdmin:
         with CaptureQueriesContext(connection) as large:
             staff.get("/admin/auth/user/")
         assert len(large) == len(small)
+
+    def test_a_videos_admin_page_shows_its_provider_model_and_cost(self, staff: Client) -> None:
+        video = Video.objects.get(provider="gateway")
+        Video.objects.filter(pk=video.pk).update(provider_model="acme-v1")
+        html = staff.get(f"/admin/videos_app/video/{video.pk}/change/").content.decode()
+        assert '<div class="readonly">acme-v1</div>' in html
+        assert '<div class="readonly">0.4000</div>' in html
