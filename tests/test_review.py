@@ -488,3 +488,22 @@ class TestMentionsPage:
     def test_it_has_an_empty_state(self, crew: dict[str, Any]) -> None:
         page = signed_in(crew["olga"]).get(reverse("videos:mentions")).content.decode()
         assert "No mentions yet" in page
+
+
+class TestAdmin:
+    def test_staff_see_comments_and_the_read_only_review_history(
+        self, crew: dict[str, Any]
+    ) -> None:
+        video = crew["video"]
+        services_review.comment_create(author=crew["ivan"], video=video, body="in the admin")
+        event = services_review.review_state_change(
+            actor=crew["ada"], video=video, to_state=State.IN_REVIEW
+        )
+        client = signed_in(make_user("root", is_staff=True, is_superuser=True))
+        page = client.get(reverse("admin:videos_app_comment_changelist"))
+        assert page.status_code == 200 and "in the admin" in page.content.decode()
+        assert client.get(reverse("admin:videos_app_reviewevent_changelist")).status_code == 200
+        assert client.get(reverse("admin:videos_app_reviewevent_add")).status_code == 403
+        change = reverse("admin:videos_app_reviewevent_change", args=[event.pk])
+        client.post(change, {"to_state": State.APPROVED})
+        assert ReviewEvent.objects.get(pk=event.pk).to_state == State.IN_REVIEW

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from . import (
     admin_bulk,
+    admin_review,  # noqa: F401  (registers Comment and ReviewEvent)
     admin_routing,  # noqa: F401  (registers Provider, ModelRoute; usage columns on users)
     admin_teams,  # noqa: F401  (registers Team and Membership)
     services,

@@ -30,7 +30,9 @@
     var field = document.getElementById("comment-at");
     var video = player();
     if (!box || !field || !video || !box.checked) return;
-    field.value = (Math.round(video.currentTime * 10) / 10).toFixed(1);
+    // The file may run a few hundredths past the nominal length: stay inside it.
+    var most = Number(field.max) || Infinity;
+    field.value = Math.min(Math.round(video.currentTime * 10) / 10, most).toFixed(1);
   }
 
   function labelAt() {
