@@ -360,3 +360,75 @@ def test_a_real_render_exports_through_gunicorn_byte_for_byte(tmp_path: Any) -> 
     assert archive.read(f"videos/{video_id}.mp4") == mp4
     (entry,) = manifest_of(archive)["videos"]
     assert (entry["id"], entry["status"], entry["creator"]) == (video_id, "completed", "admin")
+
+
+def _zip_of(entries: list[tuple[str, bytes, bool]]) -> bytes:
+    from datetime import UTC, datetime
+
+    from videos_app.zipstream import ZipStream
+
+    def gen() -> Any:
+        with ZipStream() as archive:
+            for name, data, known in entries:
+                chunks = [data[i : i + 700] for i in range(0, len(data), 700)]
+                yield from archive.entry(
+                    name,
+                    chunks,
+                    when=datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC),
+                    size=len(data) if known else None,
+                    deflate=name.endswith(".json"),
+                )
+            yield from archive.finish()
+
+    return b"".join(gen())
+
+
+def _check_with_both_readers(body: bytes, expected: dict[str, bytes], tmp_path: Any) -> None:
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert archive.testzip() is None
+    assert {name: archive.read(name) for name in archive.namelist()} == expected
+    assert archive.getinfo(next(iter(expected))).date_time == (2026, 5, 4, 3, 2, 0)
+    unzip = shutil.which("unzip")
+    if unzip:
+        path = tmp_path / "t.zip"
+        path.write_bytes(body)
+        result = subprocess.run([unzip, "-t", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_small_archive_is_a_classic_zip_without_zip64(tmp_path: Any) -> None:
+    entries = [("a.mp4", b"a" * 5000, True), ("m.json", b'{"x": 1}' * 300, False)]
+    body = _zip_of(entries)
+    assert b"PK\x06\x06" not in body  # no ZIP64 end record
+    assert b"\x01\x00\x10\x00" not in body  # no ZIP64 extra field in a local header
+    _check_with_both_readers(body, {n: d for n, d, _ in entries}, tmp_path)
+
+
+def test_past_the_limits_it_writes_zip64_that_readers_accept(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ZIP64 paths (big entries, far offsets, many entries) with the limits lowered:
+    what a 5 GiB export or one of 70,000 files would take, in kilobytes."""
+    from videos_app import zipstream
+
+    monkeypatch.setattr(zipstream, "ZIP64_LIMIT", 3000)
+    monkeypatch.setattr(zipstream, "ZIP64_COUNT_LIMIT", 3)
+    entries = [
+        ("big.mp4", bytes(range(256)) * 20, True),  # 5,120 bytes: a ZIP64 entry
+        ("after.mp4", b"z" * 100, True),  # small, but its offset is past the limit
+        ("m.json", b'{"k": "v"}' * 50, False),
+        ("last.mp4", b"q" * 10, True),
+    ]
+    body = _zip_of(entries)
+    assert b"PK\x06\x06" in body and b"PK\x06\x07" in body  # ZIP64 end record, locator
+    _check_with_both_readers(body, {n: d for n, d, _ in entries}, tmp_path)
+
+
+def test_an_entry_of_unannounced_size_past_the_limit_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from videos_app import zipstream
+
+    monkeypatch.setattr(zipstream, "ZIP64_LIMIT", 3000)
+    with pytest.raises(zipstream.EntryTooLarge):
+        _zip_of([("m.json", b"x" * 4000, False)])

@@ -99,12 +99,16 @@ def export_zip(
     with tempfile.TemporaryFile() as entries, ZipStream() as archive:
         for row in rows:
             file = None
-            source = _open_video_file(row)
-            if source is not None:
+            opened = _open_video_file(row)
+            if opened is not None:
+                source, size = opened
                 file = video_archive_name(row["id"])
                 with source:
                     yield from archive.entry(
-                        file, _chunks(source), when=row["completed_at"] or row["created_at"]
+                        file,
+                        _chunks(source),
+                        when=row["completed_at"] or row["created_at"],
+                        size=size,
                     )
             if count:
                 entries.write(b",\n")
@@ -123,13 +127,14 @@ def export_zip(
         yield from archive.finish()
 
 
-def _open_video_file(row: dict[str, Any]) -> IO[bytes] | None:
-    """The finished video's MP4, open; None if it has none or it is gone from storage
-    (the manifest still lists the video, without a file)."""
+def _open_video_file(row: dict[str, Any]) -> tuple[IO[bytes], int] | None:
+    """The finished video's MP4, open, and its size; None if it has none or it is gone
+    from storage (the manifest still lists the video, without a file)."""
     if row["status"] != Video.Status.COMPLETED or not row["video_file"]:
         return None
     try:
-        return default_storage.open(row["video_file"], "rb")
+        size = default_storage.size(row["video_file"])
+        return default_storage.open(row["video_file"], "rb"), size
     except OSError:
         return None
 

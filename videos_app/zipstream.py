@@ -1,16 +1,18 @@
 """A zip written front to back as a stream of chunks, in constant memory.
 
 ``zipfile`` keeps a ``ZipInfo`` per entry until it writes the central directory at the
-end, so its memory grows with the number of entries (about 0.85 KiB each, measured in
+end, so its memory grows with the number of entries (about 0.85 KiB each, measured with
 bench/bench_export.py). Here each entry's central-directory record goes to a temporary
 file as soon as the entry is written and is copied out at the end, so what stays in
 memory does not depend on the count.
 
-The format, after APPNOTE.TXT 6.3: every entry has a local header whose CRC and sizes
-follow the data in a data descriptor (bit 3; the data is streamed, its CRC unknown
-up front), names are UTF-8 (bit 11), and sizes and offsets are always written as ZIP64
-extra fields, so archives over 4 GiB (or 65,535 entries) need no second code path.
-``zipfile``, Info-ZIP's ``unzip``, 7-Zip and the macOS and Windows archivers read it.
+The format, after APPNOTE.TXT 6.3, in its most widely read form (what ``zipfile``
+itself writes to a stream): the CRC and sizes follow each entry's data in a data
+descriptor with its signature (bit 3; the data is streamed, so its CRC is unknown up
+front), names are UTF-8 (bit 11), and ZIP64 fields appear only where a value needs them:
+an entry whose size is known to reach 4 GiB, an offset past 4 GiB, 65,535 entries or
+more. macOS's Archive Utility reads no ZIP64 at all, so an archive past 4 GiB needs
+another unzipper there (The Unarchiver, 7-Zip, ``unzip``, ``zipfile`` all read it).
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ from datetime import datetime
 from types import TracebackType
 
 CHUNK_SIZE = 1024 * 1024
-VERSION = 45  # 4.5: ZIP64
-MADE_BY = VERSION | (3 << 8)  # on Unix, so the external attributes are file modes
+# Values from these up are written as ZIP64 (tests lower them to exercise that path).
+ZIP64_LIMIT = 0xFFFFFFFF
+ZIP64_COUNT_LIMIT = 0xFFFF
+MADE_BY = 45 | (3 << 8)  # version 4.5, on Unix (so the external attributes are modes)
 FLAGS = 0x0008 | 0x0800  # data descriptor; UTF-8 names
 STORED, DEFLATED = 0, 8
 FILE_MODE = 0o100644 << 16
-FFFF, FFFFFFFF = 0xFFFF, 0xFFFFFFFF
+MARK16, MARK32 = 0xFFFF, 0xFFFFFFFF  # "see the ZIP64 field"
+
+
+class EntryTooLarge(ValueError):
+    """An entry of unannounced size reached 4 GiB (its header had no ZIP64 field)."""
 
 
 def dos_time(when: datetime) -> tuple[int, int]:
@@ -44,7 +52,7 @@ class ZipStream:
     """Yield a zip's bytes entry by entry::
 
     with ZipStream() as archive:
-        yield from archive.entry("a.mp4", chunks, when=dt)
+        yield from archive.entry("a.mp4", chunks, when=dt, size=n)
         yield from archive.finish()
     """
 
@@ -71,36 +79,48 @@ class ZipStream:
         return data
 
     def entry(
-        self, name: str, chunks: Iterable[bytes], *, when: datetime, deflate: bool = False
+        self,
+        name: str,
+        chunks: Iterable[bytes],
+        *,
+        when: datetime,
+        size: int | None = None,
+        deflate: bool = False,
     ) -> Iterator[bytes]:
-        """One file: its local header, its data (deflated or stored) and its descriptor."""
+        """One file: its local header, its data (deflated or stored), its descriptor.
+
+        ``size`` (the uncompressed size, when known) decides whether the entry's sizes
+        are ZIP64; an entry without one must stay under 4 GiB (else EntryTooLarge).
+        """
         encoded = name.encode()
         method = DEFLATED if deflate else STORED
         time, date = dos_time(when)
         header_offset = self.offset
-        yield self._out(
-            struct.pack(
-                "<IHHHHHIIIHH",
-                0x04034B50,
-                VERSION,
-                FLAGS,
-                method,
-                time,
-                date,
-                0,  # CRC and sizes: in the data descriptor
-                FFFFFFFF,
-                FFFFFFFF,
-                len(encoded),
-                20,
-            )
-            + encoded
-            + struct.pack("<HHQQ", 0x0001, 16, 0, 0)
+        # Deflate can grow incompressible data a little: leave room, as zipfile does.
+        big = size is not None and size * (1.05 if deflate else 1) >= ZIP64_LIMIT
+        version = 45 if big else 20
+        local = struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            version,
+            FLAGS,
+            method,
+            time,
+            date,
+            0,  # the CRC and sizes are in the data descriptor
+            MARK32 if big else 0,
+            MARK32 if big else 0,
+            len(encoded),
+            20 if big else 0,
         )
-        crc = size = compressed = 0
+        extra = struct.pack("<HHQQ", 0x0001, 16, 0, 0) if big else b""
+        yield self._out(local + encoded + extra)
+
+        crc = written = compressed = 0
         compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if deflate else None
         for chunk in chunks:
             crc = zlib.crc32(chunk, crc)
-            size += len(chunk)
+            written += len(chunk)
             data = compressor.compress(chunk) if compressor else chunk
             if data:
                 compressed += len(data)
@@ -109,34 +129,66 @@ class ZipStream:
             data = compressor.flush()
             compressed += len(data)
             yield self._out(data)
-        yield self._out(struct.pack("<IIQQ", 0x08074B50, crc, compressed, size))
-        record = (
-            struct.pack(
-                "<IHHHHHHIIIHHHHHII",
-                0x02014B50,
-                MADE_BY,
-                VERSION,
-                FLAGS,
-                method,
-                time,
-                date,
-                crc,
-                FFFFFFFF,
-                FFFFFFFF,
-                len(encoded),
-                28,
-                0,
-                0,
-                0,
-                FILE_MODE,
-                FFFFFFFF,
-            )
-            + encoded
-            + struct.pack("<HHQQQ", 0x0001, 24, size, compressed, header_offset)
+        if not big and max(written, compressed) >= ZIP64_LIMIT:
+            raise EntryTooLarge(f"{name} reached 4 GiB without a size given up front")
+        if big:
+            yield self._out(struct.pack("<IIQQ", 0x08074B50, crc, compressed, written))
+        else:
+            yield self._out(struct.pack("<IIII", 0x08074B50, crc, compressed, written))
+        self._add_central_record(
+            encoded, version, method, time, date, crc, written, compressed, header_offset, big
         )
-        self._central.write(record)
-        self._central_size += len(record)
         self.count += 1
+
+    def _add_central_record(
+        self,
+        encoded: bytes,
+        version: int,
+        method: int,
+        time: int,
+        date: int,
+        crc: int,
+        size: int,
+        compressed: int,
+        header_offset: int,
+        big: bool,
+    ) -> None:
+        # ZIP64 values go in the extra field in this order, each only if marked.
+        values: list[int] = []
+        fields: list[int] = []
+        for value, force in ((size, big), (compressed, big), (header_offset, False)):
+            if force or value >= ZIP64_LIMIT:
+                values.append(value)
+                fields.append(MARK32)
+            else:
+                fields.append(value)
+        extra = (
+            struct.pack(f"<HH{len(values)}Q", 0x0001, 8 * len(values), *values) if values else b""
+        )
+        if values:
+            version = 45
+        record = struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            MADE_BY,
+            version,
+            FLAGS,
+            method,
+            time,
+            date,
+            crc,
+            fields[1],  # compressed size
+            fields[0],  # uncompressed size
+            len(encoded),
+            len(extra),
+            0,  # comment
+            0,  # disk
+            0,  # internal attributes
+            FILE_MODE,
+            fields[2],  # offset of the local header
+        )
+        self._central.write(record + encoded + extra)
+        self._central_size += len(record) + len(encoded) + len(extra)
 
     def finish(self) -> Iterator[bytes]:
         """The central directory (copied from disk) and the end records."""
@@ -144,16 +196,17 @@ class ZipStream:
         self._central.seek(0)
         while chunk := self._central.read(CHUNK_SIZE):
             yield self._out(chunk)
-        zip64_end = self.offset
         count, size = self.count, self._central_size
-        # ZIP64 end record, its locator, then the classic end record (capped values).
-        zip64_record = struct.pack(
-            "<IQHHIIQQQQ", 0x06064B50, 44, MADE_BY, VERSION, 0, 0, count, count, size,
-            directory_offset,
-        )  # fmt: skip
-        locator = struct.pack("<IIQI", 0x07064B50, 0, zip64_end, 1)
-        end = struct.pack(
-            "<IHHHHIIH", 0x06054B50, 0, 0, min(count, FFFF), min(count, FFFF),
-            min(size, FFFFFFFF), min(directory_offset, FFFFFFFF), 0,
-        )  # fmt: skip
-        yield self._out(zip64_record + locator + end)
+        tail = b""
+        if count >= ZIP64_COUNT_LIMIT or size >= ZIP64_LIMIT or directory_offset >= ZIP64_LIMIT:
+            # The ZIP64 end record and its locator, before the classic end record.
+            zip64_end = self.offset
+            tail = struct.pack(
+                "<IQHHIIQQQQ", 0x06064B50, 44, MADE_BY, 45, 0, 0, count, count, size,
+                directory_offset,
+            ) + struct.pack("<IIQI", 0x07064B50, 0, zip64_end, 1)  # fmt: skip
+            count = count if count < ZIP64_COUNT_LIMIT else MARK16
+            size = size if size < ZIP64_LIMIT else MARK32
+            directory_offset = directory_offset if directory_offset < ZIP64_LIMIT else MARK32
+        end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, directory_offset, 0)
+        yield self._out(tail + end)
