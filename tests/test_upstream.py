@@ -466,13 +466,19 @@ class TestScheduling:
         self, gateway: Provider, upstream: FakeUpstream
     ) -> None:
         upstream.faults.poll_after_ms = None
-        upstream.render_seconds = 4.0
-        video = upstream_video()
+        upstream.render_seconds = 36.0
+        job = upstream.new_job({"prompt": "p", "size": "1280x720", "seconds": "8"})
+        job.started -= 30  # 30 s old, done in 6 s
+        video = upstream_video(
+            provider_job_id=job.id, create_sent_at=timezone.now() - timedelta(seconds=30)
+        )
+        start = time.monotonic()
         render_video(video.pk)
         video.refresh_from_db()
         assert video.status == Video.Status.COMPLETED, video.error_message
-        # 1 s, 1.5 s, 2.25 s ...: at most 4 reads for 4 s, where a 1 s poll makes 5+.
-        assert upstream.calls["retrieve"] <= 4
+        # A tenth of the job's age: polls at 0, 3 and 6.3 s, where 1 s polls make 7.
+        assert upstream.calls["retrieve"] == 3
+        assert time.monotonic() - start < 6 + 0.1 * 36 + 1
 
     def test_a_wake_polls_at_once(
         self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
