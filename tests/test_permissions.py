@@ -380,3 +380,24 @@ def test_api_create_can_keep_a_video_private_and_checks_the_flag(world: World) -
     bad = api.post("/v1/videos", {"prompt": "x", "private": 3}, content_type="application/json")
     assert_error(bad, 400, code="invalid_type", param="private")
     assert not Video.objects.filter(prompt="x").exists()
+
+
+@pytest.mark.parametrize("role", ["editor", "viewer"])
+def test_the_character_form_offers_only_teams_the_user_may_create_in(
+    world: World, role: str
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    clip = SimpleUploadedFile("pip.mp4", mp4_bytes(2.0), content_type="video/mp4")
+    response = world.client(role).post(
+        reverse("videos:characters"), {"name": "Pip", "video": clip, "team": world.team.pk}
+    )
+    if role == "editor":
+        assert response.status_code == 302
+        assert Character.objects.get(name="Pip").team == world.team
+        # The team sees and uses it.
+        assert world.client("viewer").get(reverse("videos:new")).content.decode().count("Pip")
+    else:
+        assert response.status_code == 400
+        assert "You cannot create in that team" in response.content.decode()
+        assert not Character.objects.exists()

@@ -16,7 +16,9 @@ from .models import Membership, Team, Video
 ONLY_ME = ""
 
 
-def add_team_fields(form: forms.Form, user: permissions.AnyUser, *, private: bool = True) -> None:
+def add_team_fields(
+    form: forms.Form, user: permissions.AnyUser, *, private: bool = True, noun: str = "video"
+) -> None:
     teams = {str(team.pk): team for team in permissions.teams_for_create(user)}
     form._studio_teams = teams  # type: ignore[attr-defined]
     choices = [(pk, team.name) for pk, team in teams.items()]
@@ -27,7 +29,7 @@ def add_team_fields(form: forms.Form, user: permissions.AnyUser, *, private: boo
         choices=choices,
         required=False,
         initial=str(default.pk) if default else ONLY_ME,
-        help_text="Its members see the video; “Only me” keeps it to you (and staff).",
+        help_text=f"Its members see the {noun}; “Only me” keeps it to you (and staff).",
         error_messages={
             "invalid_choice": "You cannot create in that team: editors and admins can."
         },

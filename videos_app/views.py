@@ -423,7 +423,7 @@ def _get_character_or_404(request: HttpRequest, character_id: str) -> Character:
 def characters(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CharacterForm(request.POST, request.FILES)
-        add_team_fields(form, request.user, private=False)
+        add_team_fields(form, request.user, private=False, noun="character")
         if form.is_valid():
             try:
                 character = services.character_create(
@@ -439,7 +439,7 @@ def characters(request: HttpRequest) -> HttpResponse:
                 return redirect("videos:characters")
     else:
         form = CharacterForm()
-        add_team_fields(form, request.user, private=False)
+        add_team_fields(form, request.user, private=False, noun="character")
     listing = selectors.characters_visible_to(request.user).select_related("owner")
     return render(
         request,
