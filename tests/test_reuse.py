@@ -295,3 +295,30 @@ def test_save_as_preset_from_a_video_fills_the_preset_form(crew: dict[str, Any])
     assert "a zeppelin over quiet hills</textarea>" in html
     assert selected(html, "size") == ["1280x720"]
     assert selected(html, "model") == ["sora-2-pro"]
+
+
+def test_save_as_preset_on_the_create_form_carries_its_fields_and_saves_nothing(
+    crew: dict[str, Any],
+) -> None:
+    editor = client_for(crew["bo"])
+    page = editor.get(NEW).content.decode()
+    assert f'name="from_create" value="1" formaction="{PRESETS}"' in page
+    response = editor.post(
+        PRESETS,
+        {
+            "from_create": "1",
+            "prompt": "a kite over dunes",
+            "model": "sora-2",
+            "size": "1280x720",
+            "seconds": "12",
+            "team": str(crew["team"].pk),
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "a kite over dunes</textarea>" in html
+    assert selected(html, "size") == ["1280x720"] and selected(html, "seconds") == ["12"]
+    assert 'class="error"' not in html  # not an attempt to save: no errors yet
+    assert not PromptPreset.objects.exists()
+    # A viewer (who cannot save presets) is not offered the button.
+    assert 'name="from_create"' not in client_for(crew["cy"]).get(NEW).content.decode()

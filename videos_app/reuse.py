@@ -190,4 +190,5 @@ def create_form_context(request: Any, form: Any) -> dict[str, Any]:
         "presets": list(presets_usable_by(request.user).order_by("team__name", "name")),
         "current_preset": int(preset) if preset.isdigit() else None,
         "carried": carried_reference(request.user, carried_id),
+        "can_save_preset": permissions.teams_for_create(request.user).exists(),
     }

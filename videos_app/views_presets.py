@@ -22,6 +22,8 @@ from .forms import add_service_error
 from .media import stored_file_response
 from .models import PromptPreset, Team
 
+FROM_CREATE = ("prompt", "model", "size", "seconds", "team")
+
 
 class PresetForm(forms.Form):
     name = forms.CharField(max_length=100, strip=True)
@@ -69,7 +71,13 @@ def _save(request: HttpRequest, form: PresetForm, preset: PromptPreset | None) -
 @login_required
 @require_http_methods(["GET", "POST"])
 def presets(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("from_create"):
+        # "Save as preset" on the create form posts its fields here: fill the preset
+        # form with them (nothing is saved until the preset is named and saved).
+        form = PresetForm(
+            user=request.user, initial={k: request.POST.get(k, "") for k in FROM_CREATE}
+        )
+    elif request.method == "POST":
         form = PresetForm(request.POST, user=request.user)
         if _save(request, form, None):
             messages.success(request, f"Preset “{form.cleaned_data['name']}” saved.")
