@@ -177,10 +177,10 @@ class VideoAdmin(admin.ModelAdmin):
 
 @admin.register(Character)
 class CharacterAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "owner", "duration", "width", "height", "created_at"]
+    list_display = ["id", "name", "owner", "team", "duration", "width", "height", "created_at"]
     search_fields = ["id", "name", "owner__username"]
-    list_filter = ["created_at"]
-    list_select_related = ["owner"]
+    list_filter = ["team", "created_at"]
+    list_select_related = ["owner", "team"]
     raw_id_fields = ["owner"]
     readonly_fields = [
         "id",
