@@ -116,9 +116,7 @@ def _require_completed(source: Video, param: str = "video") -> None:
         )
 
 
-def video_remix(
-    *, owner: User, source: Video, prompt: str, visibility: str | None = None
-) -> Video:
+def video_remix(*, owner: User, source: Video, prompt: str, visibility: str | None = None) -> Video:
     """A new video that keeps the source's scene (seed, size, duration) with a new prompt."""
     placement = _derived_placement(owner, source, None, visibility)
     _require_completed(source, param="__all__")  # the source is in the URL, not a field
