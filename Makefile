@@ -60,3 +60,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_upstream.py
