@@ -401,3 +401,25 @@ def test_the_character_form_offers_only_teams_the_user_may_create_in(
         assert response.status_code == 400
         assert "You cannot create in that team" in response.content.decode()
         assert not Character.objects.exists()
+
+
+def test_api_uploads_and_characters_go_to_the_default_team(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def clip() -> SimpleUploadedFile:
+        return SimpleUploadedFile("upload", mp4_bytes(2.0), "application/octet-stream")
+
+    editor, viewer = world.api("editor"), world.api("viewer")
+    edit = editor.post("/v1/videos/edits", {"prompt": "mirror", "video": clip()})
+    assert Video.objects.get(pk=edit.json()["id"]).team == world.team
+    extend = viewer.post("/v1/videos/extensions", {"prompt": "on", "seconds": "4", "video": clip()})
+    assert Video.objects.get(pk=extend.json()["id"]).team is None  # a viewer has no default
+    character = editor.post("/v1/videos/characters", {"name": "Pip", "video": clip()})
+    assert Character.objects.get(pk=character.json()["id"]).team == world.team
+    # Its team sees it; another team does not.
+    assert (
+        world.api("viewer").get(f"/v1/videos/characters/{character.json()['id']}").status_code
+        == 200
+    )
+    other = world.api("other_team").get(f"/v1/videos/characters/{character.json()['id']}")
+    assert_error(other, 404, code="not_found")
