@@ -143,10 +143,8 @@ def test_delete_page_and_post(world: World, role: str) -> None:
     assert Video.objects.filter(pk=world.video.pk).exists() == (role not in DELETES)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", sorted(SEES))
 def test_the_detail_page_hides_actions_the_user_may_not_take(world: World, role: str) -> None:
-    if role not in SEES:
-        pytest.skip("sees no page")
     body = world.client(role).get(world.video.get_absolute_url()).content.decode()
     assert (reverse("videos:delete", args=[world.video.pk]) in body) == (role in DELETES)
     for tool in ("remix", "extend", "edit"):
