@@ -23,7 +23,7 @@ from tests.factories import image_bytes, make_user, make_video, mp4_bytes
 from tests.fake_upstream import FakeUpstream
 from videos_app import jobs_upstream, services, wake
 from videos_app.models import Character, Provider, Video
-from videos_app.providers import get_provider
+from videos_app.providers import get_provider, openai_compatible
 from videos_app.providers.openai_compatible import (
     Backoff,
     OpenAICompatibleProvider,
@@ -191,6 +191,18 @@ class TestOperations:
         with pytest.raises(UpstreamHTTPError) as info:
             provider.retrieve(created.id)
         assert info.value.status == 404 and info.value.code == "video_not_found"
+
+    def test_an_oversized_download_is_cut_off_and_fails_the_job(
+        self, gateway: Provider, upstream: FakeUpstream, media_root: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:  # fmt: skip
+        monkeypatch.setitem(openai_compatible.MAX_ASSET_BYTES, "video", 1000)
+        video = upstream_video()
+        render_video(video.pk)
+        video.refresh_from_db()
+        assert (video.status, video.error_code) == (Video.Status.FAILED, "upstream_invalid_asset")
+        assert "larger than" in video.error_message
+        assert stored_files(media_root) == []
 
     def test_characters_are_refused_before_anything_is_sent(
         self, gateway: Provider, upstream: FakeUpstream

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 VARIANTS = ("video", "thumbnail", "spritesheet")
 MAX_RETRY_AFTER = 120.0  # the SDK's own cap on a server's retry-after
+# What a download may weigh (streamed to disk, so a runaway upstream cannot fill it).
+MAX_ASSET_BYTES = {"video": 2 << 30, "thumbnail": 20 << 20, "spritesheet": 50 << 20}
 
 
 class UpstreamUnavailable(ProviderError):
@@ -277,8 +279,14 @@ class OpenAICompatibleProvider:
                     size = 0
                     with dest.open("wb") as fh:
                         for chunk in response.iter_bytes(1 << 16):
-                            fh.write(chunk)
                             size += len(chunk)
+                            if size > MAX_ASSET_BYTES[variant]:
+                                raise ProviderError(
+                                    "upstream_invalid_asset",
+                                    f"The upstream's {variant} is larger than "
+                                    f"{MAX_ASSET_BYTES[variant] // (1 << 20)} MB; not stored.",
+                                )
+                            fh.write(chunk)
                 expected = response.headers.get("content-length")
                 if expected is not None and int(expected) != size:
                     raise httpx.RemoteProtocolError("short body")
