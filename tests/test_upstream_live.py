@@ -289,3 +289,30 @@ def test_a_model_routed_upstream_runs_there_through_the_api(
     assert api.get(f"/videos/{video_id}").json()["status"] == "completed"
     content = api.get(f"/videos/{video_id}/content")
     assert content.status_code == 200 and content.content[4:8] == b"ftyp"
+
+
+def test_the_providers_concurrency_limit_holds_across_workers(
+    main: LiveStudio, upstream: tuple[LiveStudio, str]
+) -> None:
+    set_limit = (
+        "from videos_app.models import Provider; "
+        "Provider.objects.filter(name='upstudio').update(max_concurrency={})"
+    )
+    main.manage("shell", "--no-imports", "-c", set_limit.format(1))
+    try:
+        ids = [new_job(main, prompt=f"one at a time {i}") for i in range(2)]
+        most = 0
+        deadline = time.monotonic() + 240
+        while True:
+            rows = [video_row(main, video_id) for video_id in ids]
+            most = max(most, sum(r["status"] == "in_progress" for r in rows))
+            if all(r["status"] in ("completed", "failed") for r in rows):
+                break
+            assert time.monotonic() < deadline, (rows, main.tail())
+            time.sleep(0.1)
+        assert [r["status"] for r in rows] == ["completed", "completed"], rows
+        assert most == 1
+        # The one that waited spent no attempt while it waited.
+        assert sorted(r["attempts"] for r in rows) == [1, 1]
+    finally:
+        main.manage("shell", "--no-imports", "-c", set_limit.format(4))
