@@ -113,10 +113,13 @@ def test_compare_plays_pauses_and_seeks_in_sync(
     page.fill("#compare-seek", "0.2")
     page.click("#compare-play")
     page.evaluate(f"{PLAYERS}[1].currentTime += 0.4")
-    time.sleep(1.0)
+    time.sleep(0.5)
+    wait_for_js(page, f"{PLAYERS}.every(p => !p.paused && !p.seeking)", timeout=2)
     times = page.evaluate(TIMES)
-    assert spread(times) < 0.1 and min(times) > 0.6, times
-    assert page.evaluate(f"{PLAYERS}.every(p => !p.paused)")
+    time.sleep(0.3)
+    after = page.evaluate(TIMES)
+    assert spread(times) < 0.1 and spread(after) < 0.1, (times, after)
+    assert min(after) > max(times), (times, after)  # and they play on
     page.click("#compare-play")
     wait_for_js(page, f"{PLAYERS}.every(p => p.paused)")
     assert errors == [], errors

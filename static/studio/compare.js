@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var DRIFT = 0.05;
-  var JUMP = 0.15;
+  var JUMP = 0.1;
   var root = document.getElementById("compare");
   if (!root) return;
   var players = Array.prototype.slice.call(root.querySelectorAll("[data-compare-player]"));
@@ -18,6 +18,9 @@
   var leader = players[0];
   var playing = false;
   var scrubbing = false;
+  var holding = false; // everyone paused while one of them seeks or starves
+  var holdSince = 0;
+  var HOLD_MAX_MS = 3000;
 
   players.forEach(function (p) {
     p.controls = false; // our controls replace theirs (they stay without JavaScript)
@@ -90,6 +93,7 @@
 
   function pauseAll() {
     playing = false;
+    holding = false;
     setPlayingUi(false);
     players.forEach(function (p) {
       p.pause();
@@ -99,30 +103,62 @@
     seekAll(leader.currentTime);
   }
 
+  // A player that cannot play on right now: seeking, or waiting for data or frames.
+  function stalled(p) {
+    if (p.seeking) return true;
+    if (p.ended) return false;
+    // Playing needs frames ahead (HAVE_FUTURE_DATA); a paused one, the current frame.
+    return p.readyState < (p.paused ? 2 : 3);
+  }
+
+  function running(p, t) {
+    var d = duration(p);
+    return !(d && t >= d); // a shorter video that has ended waits on its last frame
+  }
+
   function tick() {
     if (!playing) return;
     var t = leader.currentTime;
+    var waiting = stalled(leader);
     players.forEach(function (p) {
-      if (p === leader || p.seeking) return;
-      var d = duration(p);
-      if (d && t >= d) return; // a shorter video has ended: it waits on its last frame
+      if (p === leader || !running(p, t)) return;
+      if (stalled(p)) {
+        waiting = true;
+        return;
+      }
       var behind = t - p.currentTime;
       var off = Math.abs(behind);
       if (off > JUMP) {
-        // Far off: jump, aiming where the leader will be once the seek lands (learned
-        // from past seeks).
+        // Far off: jump there, and hold the others until it has landed.
         p.playbackRate = 1;
-        p.seekStartedAt = performance.now();
-        p.currentTime = Math.min(t + (p.seekLag || 0), d || t);
+        p.currentTime = t;
+        waiting = true;
       } else if (off > DRIFT) {
-        // A little off: catch up by playing faster or slower for a moment; a seek would
-        // stall the decoder and drift further on a busy machine.
-        p.playbackRate = 1 + Math.max(-0.5, Math.min(0.5, behind * 4));
+        // A little off: catch up by playing faster or slower for a moment (a seek
+        // would stall the decoder and lose more time on a busy machine).
+        p.playbackRate = 1 + Math.max(-0.5, Math.min(0.5, behind * 8));
       } else if (off < DRIFT / 2 && p.playbackRate !== 1) {
         p.playbackRate = 1;
       }
-      if (p.paused && !p.ended) p.play().catch(function () {});
     });
+    // Never hold for ever: after HOLD_MAX_MS they go on regardless.
+    if (holding && performance.now() - holdSince > HOLD_MAX_MS) waiting = false;
+    if (waiting && !holding) {
+      // Someone is seeking or starved (a busy machine): everyone waits for it, so
+      // nobody runs ahead; they go on together once it is ready.
+      holding = true;
+      holdSince = performance.now();
+      players.forEach(function (p) {
+        p.pause();
+      });
+    } else if (!waiting && holding) {
+      holding = false;
+    }
+    if (!holding) {
+      players.forEach(function (p) {
+        if (p.paused && running(p, t)) p.play().catch(function () {});
+      });
+    }
     showTime();
     requestAnimationFrame(tick);
   }
@@ -141,12 +177,6 @@
   });
   players.forEach(function (p) {
     p.addEventListener("loadedmetadata", pickLeader);
-    p.addEventListener("seeked", function () {
-      if (!playing || !p.seekStartedAt) return;
-      var took = (performance.now() - p.seekStartedAt) / 1000;
-      p.seekStartedAt = 0;
-      p.seekLag = Math.min(0.1, 0.5 * (p.seekLag || 0) + 0.5 * took);
-    });
     p.addEventListener("ended", function () {
       if (p === leader) pauseAll();
     });
