@@ -81,8 +81,10 @@
     players.forEach(function (p) {
       var started = p.play();
       if (started && started.catch) {
-        started.catch(function () {
+        started.catch(function (error) {
           // Sound was refused (no user gesture): play muted rather than not at all.
+          // (An AbortError only means a pause came first: nothing to do.)
+          if (!error || error.name !== "NotAllowedError" || !playing) return;
           p.muted = true;
           p.play().catch(function () {});
         });
