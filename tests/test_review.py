@@ -295,6 +295,14 @@ class TestCommentService:
         )
         assert {u.username for u in comment.mentions.all()} == {"maya", "ada"}
 
+    def test_a_mention_may_end_a_sentence(self, crew: dict[str, Any]) -> None:
+        j_doe = make_user("j.doe")
+        Membership.objects.create(team=crew["team"], user=j_doe, role="viewer")
+        comment = services_review.comment_create(
+            author=crew["ivan"], video=crew["video"], body="Thanks @maya. And @j.doe!"
+        )
+        assert {u.username for u in comment.mentions.all()} == {"maya", "j.doe"}
+
     def test_a_video_without_a_team_mentions_nobody(self) -> None:
         maya = make_user("maya")
         make_user("ivan")

@@ -32,8 +32,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 COMMENT_MAX_LENGTH = 2000
-# @name: Django's username characters; an e-mail's "@" is not a mention (no word before).
-MENTION_RE = re.compile(r"(?<![\w.@+-])@([\w.@+-]+)")
+# @name: Django's username characters, not ending a sentence's full stop ("thanks @maya.");
+# an e-mail's "@" is not a mention (a word comes before it).
+MENTION_RE = re.compile(r"(?<![\w.@+-])@([\w.@+-]*[\w@+-])")
 
 
 def allowed_transitions(state: str) -> tuple[str, ...]:
