@@ -179,7 +179,14 @@ class TestSearch:
             videos["lighthouse"].pk,
             videos["forest"].pk,
         }
-        assert gallery_ids(client_in, "q=slow+or+waves+-neon") == [videos["lighthouse"].pk]
+        # "or" binds looser than the implied "and", as in PostgreSQL's websearch syntax.
+        assert set(gallery_ids(client_in, "q=lighthouse+or+neon+towers")) == {
+            videos["lighthouse"].pk,
+            videos["city"].pk,
+        }
+        assert gallery_ids(client_in, "q=lighthouse+or+neon+forest") == [videos["lighthouse"].pk]
+        assert gallery_ids(client_in, "q=waves+-neon") == [videos["lighthouse"].pk]
+        assert gallery_ids(client_in, "q=slow+-neon") == []
         assert set(gallery_ids(client_in, "q=-neon")) == {
             videos["lighthouse"].pk,
             videos["forest"].pk,
@@ -233,14 +240,14 @@ class TestSearch:
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 query builder")
 class TestFts5Queries:
     def test_words_are_quoted_and_punctuation_dropped(self) -> None:
-        assert search.fts5_queries('neon "city at" -dusk NEAR(x') == (
-            '("neon") AND ("city at") AND ("NEAR x")',
-            '"dusk"',
-        )
+        assert search.fts5_clauses('neon "city at" -dusk NEAR(x') == [
+            ('"neon" AND "city at" AND "NEAR x"', '"dusk"')
+        ]
 
-    def test_or_joins_its_neighbours(self) -> None:
-        assert search.fts5_queries("a or b c") == ('("a" OR "b") AND ("c")', "")
-        assert search.fts5_queries("or a") == ('("a")', "")
+    def test_or_binds_looser_than_and(self) -> None:
+        assert search.fts5_clauses("a or b c") == [('"a"', ""), ('"b" AND "c"', "")]
+        assert search.fts5_clauses("or a or or -b") == [('"a"', ""), ("", '"b"')]
+        assert search.fts5_clauses("!!! ***") == []
 
     def test_the_repair_rebuilds_a_dropped_index(self, user: Any) -> None:
         video = make_video(user, prompt="zebra crossing")
@@ -425,3 +432,27 @@ class TestQueryCounts:
             page = list(videos[:24])
             _ = [(v.owner.username, v.team, v.is_favorite) for v in page]
         assert len(page) == 5 and len(ctx) == 1
+
+
+class TestProgressCards:
+    def _poll(self, client: Client, videos: list[Video]) -> tuple[str, int]:
+        ids = ",".join(v.pk for v in videos)
+        url = reverse("videos:gallery_progress") + f"?ids={ids}&n=1"
+        headers = {"HX-Request": "true", "HX-Current-URL": "http://testserver/?status=queued"}
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(url, headers=headers).content.decode()
+        return body, len(ctx)
+
+    def test_the_poll_sends_whole_cards_in_constant_queries(
+        self, client_in: Client, user: Any
+    ) -> None:
+        team = team_with(user)
+        running = [make_video(user, team=team, status="in_progress") for _ in range(25)]
+        Favorite.objects.create(user=user, video=running[0])
+        self._poll(client_in, running[:1])  # warm: the session's user
+        _, few = self._poll(client_in, running[:2])
+        body, many = self._poll(client_in, running)
+        assert few == many
+        first = body.split(f'id="card-{running[0].pk}"')[1].split("</article>")[0]
+        assert 'aria-pressed="true"' in first and team.name in first
+        assert 'name="next" value="/?status=queued"' in first

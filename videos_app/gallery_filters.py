@@ -118,6 +118,13 @@ class GalleryFilterForm(forms.Form):
         return data
 
     @property
+    def active_filters(self) -> int:
+        """How many filters (not the search, not the sort) are set."""
+        data = getattr(self, "cleaned_data", {})
+        skip = ("q", "sort")
+        return sum(data.get(key) not in (None, "", False) for key in FILTER_KEYS if key not in skip)
+
+    @property
     def is_filtered(self) -> bool:
         """Whether any filter or search narrows the gallery (sort alone does not)."""
         data = getattr(self, "cleaned_data", {})

@@ -161,7 +161,7 @@ class Video(models.Model):
             models.Index(fields=["team", "-created_at"], name="video_team_newest"),
             models.Index(fields=["status", "-created_at"], name="video_status_newest"),
             models.Index(fields=["review_state", "-created_at"], name="video_review_newest"),
-            models.Index(fields=["-seconds", "-created_at"], name="video_longest"),
+            models.Index(fields=["-seconds", "-created_at", "-id"], name="video_longest"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from .models import Video
@@ -80,12 +80,14 @@ def filter_prompts(queryset: QuerySet[Video], text: str) -> QuerySet[Video]:
         query = SearchQuery(text, search_type="websearch", config=PG_CONFIG)
         return queryset.alias(prompt_search=_pg_vector()).filter(prompt_search=query)
     if vendor == "sqlite":
-        positive, negative = fts5_queries(text)
-        if positive:
-            queryset = queryset.filter(pk__in=_fts_ids(positive))
-        if negative:
-            queryset = queryset.exclude(pk__in=_fts_ids(negative))
-        return queryset
+        matches = Q()
+        for positive, negative in fts5_clauses(text):
+            if positive:
+                must = f"({positive}) NOT ({negative})" if negative else positive
+                matches |= Q(pk__in=_fts_ids(must))
+            else:  # only exclusions: everything else matches
+                matches |= ~Q(pk__in=_fts_ids(negative))
+        return queryset.filter(matches)
     # Any other database: every word somewhere in the prompt.
     for word in _WORD.findall(text):
         queryset = queryset.filter(prompt__icontains=word)
@@ -102,32 +104,26 @@ def _phrase(text: str) -> str:
     return '"' + " ".join(words) + '"' if words else ""
 
 
-def fts5_queries(text: str) -> tuple[str, str]:
-    """(what must match, what must not) as safe FTS5 expressions; either may be ''."""
-    positive: list[str] = []
-    negative: list[str] = []
-    pending_or = False
+def fts5_clauses(text: str) -> list[tuple[str, str]]:
+    """The search as FTS5 clauses, any of which may match (``or`` splits them, binding
+    looser than the implied AND, as in PostgreSQL's websearch): each clause is (what
+    must match, what must not), safe FTS5 expressions; either may be ''."""
+    clauses: list[tuple[list[str], list[str]]] = [([], [])]
     for match in _TOKEN.finditer(text):
         minus = match.group(1) or match.group(3)
         raw = match.group(2) if match.group(2) is not None else match.group(4)
         if match.group(4) is not None and raw.lower() == "or" and not minus:
-            pending_or = bool(positive)
+            if clauses[-1] != ([], []):
+                clauses.append(([], []))
             continue
         phrase = _phrase(raw)
-        if not phrase:
-            continue
-        if minus:
-            negative.append(phrase)
-        elif pending_or:
-            positive[-1] = f"{positive[-1]} OR {phrase}"
-            pending_or = False
-        else:
-            positive.append(phrase)
-    # Grouped so an OR binds only its neighbours; a missing term matches everything.
-    return (
-        " AND ".join(f"({p})" for p in positive),
-        " OR ".join(negative),
-    )
+        if phrase:
+            clauses[-1][1 if minus else 0].append(phrase)
+    return [
+        (" AND ".join(positive), " OR ".join(negative))
+        for positive, negative in clauses
+        if positive or negative
+    ]
 
 
 def ensure_sqlite_index(connection: BaseDatabaseWrapper) -> None:

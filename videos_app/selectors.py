@@ -140,14 +140,9 @@ def video_progress(*, video_id: str) -> JobProgress:
 def video_progress_many(
     *, user: AbstractBaseUser | AnonymousUser, video_ids: Iterable[str]
 ) -> list[Video]:
-    """The status columns of several videos in one query (for polling)."""
+    """Several videos as the gallery's cards show them, in one query (for polling)."""
     ids = list(video_ids)[:100]
-    return list(
-        videos_visible_to(user)
-        .filter(pk__in=ids)
-        .select_related("owner")
-        .order_by("-created_at", "-id")
-    )
+    return list(video_gallery(user=user).filter(pk__in=ids))
 
 
 def characters_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Character]:

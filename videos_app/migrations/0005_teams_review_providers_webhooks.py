@@ -647,7 +647,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="video",
-            index=models.Index(fields=["-seconds", "-created_at"], name="video_longest"),
+            index=models.Index(fields=["-seconds", "-created_at", "-id"], name="video_longest"),
         ),
         # Full-text search over prompts: FTS5 + triggers on SQLite, a GIN index on
         # PostgreSQL (see videos_app/search.py).
