@@ -515,3 +515,28 @@ class TestAdmin:
         change = reverse("admin:videos_app_reviewevent_change", args=[event.pk])
         client.post(change, {"to_state": State.APPROVED})
         assert ReviewEvent.objects.get(pk=event.pk).to_state == State.IN_REVIEW
+
+
+def test_the_detail_page_reads_comments_in_a_fixed_number_of_queries(
+    crew: dict[str, Any],
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    video, ivan = crew["video"], crew["ivan"]
+    client = signed_in(ivan)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(video.get_absolute_url()).status_code == 200
+        return len(captured)
+
+    root = services_review.comment_create(author=crew["maya"], video=video, body="@ivan one")
+    queries()  # the first request also loads the signed-in user (cached after)
+    one = queries()
+    for n in range(5):
+        services_review.comment_create(
+            author=crew["ada"], video=video, body=f"@maya @ivan {n}", parent=root
+        )
+        services_review.comment_create(author=ivan, video=video, body=f"{n}", at_seconds=n)
+    assert queries() == one
