@@ -294,6 +294,13 @@ class TestPageAndFragment:
         assert '<option value="completed" selected>' in body
         assert "HX-Request" in response["Vary"]
 
+    def test_the_filters_unfold_when_one_is_set(self, client_in: Client) -> None:
+        folded = client_in.get(GALLERY + "?q=neon&sort=oldest").content.decode()
+        assert '<details class="filters__more">' in folded
+        unfolded = client_in.get(GALLERY + "?status=failed&review=draft").content.decode()
+        assert '<details class="filters__more" open>' in unfolded
+        assert "Filters · 2 set" in unfolded
+
     def test_an_htmx_request_gets_only_the_results(self, client_in: Client, user: Any) -> None:
         video = make_video(user)
         response = client_in.get(GALLERY + "?q=lighthouse", headers={"HX-Request": "true"})

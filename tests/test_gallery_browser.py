@@ -277,9 +277,11 @@ def test_the_lightbox_plays_and_the_arrow_keys_change_video(page: Any) -> None:
 
     page.keyboard.press("Escape")
     wait_for_js(page, "!document.getElementById('lightbox').open")
-    # Focus goes back to the thumbnail the lightbox last showed.
-    assert page.evaluate(
+    # Focus goes back to the thumbnail the lightbox last showed (on the close event, a
+    # task after the dialog closes).
+    wait_for_js(
+        page,
         "document.activeElement === document.querySelectorAll("
-        "'#gallery-grid .card__media[data-video]')[4]"
+        "'#gallery-grid .card__media[data-video]')[4]",
     )
     assert current() == "None"
