@@ -120,7 +120,7 @@ def fill(alias: str, total: int) -> Client:
                 owner=members[i % 20],
                 # One in ten is another team's: invisible to the viewer, still in the table.
                 team=other if i % 10 == 9 else crew,
-                prompt=prompt(rng) + (" zeppelin" if i % 1000 == 500 else ""),
+                prompt=prompt(rng) + (" zeppelin" if i % 1000 == 50 else ""),
                 model=rng.choice(("sora-2", "sora-2-pro")),
                 size=rng.choice(SIZES),
                 seconds=rng.choice(SECONDS),

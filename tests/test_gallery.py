@@ -249,6 +249,13 @@ class TestFts5Queries:
         assert search.fts5_clauses("or a or or -b") == [('"a"', ""), ("", '"b"')]
         assert search.fts5_clauses("!!! ***") == []
 
+    def test_a_search_works_inside_a_subquery(self, user: Any) -> None:
+        zebra = make_video(user, prompt="zebra crossing")
+        make_video(user, prompt="pelican crossing")
+        found = search.filter_prompts(Video.objects.all(), "zebra or -crossing")
+        assert list(Video.objects.filter(pk__in=found)) == [zebra]
+        assert list(found) == [zebra]
+
     def test_the_repair_rebuilds_a_dropped_index(self, user: Any) -> None:
         video = make_video(user, prompt="zebra crossing")
         with connection.cursor() as cursor:

@@ -23,8 +23,9 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import Expression
+from django.db.models.sql.compiler import SQLCompiler
 
 from .models import Video
 
@@ -51,10 +52,7 @@ _FTS_SETUP = (
     "DELETE FROM video_prompt_fts",
     "INSERT INTO video_prompt_fts(rowid, prompt) SELECT rowid, prompt FROM videos_app_video",
 )
-_FTS_IDS = (
-    "SELECT v.id FROM videos_app_video v JOIN video_prompt_fts f ON f.rowid = v.rowid "
-    "WHERE video_prompt_fts MATCH %s"
-)
+_FTS_ROWIDS = "SELECT rowid FROM video_prompt_fts WHERE video_prompt_fts MATCH %s"
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
 _WORD = re.compile(r"\w+")
@@ -80,22 +78,43 @@ def filter_prompts(queryset: QuerySet[Video], text: str) -> QuerySet[Video]:
         query = SearchQuery(text, search_type="websearch", config=PG_CONFIG)
         return queryset.alias(prompt_search=_pg_vector()).filter(prompt_search=query)
     if vendor == "sqlite":
-        matches = Q()
-        for positive, negative in fts5_clauses(text):
-            if positive:
-                must = f"({positive}) NOT ({negative})" if negative else positive
-                matches |= Q(pk__in=_fts_ids(must))
-            else:  # only exclusions: everything else matches
-                matches |= ~Q(pk__in=_fts_ids(negative))
-        return queryset.filter(matches)
+        clauses = fts5_clauses(text)
+        return queryset.filter(_FtsMatch(clauses)) if clauses else queryset
     # Any other database: every word somewhere in the prompt.
     for word in _WORD.findall(text):
         queryset = queryset.filter(prompt__icontains=word)
     return queryset
 
 
-def _fts_ids(match: str) -> RawSQL:
-    return RawSQL(_FTS_IDS, (match,))  # noqa: S611 (constant SQL, the match is a parameter)
+class _FtsMatch(Expression):
+    """``rowid IN (rows the FTS5 table matches)`` for the query's own video table.
+
+    The row ids come straight from the FTS5 index (a join back to the video table by id
+    cost three to four times as much at 100,000 rows). The table's alias is read when the
+    query is compiled, so the condition stays right inside a subquery (``pk__in=``).
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, clauses: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.clauses = clauses
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[str | int, ...]]:
+        rowid = f"{compiler.quote_name(compiler.query.get_initial_alias())}.rowid"
+        parts: list[str] = []
+        params: list[str] = []
+        for positive, negative in self.clauses:
+            if positive:
+                parts.append(f"{rowid} IN ({_FTS_ROWIDS})")
+                params.append(f"({positive}) NOT ({negative})" if negative else positive)
+            else:  # only exclusions: everything else matches
+                parts.append(f"{rowid} NOT IN ({_FTS_ROWIDS})")
+                params.append(negative)
+        return "(" + " OR ".join(parts) + ")", tuple(params)
 
 
 def _phrase(text: str) -> str:
