@@ -540,3 +540,15 @@ def test_the_detail_page_reads_comments_in_a_fixed_number_of_queries(
         )
         services_review.comment_create(author=ivan, video=video, body=f"{n}", at_seconds=n)
     assert queries() == one
+
+
+def test_the_finished_jobs_swap_leaves_the_comment_form_alone(crew: dict[str, Any]) -> None:
+    # The stage is swapped when the job ends; a comment being typed must survive it.
+    video = crew["video"]
+    client = signed_in(crew["ivan"])
+    page = client.get(video.get_absolute_url()).content.decode()
+    assert page.count('id="comments"') == 1 and "data-at-now" in page
+    stage = client.get(reverse("videos:status", args=[video.pk]), headers=HTMX)
+    body = stage.content.decode()
+    assert 'id="stage"' in body and 'id="review"' in body
+    assert 'id="comments"' not in body and 'id="comment-body"' not in body
