@@ -307,6 +307,9 @@ class Favorite(models.Model):
             models.UniqueConstraint(fields=["user", "video"], name="favorite_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} ♥ {self.video_id}"
+
 
 class ReviewEvent(models.Model):
     """One change of a video's review state: who, when, from what to what."""
@@ -321,6 +324,9 @@ class ReviewEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.video_id}: {self.from_state} → {self.to_state}"
 
 
 class Comment(models.Model):
@@ -342,6 +348,9 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.video_id}: {self.body[:40]}"
 
 
 class PromptPreset(models.Model):
