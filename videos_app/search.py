@@ -85,7 +85,7 @@ def filter_prompts(queryset: QuerySet[Video], text: str) -> QuerySet[Video]:
     return queryset
 
 
-class _FtsMatch(Lookup):  # type: ignore[type-arg]
+class _FtsMatch(Lookup):
     """``rowid IN (rows the FTS5 table matches)`` for the row of the query's video table.
 
     The row ids come straight from the FTS5 index (a join back to the video table by id
