@@ -7,10 +7,12 @@ every write is conditional on still owning the attempt.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,23 +116,34 @@ def video_job_run(*, video_id: str) -> None:
     except ProviderError as exc:
         _fail(video.pk, attempt, exc.code, exc.message)
         return
-    tmp_root = settings.DATA_DIR / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    # What an earlier attempt left when its worker was killed: the job is ours now.
-    for stale in tmp_root.glob(f"{video.pk}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{video.pk}-", dir=tmp_root))
-    try:
+    with job_attempt(video.pk, attempt, what="renderer") as workdir:
         provider = get_provider(video.provider)
         if not hasattr(provider, "run"):  # its kind changed since the job was dispatched
             raise ProviderError("provider_changed", "The video's provider changed; retry it.")
         assets = provider.run(spec, workdir=workdir, on_progress=ProgressWriter(video.pk, attempt))
         _complete(video, attempt, assets)
+
+
+@contextlib.contextmanager
+def job_attempt(video_id: str, attempt: int, *, what: str) -> Iterator[Path]:
+    """A fresh working folder for one attempt at a job, removed afterwards.
+
+    A ``ProviderError`` raised inside fails the job with its code and message; anything
+    else fails it as ``internal_error`` and propagates (the task is marked failed too).
+    """
+    tmp_root = settings.DATA_DIR / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    # What an earlier attempt left when its worker was killed: the job is ours now.
+    for stale in tmp_root.glob(f"{video_id}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{video_id}-", dir=tmp_root))
+    try:
+        yield workdir
     except ProviderError as exc:
-        _fail(video.pk, attempt, exc.code, exc.message)
+        _fail(video_id, attempt, exc.code, exc.message)
     except Exception:
-        logger.exception("video %s failed", video.pk)
-        _fail(video.pk, attempt, "internal_error", "The renderer stopped unexpectedly.")
+        logger.exception("video %s failed", video_id)
+        _fail(video_id, attempt, "internal_error", f"The {what} stopped unexpectedly.")
         raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

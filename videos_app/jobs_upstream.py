@@ -26,8 +26,6 @@ The row records every step that costs money before the step is taken:
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +40,13 @@ from django.utils import timezone
 from PIL import Image
 
 from . import wake
-from .jobs import ProgressWriter, _complete, _fail, heartbeat_interval, heartbeat_stale
+from .jobs import (
+    ProgressWriter,
+    _complete,
+    heartbeat_interval,
+    heartbeat_stale,
+    job_attempt,
+)
 from .models import Provider as ProviderRow
 from .models import Video
 from .providers import get_provider
@@ -142,22 +146,10 @@ def upstream_job_run(*, video_id: str) -> None:
         return
     provider = get_provider(video.provider)
     assert isinstance(provider, OpenAICompatibleProvider)
-    tmp_root = settings.DATA_DIR / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    for stale in tmp_root.glob(f"{video.pk}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{video.pk}-", dir=tmp_root))
-    job = UpstreamJob(video, attempt, provider)
     try:
-        job.run(workdir)
-    except ProviderError as exc:
-        _fail(video.pk, attempt, exc.code, exc.message)
-    except Exception:
-        logger.exception("video %s failed", video.pk)
-        _fail(video.pk, attempt, "internal_error", "The upstream job stopped unexpectedly.")
-        raise
+        with job_attempt(video.pk, attempt, what="upstream job") as workdir:
+            UpstreamJob(video, attempt, provider).run(workdir)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
         provider.close()
 
 
