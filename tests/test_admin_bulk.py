@@ -57,7 +57,7 @@ def test_delete_with_assets_removes_rows_and_files_and_skips_rendering_ones(
     source = completed()
     make_video(status=Video.Status.QUEUED, source=source, operation=Video.Operation.REMIX)
     with django_capture_on_commit_callbacks(execute=True):
-        response = act(admin_client, "delete_with_assets", [done, running, source])
+        response = act(admin_client, "delete_with_assets", [done, running, source], apply="1")
     assert response.status_code == 302
     assert not Video.objects.filter(pk=done.pk).exists()
     assert Video.objects.filter(pk__in=[running.pk, source.pk]).count() == 2
@@ -66,6 +66,21 @@ def test_delete_with_assets_removes_rows_and_files_and_skips_rendering_ones(
     page = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "Deleted 1 video(s) with their files." in page
     assert "Skipped 2 still rendering" in page
+
+
+def test_delete_with_assets_asks_before_deleting_anything(
+    admin_client: Client, media_root: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    done = completed()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(admin_client, "delete_with_assets", [done])
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Delete the selected videos and their files?" in page
+    assert 'value="Yes, delete them"' in page
+    assert f'name="_selected_action" value="{done.pk}"' in page
+    assert Video.objects.filter(pk=done.pk).exists()
+    assert any(name.startswith(f"videos/{done.pk}/") for name in stored_files(media_root))
 
 
 def test_set_review_state_asks_for_the_state_then_records_events(

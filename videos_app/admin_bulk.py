@@ -32,9 +32,20 @@ ACTIVITY_LIMIT = 50
 @admin.action(description="Delete selected videos with their files")
 def delete_with_assets(
     modeladmin: admin.ModelAdmin[Video], request: HttpRequest, queryset: QuerySet[Video]
-) -> None:
+) -> HttpResponse | None:
     """Delete each finished video and its files; skip those still rendering (or feeding
-    a remix, extension or edit that is), and say so."""
+    a remix, extension or edit that is), and say so. Asks first, as Django's own
+    delete action does: files cannot be brought back."""
+    if "apply" not in request.POST:
+        return _intermediate(
+            modeladmin,
+            request,
+            queryset,
+            action="delete_with_assets",
+            title="Delete the selected videos and their files?",
+            form=forms.Form(),
+            submit_label="Yes, delete them",
+        )
     busy_sources = set(
         Video.objects.filter(source__in=queryset, status__in=Video.ACTIVE_STATUSES).values_list(
             "source_id", flat=True
@@ -57,6 +68,7 @@ def delete_with_assets(
             + ("…" if len(skipped) > 20 else ""),
             level=messages.WARNING,
         )
+    return None
 
 
 class ReviewStateForm(forms.Form):
@@ -79,6 +91,7 @@ def _intermediate(
     action: str,
     title: str,
     form: forms.Form,
+    submit_label: str = "Apply",
 ) -> TemplateResponse:
     """The page that asks for the action's argument, carrying the selection along."""
     context = {
@@ -91,6 +104,7 @@ def _intermediate(
         "count": queryset.count(),
         "selected": list(queryset.values_list("pk", flat=True)),
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "submit_label": submit_label,
     }
     return TemplateResponse(request, "admin/videos_app/video/bulk_choice.html", context)
 
