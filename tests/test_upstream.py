@@ -359,7 +359,11 @@ class TestFaults:
         assert (video.status, video.error_code) == (Video.Status.FAILED, "invalid_api_key")
         assert wrong not in caplog.text and wrong not in video.error_message
         # The fake echoes the key in its message; the studio keeps the message, not the key.
-        assert video.error_message == "Incorrect API key provided: [redacted]."
+        # It says the key is the studio's for this provider, not the user's own.
+        assert video.error_message == (
+            f"The provider {gateway.name} did not accept the studio's API key for it "
+            "(an operator must fix it): Incorrect API key provided: [redacted]."
+        )
         assert upstream.auth_seen == [f"Bearer {wrong}"]
 
 

@@ -336,6 +336,15 @@ class OpenAICompatibleProvider:
     def _error(self, response: httpx.Response, what: str) -> UpstreamHTTPError:
         """The upstream's error, with the key cut out of its message should it echo it."""
         error = _error_from(response, what)
+        if error.status == 401:
+            # The studio's own key for the provider, not the user's: say whose it is, or a
+            # user reading "Incorrect API key" on their video suspects their own key.
+            error = UpstreamHTTPError(
+                error.code,
+                f"The provider {self.name} did not accept the studio's API key for it "
+                f"(an operator must fix it): {error.message}",
+                error.status,
+            )
         try:
             key = self._api_key()
         except ProviderError:
