@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -320,6 +321,26 @@ class TestFaults:
         )  # fmt: skip
         assert upstream.calls["content:video"] == 0
 
+    def test_a_job_the_provider_never_took_costs_nothing_and_an_upstream_failure_keeps_its_cost(
+        self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv(KEY_ENV)
+        refused = upstream_video(cost_estimate=Decimal("0.8000"))
+        render_video(refused.pk)
+        refused.refresh_from_db()
+        assert (refused.status, refused.error_code) == (
+            Video.Status.FAILED,
+            "provider_misconfigured",
+        )
+        assert refused.cost_estimate == 0  # a retry once the key is fixed is the only charge
+        monkeypatch.setenv(KEY_ENV, KEY)
+        upstream.faults.fail_job = ("moderation_blocked", "The prompt was blocked upstream.")
+        failed_upstream = upstream_video(cost_estimate=Decimal("0.8000"))
+        render_video(failed_upstream.pk)
+        failed_upstream.refresh_from_db()
+        assert failed_upstream.status == Video.Status.FAILED
+        assert failed_upstream.cost_estimate == Decimal("0.8000")  # the provider ran it
+
     def test_assets_are_home_before_they_expire_upstream(
         self, gateway: Provider, upstream: FakeUpstream, media_root: Path
     ) -> None:
@@ -421,13 +442,14 @@ class TestNeverTwice:
     ) -> None:
         video = upstream_video(
             status=Video.Status.IN_PROGRESS, attempts=1, create_sent_at=timezone.now(),
-            heartbeat_at=timezone.now() - timedelta(hours=1),
+            heartbeat_at=timezone.now() - timedelta(hours=1), cost_estimate=Decimal("0.8000"),
         )  # fmt: skip
         render_video(video.pk)
         video.refresh_from_db()
         assert (video.status, video.error_code) == (
             Video.Status.FAILED, "upstream_outcome_unknown",
         )  # fmt: skip
+        assert video.cost_estimate == Decimal("0.8000")  # it may have run: still counted
         assert upstream.creates() == 0
 
     def test_running_the_task_again_after_completion_changes_nothing(

@@ -14,12 +14,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .models import Provider as ProviderRow
@@ -217,6 +219,13 @@ def _complete(video: Video, attempt: int, assets: Assets) -> None:
 
 
 def _fail(video_id: str, attempt: int, code: str, message: str) -> None:
+    # A job no provider took on (no job id, and not a create whose answer was lost) made
+    # nothing that can be billed: its estimate drops to zero, so a user who retries once
+    # an operator fixed the provider is not counted twice for one video.
+    never_taken = Q(provider_job_id="", cost_estimate__isnull=False)
+    cost: Any = F("cost_estimate")
+    if code != "upstream_outcome_unknown":
+        cost = Case(When(never_taken, then=Value(Decimal(0))), default=F("cost_estimate"))
     updated = Video.objects.filter(
         pk=video_id, attempts=attempt, status=Video.Status.IN_PROGRESS
     ).update(
@@ -225,6 +234,7 @@ def _fail(video_id: str, attempt: int, code: str, message: str) -> None:
         error_message=message[:2000],
         completed_at=timezone.now(),
         heartbeat_at=None,
+        cost_estimate=cost,
     )
     if updated:
         video_finished.send(sender=Video, video_id=video_id, status=Video.Status.FAILED)

@@ -4,7 +4,8 @@ Every total is over the videos the viewer may see (``selectors.videos_visible_to
 one aggregate query. A video's seconds here are the seconds its provider rendered: the
 new segment for an extension, the whole video otherwise (as its cost estimate counts
 them). Every video counts, whatever its status: the estimate is recorded when it is
-submitted.
+submitted (and drops to zero if the job fails before any provider took it on, see
+``jobs._fail``).
 """
 
 from __future__ import annotations
