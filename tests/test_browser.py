@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.browser import launch_browser, shot, sign_in, wait_for_js
 from tests.live import ADMIN_PASSWORD, ADMIN_USERNAME, LiveStudio, live_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -35,26 +25,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed (make test installs Debian's chromium)")
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-
-
-def wait_for_js(page: object, expression: str, timeout: float = 20) -> None:
-    """Poll an expression (wait_for_function evaluates strings, which the CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.1)
-
-
-def shot(page: object, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+def browser() -> Iterator[Any]:
+    yield from launch_browser()
 
 
 def test_a_user_creates_watches_plays_downloads_and_deletes_a_video(
@@ -173,14 +145,6 @@ def test_the_gallery_updates_running_jobs_with_one_poll(
 
 def wait_for_completed(page: object, timeout: float = 180) -> None:
     page.locator("video#player").wait_for(timeout=timeout * 1000)  # type: ignore[attr-defined]
-
-
-def sign_in(page: object, studio: LiveStudio) -> None:
-    page.goto(studio.url + "/login/")  # type: ignore[attr-defined]
-    page.fill("input[name=username]", ADMIN_USERNAME)  # type: ignore[attr-defined]
-    page.fill("input[name=password]", ADMIN_PASSWORD)  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url(studio.url + "/")  # type: ignore[attr-defined]
 
 
 def test_a_user_remixes_extends_and_edits_and_uses_a_character(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.browser import launch_browser, shot
 from tests.live import ADMIN_PASSWORD, ADMIN_USERNAME, LiveStudio, live_studio
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -37,13 +37,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed (make test installs Debian's chromium)")
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+def browser() -> Iterator[Any]:
+    yield from launch_browser()
 
 
 def text_becomes(page: object, selector: str, expected: str, timeout: float = 5) -> str:

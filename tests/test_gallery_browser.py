@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, wait_for_js  # noqa: E402
+from tests.browser import launch_browser, shot, wait_for_js  # noqa: E402
 
 # Tile i of a seeded spritesheet is this colour, so a screenshot tells which tile shows.
 COLS = ROWS = 5
@@ -88,12 +87,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed (make test installs Debian's chromium)")
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+    yield from launch_browser()
 
 
 @pytest.fixture
@@ -113,12 +107,6 @@ def page(studio: LiveStudio, browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, errors  # no CSP violations, no script errors
-
-
-def shot(page: Any, name: str) -> None:
-    # caret="initial": hiding the caret injects a <style>, which the CSP (rightly) refuses.
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, caret="initial")
 
 
 def cards(page: Any) -> int:
