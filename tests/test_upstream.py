@@ -193,6 +193,32 @@ class TestOperations:
             provider.retrieve(created.id)
         assert info.value.status == 404 and info.value.code == "video_not_found"
 
+    @pytest.mark.usefixtures("sync_queue")
+    def test_deleting_a_video_deletes_its_upstream_copy_and_a_local_one_calls_nothing(
+        self, gateway: Provider, upstream: FakeUpstream, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        job_id = finished_upstream_job(upstream)
+        video = upstream_video(status=Video.Status.COMPLETED, provider_job_id=job_id)
+        local = make_video(owner=video.owner, status=Video.Status.COMPLETED)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.video_delete(video=video, actor=video.owner)
+        assert upstream.calls["delete"] == 1 and upstream.jobs[job_id].deleted
+        with django_capture_on_commit_callbacks(execute=True):
+            services.video_delete(video=local, actor=local.owner)
+        assert upstream.calls["delete"] == 1
+
+    @pytest.mark.usefixtures("sync_queue")
+    def test_an_upstream_that_refuses_the_delete_still_lets_the_video_go(
+        self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch,
+        django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture,
+    ) -> None:  # fmt: skip
+        video = upstream_video(status=Video.Status.COMPLETED, provider_job_id="video_elsewhere")
+        monkeypatch.delenv(KEY_ENV)  # the delete fails at once: no key
+        with django_capture_on_commit_callbacks(execute=True):
+            services.video_delete(video=video, actor=video.owner)
+        assert not Video.objects.filter(pk=video.pk).exists()
+        assert "could not delete gateway's copy video_elsewhere" in caplog.text
+
     def test_an_oversized_download_is_cut_off_and_fails_the_job(
         self, gateway: Provider, upstream: FakeUpstream, media_root: Path,
         monkeypatch: pytest.MonkeyPatch,

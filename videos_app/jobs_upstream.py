@@ -153,6 +153,29 @@ def upstream_job_run(*, video_id: str) -> None:
         provider.close()
 
 
+def upstream_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
+    """Delete the upstream's copy of a video deleted here (best effort: a failure is
+    logged, the video is gone here either way). True once the copy is gone."""
+    try:
+        provider = get_provider(provider_name)
+    except LookupError:
+        logger.warning(
+            "provider %s is gone; its copy %s stays upstream", provider_name, upstream_id
+        )
+        return False
+    if not isinstance(provider, OpenAICompatibleProvider):
+        return False
+    try:
+        return provider.delete(upstream_id)
+    except ProviderError as exc:
+        logger.warning(
+            "could not delete %s's copy %s: %s %s", provider_name, upstream_id, exc.code, exc
+        )
+        return False
+    finally:
+        provider.close()
+
+
 class UpstreamJob:
     def __init__(self, video: Video, attempt: int, provider: OpenAICompatibleProvider) -> None:
         self.video = video

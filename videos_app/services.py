@@ -337,11 +337,23 @@ def video_delete(*, video: Video, actor: AbstractBaseUser) -> None:
 
 
 def video_remove(*, video: Video) -> None:
-    """Delete the row and, once that has committed, its files (no checks: see video_delete)."""
+    """Delete the row and, once that has committed, its files (no checks: see video_delete)
+    and its copy on an upstream provider (a local render has no provider job id)."""
     names = video_file_names(video)
+    provider, upstream_id = video.provider, video.provider_job_id
     with transaction.atomic():
         video.delete()
         transaction.on_commit(lambda: storage_delete(names))
+        if upstream_id:
+            transaction.on_commit(
+                lambda: async_task(
+                    "videos_app.tasks.delete_upstream_copy",
+                    provider,
+                    upstream_id,
+                    task_name=f"delete {upstream_id} on {provider}",
+                    group="upstream delete",
+                )
+            )
 
 
 def video_file_names(video: Video) -> list[str]:

@@ -11,3 +11,9 @@ def render_video(video_id: str) -> None:
 
 def recover_stale_jobs() -> int:
     return len(video_jobs_recover())
+
+
+def delete_upstream_copy(provider_name: str, upstream_id: str) -> bool:
+    from .jobs_upstream import upstream_copy_delete
+
+    return upstream_copy_delete(provider_name=provider_name, upstream_id=upstream_id)
