@@ -73,6 +73,11 @@ def test_everyone_in_the_team_sees_its_members_and_outsiders_get_404(
         assert response.status_code == 404
 
 
+def test_the_team_page_breadcrumb_names_the_team(people: dict[str, User]) -> None:
+    body = client_for(people["viewer"]).get(reverse("videos:team", args=["crew"])).content.decode()
+    assert '<a href="/teams/">Teams</a> <span aria-hidden="true">/</span> Crew</nav>' in body
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_only_admins_and_staff_add_members(people: dict[str, User], role: str) -> None:
     newcomer = make_user("newcomer")
