@@ -585,6 +585,20 @@ class TestClient:
         provider = get_provider("gateway")
         assert provider.list_recent(since=0) == []  # type: ignore[union-attr]
 
+    def test_a_base_url_without_v1_says_to_check_the_base_url(self) -> None:
+        def site(request: httpx.Request) -> httpx.Response:  # a web site, not the API
+            return httpx.Response(404, html="<h1>Not Found</h1>")
+
+        provider = OpenAICompatibleProvider(
+            name="site", base_url="http://upstream.test", api_key=lambda: KEY,
+            client=httpx.Client(transport=httpx.MockTransport(site)),
+        )  # fmt: skip
+        with pytest.raises(UpstreamHTTPError) as info:
+            provider.create(prompt="p", model="m", size="720x1280", seconds=4)
+        assert info.value.status == 404 and info.value.code == "not_found"
+        assert "check the provider's base URL (http://upstream.test)" in info.value.message
+        assert "usually ends in /v1" in info.value.message
+
     def test_a_post_that_times_out_is_not_resent(self, upstream: FakeUpstream) -> None:
         upstream.faults.latency = 1.0
         provider = OpenAICompatibleProvider(

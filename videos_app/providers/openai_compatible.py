@@ -345,6 +345,14 @@ class OpenAICompatibleProvider:
                 f"(an operator must fix it): {error.message}",
                 error.status,
             )
+        elif error.status in (404, 405) and "json" not in response.headers.get("content-type", ""):
+            # Not the API's JSON envelope: most likely a base URL without its /v1.
+            error = UpstreamHTTPError(
+                error.code,
+                f"{error.message} It did not answer like a /v1/videos service: check the "
+                f"provider's base URL ({self.base_url}), which usually ends in /v1.",
+                error.status,
+            )
         try:
             key = self._api_key()
         except ProviderError:
