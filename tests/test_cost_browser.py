@@ -101,3 +101,28 @@ def test_the_estimate_follows_the_model_and_the_duration(
     assert page.eval_on_selector_all("select option:disabled", "o => o.length") == 0
     assert errors == []
     context.close()
+
+
+def test_the_usage_table_fits_a_phone(studio: LiveStudio, browser: object) -> None:
+    studio.manage(
+        "shell", "-c",
+        "from decimal import Decimal; from django.contrib.auth.models import User;"
+        "from videos_app.models import Video;"
+        f"Video.objects.create(owner=User.objects.get(username={ADMIN_USERNAME!r}),"
+        "prompt='p', model='acme-video', provider='gateway', seconds=8,"
+        "status='completed', cost_estimate=Decimal('1234.5600'))",
+    )  # fmt: skip
+    context = browser.new_context(viewport={"width": 390, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(studio.url + "/login/")
+    page.fill("input[name=username]", ADMIN_USERNAME)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(studio.url + "/")
+    page.goto(studio.url + "/usage/")
+    assert "$1,234.56" in page.inner_text(".usage-table tfoot")
+    # Every column, the cost included, is on screen: the table does not scroll sideways.
+    widths = page.eval_on_selector(".usage-table-wrap", "w => [w.scrollWidth, w.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    shot(page, "usage-390")
+    context.close()
