@@ -71,7 +71,11 @@ def test_the_bulk_delete_takes_the_files_along_and_skips_running_jobs(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             reverse("admin:videos_app_video_changelist"),
-            {"action": "delete_with_assets", "_selected_action": [done.pk, running.pk]},
+            {
+                "action": "delete_with_assets",
+                "_selected_action": [done.pk, running.pk],
+                "apply": "1",  # the confirmation page's answer
+            },
         )
     assert response.status_code == 302
     assert list(Video.objects.values_list("pk", flat=True)) == [running.pk]
