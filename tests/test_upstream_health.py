@@ -40,6 +40,7 @@ def test_an_idle_queue_is_ok(cluster: list[int]) -> None:
     out = StringIO()
     call_command("queuehealth", stdout=out)
     assert out.getvalue().startswith("queue: ok")
+    assert "queued: 0, running: 0" in out.getvalue()  # no "oldest unknown s" when none waits
 
 
 def test_jobs_waiting_with_no_worker_progress_are_a_stall(cluster: list[int]) -> None:

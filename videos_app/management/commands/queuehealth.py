@@ -33,10 +33,12 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(health.as_dict()))
         else:
+            oldest = health.oldest_queued_seconds
             self.stdout.write(
                 f"queue: {health.queue}\n"
-                f"clusters: {_text(health.clusters)}, queued: {health.queued} (oldest "
-                f"{_text(health.oldest_queued_seconds)} s), running: {health.running}, stale: "
+                f"clusters: {_text(health.clusters)}, queued: {health.queued}"
+                f"{f' (oldest {oldest} s)' if oldest is not None else ''}, "
+                f"running: {health.running}, stale: "
                 f"{health.stale_running}, finished recently: {health.finished_recently}, "
                 f"broker tasks waiting: {_text(health.waiting_tasks)}"
             )
