@@ -8,20 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.live import ADMIN_PASSWORD, ADMIN_USERNAME, LiveStudio, live_studio
+from tests.browser import launch_browser, sign_in
+from tests.live import ADMIN_USERNAME, LiveStudio, live_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def seed() -> None:
@@ -45,16 +35,10 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
 
 @pytest.fixture
 def page(studio: LiveStudio) -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+    for browser in launch_browser():
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(studio.url + "/login/")
-        page.fill("input[name=username]", ADMIN_USERNAME)
-        page.fill("input[name=password]", ADMIN_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(studio.url + "/")
+        sign_in(page, studio)
         yield page
-        browser.close()
 
 
 def test_a_gallery_card_reached_by_tab_shows_a_focus_ring_around_the_card(page: Any) -> None:
