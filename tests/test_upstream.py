@@ -348,11 +348,15 @@ class TestFaults:
         assert upstream.calls["content:video"] == 0
 
     def test_a_job_the_provider_never_took_costs_nothing_and_an_upstream_failure_keeps_its_cost(
-        self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+        self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:  # fmt: skip
         monkeypatch.delenv(KEY_ENV)
         refused = upstream_video(cost_estimate=Decimal("0.8000"))
-        render_video(refused.pk)
+        with caplog.at_level(logging.WARNING):
+            render_video(refused.pk)
+        # The operator reads why in the worker's log, not only the user on the video.
+        assert f"video {refused.pk} failed: provider_misconfigured: " in caplog.text
         refused.refresh_from_db()
         assert (refused.status, refused.error_code) == (
             Video.Status.FAILED,

@@ -142,6 +142,9 @@ def job_attempt(video_id: str, attempt: int, *, what: str) -> Iterator[Path]:
     try:
         yield workdir
     except ProviderError as exc:
+        # The operator's trace of a failure (a missing key, an unreachable provider):
+        # messages carry no key (the provider redacts an echoed one).
+        logger.warning("video %s failed: %s: %s", video_id, exc.code, exc.message)
         _fail(video_id, attempt, exc.code, exc.message)
     except Exception:
         logger.exception("video %s failed", video_id)
