@@ -6,6 +6,7 @@ variable's name, a file's path) and whether a key is found there now.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -34,8 +35,51 @@ def key_status(provider: Provider) -> str:
     return "set" if found else "missing"
 
 
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ProviderForm(forms.ModelForm):
+    """Refuses what cannot work: an upstream with no base URL or no key source, and (the
+    mistake that would store a key) a key pasted where a variable's name belongs."""
+
+    class Meta:
+        model = Provider
+        fields = "__all__"  # noqa: DJ007  (every column is the admin's to edit)
+
+    def clean_api_key_env(self) -> str:
+        return _env_name(self.cleaned_data.get("api_key_env", ""), "the API key")
+
+    def clean_webhook_secret_env(self) -> str:
+        return _env_name(self.cleaned_data.get("webhook_secret_env", ""), "the webhook secret")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == Provider.Kind.OPENAI_COMPATIBLE:
+            if not data.get("base_url") and "base_url" not in self.errors:
+                self.add_error("base_url", "Give the service's base URL, e.g. https://host/v1.")
+            if not (data.get("api_key_env") or data.get("api_key_file")) and not (
+                self.has_error("api_key_env") or self.has_error("api_key_file")
+            ):
+                self.add_error(
+                    "api_key_env",
+                    "Name the environment variable (or below, the file) that holds the key.",
+                )
+        return data
+
+
+def _env_name(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if value and not ENV_NAME.match(value):
+        raise forms.ValidationError(
+            f"Give the name of the environment variable that holds {what} (letters, digits "
+            f"and _, e.g. UPSTREAM_KEY), not {what} itself: it must never be stored here."
+        )
+    return value
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
     list_display = ["name", "kind", "label", "base_url", "key_source", "key", "enabled"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "label", "base_url"]
