@@ -29,7 +29,14 @@ KEY_ENV = "STUDIO_TEST_UP_KEY"
 
 
 def query(studio: LiveStudio, sql: str, *args: object) -> list[tuple[object, ...]]:
-    """Read a live studio's SQLite database directly (cheaper than a manage.py shell)."""
+    """Read a live studio's database directly (cheaper than a manage.py shell): its
+    SQLite file, or its PostgreSQL database when the suite runs on PostgreSQL."""
+    url = studio.env.get("DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            return conn.execute(sql.replace("?", "%s"), args).fetchall()  # type: ignore[arg-type]
     path = studio.data_dir / "studio.sqlite3"
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=20) as conn:
         return conn.execute(sql, args).fetchall()
