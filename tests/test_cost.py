@@ -335,6 +335,8 @@ class TestAdmin:
     def test_a_videos_admin_page_shows_its_provider_model_and_cost(self, staff: Client) -> None:
         video = Video.objects.get(provider="gateway")
         Video.objects.filter(pk=video.pk).update(provider_model="acme-v1")
-        html = staff.get(f"/admin/videos_app/video/{video.pk}/change/").content.decode()
+        response = staff.get(f"/admin/videos_app/video/{video.pk}/change/")
+        assert response.status_code == 200, (response, response.headers)
+        html = response.content.decode()
         assert '<div class="readonly">acme-v1</div>' in html
         assert '<div class="readonly">0.4000</div>' in html
