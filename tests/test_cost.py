@@ -200,7 +200,8 @@ class TestUsagePage:
                 segment_seconds=4,
                 cost_estimate=Decimal("0.20"),
             ),
-            "local": make_video(teammate, team=team, seconds=12),
+            "local": make_video(teammate, team=team, seconds=12),  # free, not unpriced
+            "unpriced": make_video(teammate, team=team, provider="gateway", seconds=4),
             "private": make_video(
                 teammate, team=team, visibility="private", cost_estimate=Decimal("50")
             ),
@@ -226,8 +227,8 @@ class TestUsagePage:
         assert response.status_code == 200
         rows = self.rows(response.content.decode())
         assert rows == {
-            # tess: 20 + 4 (the extension's new segment) + 12 s; her private video not
-            "tess": ["3", "36 s", "$1.20 + 1 unpriced"],
+            # tess: 20 + 4 (the extension's new segment) + 12 + 4 s; her private video not
+            "tess": ["4", "40 s", "$1.20 + 1 unpriced"],
             "maya": ["1", "8 s", "$0.40"],
         }
         assert "stan" not in response.content.decode()

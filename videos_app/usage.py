@@ -34,13 +34,17 @@ def billed_seconds(prefix: str = "") -> Case:
     )
 
 
+# A video with no estimate whose price is unknown; the local renderer's are free.
+UNPRICED = Q(cost_estimate__isnull=True) & ~Q(provider="local")
+
+
 @dataclass(frozen=True)
 class Summary:
     videos: int
     cost: Decimal  # of the visible videos with a known price
     own_videos: int
     own_cost: Decimal
-    unpriced: int  # visible videos with no estimate (unpriced routes)
+    unpriced: int  # visible videos with no estimate (unpriced upstream routes)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def usage_summary(*, user: AbstractBaseUser | AnonymousUser) -> Summary:
         cost=Sum("cost_estimate"),
         own_videos=Count("pk", filter=own),
         own_cost=Sum("cost_estimate", filter=own),
-        unpriced=Count("pk", filter=Q(cost_estimate__isnull=True)),
+        unpriced=Count("pk", filter=UNPRICED),
     )
     return Summary(
         videos=totals["videos"],
@@ -97,7 +101,7 @@ def usage_by_user(
             videos=Count("pk"),
             seconds=Sum(billed_seconds()),
             cost=Sum("cost_estimate"),
-            unpriced=Count("pk", filter=Q(cost_estimate__isnull=True)),
+            unpriced=Count("pk", filter=UNPRICED),
         )
     )
     usage = [
