@@ -273,3 +273,20 @@ def test_the_lightbox_plays_and_the_arrow_keys_change_video(page: Any) -> None:
         "'#gallery-grid .card__media[data-video]')[4]",
     )
     assert current() == "None"
+
+
+def test_the_selection_bar_says_why_compare_is_off(page: Any) -> None:
+    boxes = page.locator('input[name="v"][form="gallery-selection"]')
+    compare = page.locator("[data-compare]")
+    assert compare.is_disabled()
+    boxes.nth(0).check()
+    assert "tick one more to compare" in page.text_content("#selection-count")
+    assert compare.is_disabled()
+    boxes.nth(1).check()
+    assert page.text_content("#selection-count") == "2 selected"
+    assert compare.is_enabled()
+    for n in range(2, 5):
+        boxes.nth(n).check()
+    assert "compare takes 2 to 4" in page.text_content("#selection-count")
+    assert compare.is_disabled()
+    assert page.locator("[data-export]").is_enabled()

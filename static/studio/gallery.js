@@ -7,9 +7,15 @@
   function update() {
     var picked = document.querySelectorAll('input[name="v"][form="gallery-selection"]:checked').length;
     var count = document.getElementById("selection-count");
-    if (count) count.textContent = picked ? picked + " selected" : "";
+    var comparable = picked >= 2 && picked <= 4;
+    var hint = picked === 1 ? " \u2014 tick one more to compare"
+      : picked > 4 ? " \u2014 compare takes 2 to 4" : "";
+    if (count) count.textContent = picked ? picked + " selected" + hint : "";
     var compare = document.querySelector("[data-compare]");
-    if (compare) compare.disabled = picked < 2 || picked > 4;
+    if (compare) {
+      compare.disabled = !comparable;
+      compare.title = comparable ? "" : "Tick 2 to 4 finished videos to compare them";
+    }
     var zip = document.querySelector("[data-export]");
     if (zip) zip.disabled = picked < 1;
   }
