@@ -176,6 +176,30 @@ class TestOperations:
         assert edit.status == Video.Status.COMPLETED, edit.error_message
         assert upstream.jobs[edit.provider_job_id].fields["source"] == "upload"
 
+    def test_a_source_gone_upstream_is_sent_as_our_file_for_edit_and_extend(
+        self, gateway: Provider, upstream: FakeUpstream
+    ) -> None:
+        source_id = finished_upstream_job(upstream)
+        upstream.jobs[source_id].deleted = True  # expired or deleted on the upstream
+        source = upstream_video(status=Video.Status.COMPLETED, provider_job_id=source_id)
+        source.video_file.save("video.mp4", ContentFile(mp4_bytes()), save=True)
+        edit = upstream_video(operation=Video.Operation.EDIT, source=source, prompt="add rain")
+        extend = upstream_video(
+            operation=Video.Operation.EXTEND, source=source, prompt="fly on", seconds=12,
+            segment_seconds=4,
+        )  # fmt: skip
+        remix = upstream_video(operation=Video.Operation.REMIX, source=source, prompt="blue")
+        for video in (edit, extend, remix):
+            render_video(video.pk)
+            video.refresh_from_db()
+        for video in (edit, extend):
+            assert video.status == Video.Status.COMPLETED, video.error_message
+            assert upstream.jobs[video.provider_job_id].fields["source"] == "upload"
+        assert upstream.calls["edits"] == 2 and upstream.calls["extensions"] == 2  # 404, file
+        assert (remix.status, remix.error_code) == (Video.Status.FAILED, "source_gone_upstream")
+        assert "is gone (expired or deleted)" in remix.error_message
+        assert source_id not in remix.error_message  # an id the user never saw
+
     def test_retrieve_list_download_and_delete(
         self, gateway: Provider, upstream: FakeUpstream, tmp_path: Path
     ) -> None:

@@ -176,6 +176,33 @@ def upstream_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
         provider.close()
 
 
+def source_gone_upstream(
+    by_id: Callable[[], UpstreamVideo],
+    by_file: Callable[[], UpstreamVideo] | None,
+    provider_name: str,
+) -> Callable[[], UpstreamVideo]:
+    """Send by the source's upstream id; if the upstream no longer has it (404), send our
+    stored file instead, or fail saying so (a remix needs the upstream's copy)."""
+
+    def send() -> UpstreamVideo:
+        try:
+            return by_id()
+        except UpstreamHTTPError as exc:
+            if exc.status != 404:
+                raise
+            if by_file is None:
+                raise ProviderError(
+                    "source_gone_upstream",
+                    f"The source's copy on {provider_name} is gone (expired or deleted), so "
+                    "it cannot be remixed there; Edit and Extend still work (they send the "
+                    "file).",
+                ) from None
+            logger.info("the source is gone on %s; sending the stored file", provider_name)
+            return by_file()
+
+    return send
+
+
 class UpstreamJob:
     def __init__(self, video: Video, attempt: int, provider: OpenAICompatibleProvider) -> None:
         self.video = video
@@ -253,18 +280,43 @@ class UpstreamJob:
                     "remix_unsupported",
                     f"Only a video made on {provider.name} can be remixed there.",
                 )
-            return lambda: provider.remix(source_id, prompt=video.prompt)
+            return source_gone_upstream(
+                lambda: provider.remix(source_id, prompt=video.prompt), None, provider.name
+            )
         if op in (Video.Operation.EDIT, Video.Operation.EXTEND) and not (source_id or upload):
             raise ProviderError("source_missing", "The source video no longer exists.")
+        # Upstream copies expire: an edit or extension whose source is gone there sends
+        # our own copy of the file instead (a 404 created nothing, so this is no resend).
+        stored = (
+            Path(source.video_file.path)
+            if source_id and source is not None and source.video_file
+            else None
+        )
         if op == Video.Operation.EDIT:
-            return lambda: provider.edit(
-                prompt=video.prompt, video_id=source_id, upload=upload, model=model
+
+            def edit(upload: Path | None, video_id: str = "") -> UpstreamVideo:
+                return provider.edit(
+                    prompt=video.prompt, video_id=video_id, upload=upload, model=model
+                )
+
+            return source_gone_upstream(
+                lambda: edit(upload, source_id),
+                (lambda: edit(stored)) if stored else None,
+                provider.name,
             )
         if op == Video.Operation.EXTEND:
-            return lambda: provider.extend(
-                prompt=video.prompt, seconds=video.segment_seconds, video_id=source_id,
-                upload=upload,
-            )  # fmt: skip
+
+            def extend(upload: Path | None, video_id: str = "") -> UpstreamVideo:
+                return provider.extend(
+                    prompt=video.prompt, seconds=video.segment_seconds, video_id=video_id,
+                    upload=upload,
+                )  # fmt: skip
+
+            return source_gone_upstream(
+                lambda: extend(upload, source_id),
+                (lambda: extend(stored)) if stored else None,
+                provider.name,
+            )
         reference = None
         if video.reference_image:
             with video.reference_image.open("rb") as fh:
