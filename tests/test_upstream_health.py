@@ -19,6 +19,16 @@ from videos_app.models import Video
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def empty_broker() -> None:
+    """Start from an empty task queue. The ORM broker's rows go with each test's
+    transaction, but on the Redis broker (the suite's second pass) tasks that earlier
+    tests queued without running them are still there."""
+    from django_q.brokers import get_broker
+
+    get_broker().purge_queue()
+
+
 @pytest.fixture
 def cluster(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many django-q2 clusters report (the live test reads real cluster stats)."""
