@@ -882,6 +882,12 @@ def test_two_workers_asking_for_the_same_attempt_at_once_send_it_once(
     connections: the conditional claim lets one of them send."""
     from django.db import connection
 
+    if connection.vendor == "sqlite":
+        # The in-memory test database's shared cache answers "table is locked" to a
+        # second writer instead of waiting (the studio's own SQLite file waits on
+        # busy_timeout); the PostgreSQL pass runs this, and the claim itself is
+        # checked on every database by the two-readers test above.
+        pytest.skip("needs a database that lets two connections wait on each other")
     owner = make_user()
     endpoint = endpoint_for(owner, receiver.url)
     delivery = WebhookDelivery.objects.create(
