@@ -130,6 +130,16 @@ class TestResolving:
         video = completed_video(user, provider="gateway")
         assert "Night shift renderer" in client_in.get(f"/videos/{video.pk}").content.decode()
 
+    def test_the_detail_page_shows_the_upstream_job_not_a_seed_it_never_used(
+        self, user: User, client_in: Client
+    ) -> None:
+        gateway()
+        upstream = completed_video(user, provider="gateway", provider_job_id="video_up_42")
+        page = client_in.get(f"/videos/{upstream.pk}").content.decode()
+        assert "Upstream job" in page and "video_up_42" in page and "<dt>Seed</dt>" not in page
+        local = completed_video(user)
+        assert "<dt>Seed</dt>" in client_in.get(f"/videos/{local.pk}").content.decode()
+
 
 class TestAnAdminRepointsAModel:
     def changelist_post(self, staff: Client, changes: dict[str, dict[str, str]]) -> Any:

@@ -229,3 +229,24 @@ def test_ensureadmin_leaves_existing_teams_alone(people: dict[str, User]) -> Non
     call_command("ensureadmin", stdout=out)
     assert not Team.objects.filter(slug="studio").exists()
     assert "already exists" in out.getvalue()
+
+
+def test_removing_a_member_asks_first_and_says_their_videos_stay(people: dict[str, User]) -> None:
+    client = client_for(people["admin"])
+    target = membership("viewer")
+    url = reverse("videos:team_member_remove", args=["crew", target.pk])
+    page = client.get(reverse("videos:team", args=["crew"])).content.decode()
+    assert f'href="{url}"' in page  # a link to the question, not a one-click removal
+    asked = client.get(url)
+    assert asked.status_code == 200
+    text = asked.content.decode()
+    assert f"Remove {target.user.get_username()} from" in text and "add them back" in text
+    assert Membership.objects.filter(pk=target.pk).exists()  # asking changes nothing
+    assert client.post(url).status_code == 302
+    assert not Membership.objects.filter(pk=target.pk).exists()
+
+
+def test_only_managers_see_the_removal_question(people: dict[str, User]) -> None:
+    url = reverse("videos:team_member_remove", args=["crew", membership("viewer").pk])
+    assert client_for(people["editor"]).get(url).status_code == 403
+    assert client_for(people["other_team"]).get(url).status_code == 404

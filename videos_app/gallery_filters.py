@@ -67,7 +67,7 @@ class GalleryFilterForm(forms.Form):
         required=False, choices=_any("Any review", Video.ReviewState.choices), label="Review"
     )
     operation = forms.ChoiceField(
-        required=False, choices=_any("Any operation", Video.Operation.choices), label="Made by"
+        required=False, choices=_any("Any", Video.Operation.choices), label="Operation"
     )
     model = forms.CharField(required=False, max_length=64, label="Model")
     size = forms.ChoiceField(

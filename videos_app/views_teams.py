@@ -125,11 +125,20 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponseBase:
+    """GET asks to confirm; POST removes the member (their videos stay in the team)."""
     team = _team_or_404(request, slug)
     _require_manager(request, team)
     membership = _membership_or_404(team, membership_id)
+    if request.method == "GET":
+        context = {
+            "team": team,
+            "membership": membership,
+            "videos": team.videos.filter(owner_id=membership.user_id).count(),
+            "is_self": membership.user_id == request.user.pk,
+        }
+        return render(request, "teams/member_remove.html", context)
     try:
         services_teams.membership_remove(membership=membership)
     except ValidationError as exc:
