@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -207,6 +208,63 @@ def test_the_admin_refuses_a_team_without_an_admin(people: dict[str, User]) -> N
     assert response.status_code == 200
     assert "A team needs at least one admin." in response.content.decode()
     assert not Team.objects.filter(slug="leaderless").exists()
+
+
+class TestTheMembershipAdminKeepsAnAdmin:
+    """The membership and user admins keep the rule the team page and team admin keep."""
+
+    @pytest.fixture
+    def root(self, people: dict[str, User]) -> Client:
+        return client_for(make_user("root", is_staff=True, is_superuser=True))  # type: ignore[arg-type]
+
+    def change(self, root: Client, member: Membership, **fields: str) -> Any:
+        data = {"team": str(member.team_id), "user": str(member.user_id), "role": member.role}
+        url = reverse("admin:videos_app_membership_change", args=[member.pk])
+        return root.post(url, data | fields)
+
+    def test_the_last_admin_cannot_be_demoted_or_moved_to_another_team(self, root: Client) -> None:
+        admin = membership("admin")
+        for fields in ({"role": "viewer"}, {"team": str(Team.objects.get(slug="elsewhere").pk)}):
+            response = self.change(root, admin, **fields)
+            assert response.status_code == 200
+            assert "Crew needs at least one admin" in response.content.decode()
+            assert (membership("admin").role, membership("admin").team_id) == ("admin", crew().pk)
+
+    def test_an_admin_with_a_fellow_admin_can_step_down(self, root: Client) -> None:
+        self.change(root, membership("editor"), role="admin")
+        assert self.change(root, membership("admin"), role="viewer").status_code == 302
+        assert membership("admin").role == "viewer"
+
+    def test_deleting_the_last_admin_is_refused_and_says_why(self, root: Client) -> None:
+        admin = membership("admin")
+        url = reverse("admin:videos_app_membership_delete", args=[admin.pk])
+        asked = root.get(url).content.decode()
+        assert "Crew needs at least one admin" in asked
+        root.post(url, {"post": "yes"})
+        changelist = reverse("admin:videos_app_membership_changelist")
+        root.post(
+            changelist,
+            {"action": "delete_selected", "_selected_action": [str(admin.pk)], "post": "yes"},
+        )
+        assert Membership.objects.filter(pk=admin.pk).exists()
+        viewer = membership("viewer")  # anyone else goes as before
+        root.post(
+            changelist,
+            {"action": "delete_selected", "_selected_action": [str(viewer.pk)], "post": "yes"},
+        )
+        assert not Membership.objects.filter(pk=viewer.pk).exists()
+
+    def test_deleting_a_user_who_is_a_teams_last_admin_is_refused(
+        self, root: Client, people: dict[str, User]
+    ) -> None:
+        user = people["admin"]
+        url = reverse("admin:auth_user_delete", args=[user.pk])
+        assert "Crew needs at least one admin" in root.get(url).content.decode()
+        root.post(url, {"post": "yes"})
+        assert User.objects.filter(pk=user.pk).exists()
+        viewer = people["viewer"]
+        root.post(reverse("admin:auth_user_delete", args=[viewer.pk]), {"post": "yes"})
+        assert not User.objects.filter(pk=viewer.pk).exists()
 
 
 # --- ensureadmin ---------------------------------------------------------------------

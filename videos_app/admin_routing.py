@@ -18,7 +18,8 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from . import catalog, usage
-from .models import ModelRoute, Provider
+from .admin_teams import last_admin_refusals
+from .models import Membership, ModelRoute, Provider
 from .providers.base import ProviderError
 
 
@@ -214,6 +215,15 @@ class StudioUserAdmin(UserAdmin):
                 usage_cost=Coalesce(Sum("videos__cost_estimate"), ZERO),
             )
         )
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """Refused (like a user who still owns videos) when it would leave a team
+        without an admin."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        leaving = Membership.objects.filter(user__in=[user.pk for user in objs])
+        return deleted, counts, perms_needed, [*protected, *last_admin_refusals(leaving)]
 
     @admin.display(description="Videos", ordering="usage_videos")
     def video_count(self, user: Any) -> int:

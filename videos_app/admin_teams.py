@@ -6,6 +6,7 @@ with a form error (services_teams keeps the same rule for the team settings page
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -15,7 +16,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from . import admin_bulk
+from . import admin_bulk, services_teams
 from .models import Membership, Team
 
 
@@ -66,10 +67,47 @@ class TeamAdmin(admin.ModelAdmin):
         return filesizeformat(team.storage_bytes)
 
 
+def last_admin_refusals(memberships: Iterable[Membership]) -> list[str]:
+    """Why deleting these memberships is refused: one line per team it would leave
+    without an admin (shown on the admin's delete confirmation, which then offers no
+    "Yes")."""
+    return [
+        f"{team} needs at least one admin: make someone else its admin first."
+        for team in services_teams.teams_left_without_admin(memberships)
+    ]
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["team", "user", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk is None:
+            return cleaned
+        before = Membership.objects.get(pk=self.instance.pk)
+        stays_admin = (
+            cleaned.get("role") == Membership.Role.ADMIN and cleaned.get("team") == before.team
+        )
+        if not stays_admin and services_teams.teams_left_without_admin([before]):
+            raise ValidationError(
+                f"{before.team} needs at least one admin: make someone else its admin first."
+            )
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipForm
     list_display = ["user", "team", "role", "created_at"]
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name", "team__slug"]
     list_select_related = ["user", "team"]
     raw_id_fields = ["user"]
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed, [*protected, *last_admin_refusals(objs)]

@@ -6,6 +6,8 @@ here are the team's own: a user is in a team once, and a team always keeps an ad
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -79,6 +81,20 @@ def membership_remove(*, membership: Membership) -> None:
                 "A team needs an admin: the last one cannot be removed.", code="last_admin"
             )
         membership.delete()
+
+
+def teams_left_without_admin(memberships: Iterable[Membership]) -> list[Team]:
+    """The teams whose every admin is among ``memberships``: removing them all (or
+    demoting them) would leave those teams without an admin."""
+    leaving = {m.pk for m in memberships if m.role == Role.ADMIN}
+    if not leaving:
+        return []
+    teams = Team.objects.filter(memberships__pk__in=leaving).distinct().order_by("name")
+    return [
+        team
+        for team in teams
+        if not team.memberships.filter(role=Role.ADMIN).exclude(pk__in=leaving).exists()
+    ]
 
 
 def team_create(*, name: str, slug: str, admin: User | None = None) -> Team:
