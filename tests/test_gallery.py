@@ -124,6 +124,8 @@ class TestFilters:
             "from=2026-13-45",
             "review=%00",
             "team=not a slug!",
+            "team=nobody-here",
+            "team=elsewhere",
             "sort=sideways",
             "size=1x1",
             "page=zzz",
@@ -148,6 +150,20 @@ class TestFilters:
         body = client_in.get(GALLERY + "?status=completed&seconds=999").content.decode()
         assert ids_in(body) == [done.pk]
         assert "Duration" in body.split("Some filters were ignored")[1]
+
+    def test_a_team_i_am_not_in_is_named_in_the_error(self, client_in: Client, user: Any) -> None:
+        Team.objects.create(name="Elsewhere", slug="elsewhere")
+        body = client_in.get(GALLERY + "?team=elsewhere").content.decode()
+        assert "You are not in a team “elsewhere”." in body
+
+    def test_a_model_no_longer_routed_still_filters_and_shows_in_the_menu(
+        self, client_in: Client, user: Any
+    ) -> None:
+        old = make_video(user, model="sora-1-retired")
+        make_video(user, model="sora-2")
+        body = client_in.get(GALLERY + "?model=sora-1-retired").content.decode()
+        assert ids_in(body) == [old.pk] and "Some filters were ignored" not in body
+        assert re.search(r'<option value="sora-1-retired" selected>', body)
 
     def test_an_end_date_before_the_start_is_an_error(self, client_in: Client) -> None:
         body = client_in.get(GALLERY + "?from=2026-05-02&to=2026-05-01").content.decode()

@@ -94,15 +94,26 @@ class GalleryFilterForm(forms.Form):
         models: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """``teams`` (slug, name) and ``models`` turn those two text fields into menus
-        (for the page); any value is still accepted, so a shared link keeps working."""
+        """``teams`` (slug, name: those the user sees) and ``models`` turn those two
+        text fields into menus (for the page). A team not in ``teams`` is reported and
+        ignored, as it could match nothing; a model no longer routed is kept and added
+        to the menu, since older videos may still carry it."""
         super().__init__(*args, **kwargs)
+        self.teams = teams
         if teams is not None:
             self.fields["team"].widget = forms.Select(choices=[("", "Any team"), *teams])
         if models is not None:
+            asked = self.data.get("model", "") if self.is_bound else ""
+            extra = [asked] if asked and asked not in models and len(asked) <= 64 else []
             self.fields["model"].widget = forms.Select(
-                choices=[("", "Any model"), *((m, m) for m in models)]
+                choices=[("", "Any model"), *((m, m) for m in [*models, *extra])]
             )
+
+    def clean_team(self) -> str:
+        slug: str = self.cleaned_data["team"]
+        if slug and self.teams is not None and slug not in {s for s, _ in self.teams}:
+            raise ValidationError(f"You are not in a team “{slug}”.")
+        return slug
 
     def clean_q(self) -> str:
         text: str = self.cleaned_data["q"]
