@@ -119,6 +119,14 @@ def test_set_review_state_skips_transitions_the_rules_refuse(admin_client: Clien
     assert "Skipped 1:" in page
 
 
+def test_set_review_state_counts_videos_already_in_that_state(admin_client: Client) -> None:
+    in_review = completed(review_state=Video.ReviewState.IN_REVIEW)
+    draft = completed()
+    act(admin_client, "set_review_state", [in_review, draft], apply="1", review_state="in_review")
+    page = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert "Set 1 video(s) to “In review” (1 already were)." in page
+
+
 def test_set_review_state_with_an_unknown_state_changes_nothing(admin_client: Client) -> None:
     draft = completed()
     response = act(admin_client, "set_review_state", [draft], apply="1", review_state="bogus")

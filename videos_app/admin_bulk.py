@@ -124,10 +124,11 @@ def set_review_state(
             form=form,
         )
     to_state = form.cleaned_data["review_state"]
-    changed = 0
+    changed = already = 0
     refused: dict[str, list[str]] = {}
     for video in list(queryset):
         if video.review_state == to_state:
+            already += 1
             continue
         try:
             services_review.review_state_change(
@@ -141,7 +142,8 @@ def set_review_state(
         else:
             changed += 1
     label = Video.ReviewState(to_state).label
-    modeladmin.message_user(request, f"Set {changed} video(s) to “{label}”.")
+    note = f" ({already} already were)" if already else ""
+    modeladmin.message_user(request, f"Set {changed} video(s) to “{label}”{note}.")
     for reason, ids in refused.items():
         modeladmin.message_user(
             request, f"Skipped {len(ids)}: {reason} ({', '.join(ids[:10])})", messages.WARNING
