@@ -229,6 +229,20 @@ class TestPages:
         body = client_in.get(remix.get_absolute_url()).content.decode()
         assert "Lineage" in body and video.get_absolute_url() in body
 
+    def test_a_derived_video_says_where_it_started_once_its_source_is_gone(
+        self, client_in: Client, user: Any
+    ) -> None:
+        source = completed(user)
+        remix = completed(user, operation="remix", source=source)
+        uploaded = completed(user, operation="edit", source_upload="uploads/clip.mp4")
+        source.delete()
+        body = client_in.get(remix.get_absolute_url()).content.decode()
+        assert "Lineage" in body and "Started from a video that was deleted" in body
+        body = client_in.get(uploaded.get_absolute_url()).content.decode()
+        assert "Started from an uploaded file" in body
+        plain = client_in.get(completed(user).get_absolute_url()).content.decode()
+        assert "Lineage" not in plain
+
     def test_extending_past_the_budget_shows_the_error_and_stores_nothing(
         self, client_in: Client, user: Any
     ) -> None:
