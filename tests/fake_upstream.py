@@ -11,13 +11,16 @@ Faults (``up.faults``, change them at any time):
 - ``rate_limit``: {endpoint: set of call numbers (1-based)} answered 429 + ``retry-after``
   (``retry_after`` seconds, or ``retry-after-ms`` when ``retry_after_ms`` is set).
 - ``create_fault``: ``"500"`` or ``"drop"``: the job IS created, then the answer is a 500
-  or the connection is closed without one. ``create_fault_times`` limits how many creates.
+  or the connection is closed without one; ``"lost"``: the connection is closed and no
+  job is made (the request never got through). ``create_fault_times`` limits how many.
 - ``fail_job``: (code, message): every job ends ``failed`` with that error.
 - ``expire_after``: seconds after completion when content answers 404 (0: at once).
 - ``poll_after_ms``: sent as ``openai-poll-after-ms`` on retrieve; ``-1``: a quarter of
   the time left (100 ms to 5 s), the way the studio's own /v1 advises.
 - ``latency``: seconds every request waits before it is answered.
-Start with ``listen_after=N`` to refuse connections for the first N seconds.
+Start with ``listen_after=N`` to refuse connections for the first N seconds. Set
+``clock_skew`` (seconds) to run the upstream's clock (its ``Date`` header and
+``created_at``) that far ahead of this machine's.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ class Faults:
     rate_limit: dict[str, set[int]] = field(default_factory=dict)
     retry_after: float = 1
     retry_after_ms: int | None = None
-    create_fault: str = ""  # "500" | "drop"
+    create_fault: str = ""  # "500" | "drop" | "lost"
     create_fault_times: int = 1
     fail_job: tuple[str, str] | None = None
     expire_after: float | None = None
@@ -128,6 +131,7 @@ class FakeUpstream:
         self.content_first_at: dict[str, float] = {}
         # Called with the job when it completes (an upstream's webhook, say).
         self.on_complete: Callable[[Job], None] | None = None
+        self.clock_skew = 0.0
 
     @property
     def base_url(self) -> str:
@@ -176,7 +180,7 @@ class FakeUpstream:
                 model=fields.get("model", "sora-2"),
                 size=fields.get("size", "720x1280"),
                 seconds=str(fields.get("seconds", "4")),
-                created_at=int(time.time()),
+                created_at=int(time.time() + self.clock_skew),
                 started=time.monotonic(),
                 fields=fields,
                 **extra,
@@ -232,6 +236,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        if timestamp is None:
+            timestamp = time.time() + self.upstream.clock_skew
+        return super().date_time_string(timestamp)
 
     # --- plumbing ------------------------------------------------------------------
 
@@ -381,6 +390,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not isinstance(fields.get("seconds", "4"), str):
             self.error(400, "Invalid type for 'seconds'.", "invalid_type", "seconds")
+            return
+        faults = self.upstream.faults
+        if faults.create_fault == "lost" and faults.create_fault_times > 0:
+            faults.create_fault_times -= 1
+            self.drop()
             return
         reference = fields.pop("input_reference", None)
         strings = {k: v for k, v in fields.items() if isinstance(v, str)}

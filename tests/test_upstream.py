@@ -340,6 +340,55 @@ class TestFaults:
         assert "check the provider before retrying" in video.error_message
         assert upstream.calls["create"] == 1
 
+    def test_a_lost_create_never_adopts_another_clients_earlier_job(
+        self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The same scene made on a shared upstream account seconds before ours: it is
+        not ours, whatever its prompt says (adopting it would bill, and later delete,
+        someone else's video)."""
+        monkeypatch.setattr(jobs_upstream, "RECONCILE_TRIES", (0.0, 0.1))
+        theirs = upstream.new_job(
+            {"prompt": "a red kite over green hills", "model": "up-model-1",
+             "size": "1280x720", "seconds": "8"}
+        )  # fmt: skip
+        theirs.created_at -= 10
+        upstream.faults.create_fault = "lost"  # ours never got there
+        video = upstream_video()
+        render_video(video.pk)
+        video.refresh_from_db()
+        assert (video.status, video.error_code) == (Video.Status.FAILED, "upstream_outcome_unknown")
+        assert video.provider_job_id == "" and upstream.calls["create"] == 1
+
+    def test_two_matching_jobs_after_a_lost_create_are_not_guessed_between(
+        self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        upstream.faults.create_fault = "500"  # ours is made, and so is someone else's
+        original = upstream.new_job
+
+        def twice(fields: dict[str, str], **extra: Any) -> Any:
+            original(dict(fields), **extra)
+            return original(fields, **extra)
+
+        monkeypatch.setattr(upstream, "new_job", twice)
+        video = upstream_video()
+        render_video(video.pk)
+        video.refresh_from_db()
+        assert (video.status, video.error_code) == (Video.Status.FAILED, "upstream_outcome_unknown")
+        assert "2 upstream jobs match it" in video.error_message
+        assert video.provider_job_id == ""
+
+    def test_a_lost_create_is_found_on_an_upstream_whose_clock_runs_ahead_or_behind(
+        self, gateway: Provider, upstream: FakeUpstream
+    ) -> None:
+        for skew in (-300.0, 300.0):
+            upstream.clock_skew = skew
+            upstream.faults.create_fault, upstream.faults.create_fault_times = "drop", 1
+            video = upstream_video(prompt=f"a red kite, clock {skew:+.0f} s")
+            render_video(video.pk)
+            video.refresh_from_db()
+            assert video.status == Video.Status.COMPLETED, (skew, video.error_message)
+            assert upstream.jobs[video.provider_job_id].prompt == video.prompt
+
     def test_connection_refused_then_success_sends_one_create(
         self, monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
     ) -> None:

@@ -63,7 +63,10 @@ logger = logging.getLogger(__name__)
 
 BUSY = -1  # the claim's answer when the provider is at its concurrency limit
 BUSY_RETRY_SECONDS = 3.0
-# The upstream's clock and ours may disagree: reconciliation looks this far back.
+# Reconciliation takes only upstream jobs made after our create was sent, read on the
+# upstream's clock (its Date header): this much earlier covers the header's and the
+# created_at's whole seconds. Without a Date header it looks RECONCILE_SKEW_SECONDS back.
+RECONCILE_MARGIN_SECONDS = 2
 RECONCILE_SKEW_SECONDS = 120
 # A create whose answer was lost is looked for in the upstream's list this many times.
 RECONCILE_TRIES = (0.0, 1.0, 3.0)
@@ -345,21 +348,43 @@ class UpstreamJob:
 
     def reconcile(self, tries: tuple[float, ...] = (0.0,)) -> str:
         """Find the job a create whose answer was lost may have started; adopt it or fail."""
+        """Find the job a create whose answer was lost may have started; adopt it or fail.
+
+        Only a job made after the create was sent (on the upstream's clock) and not
+        already another video's can be ours; when more than one such job matches, the
+        studio cannot tell which, and fails for attention rather than take someone
+        else's (an upstream account may be shared with other clients)."""
         video = self.video
         assert video.create_sent_at is not None
-        sent = int(video.create_sent_at.timestamp())
+        sent = video.create_sent_at.timestamp()
         for delay in tries:
             if delay:
                 time.sleep(delay)
-            candidates = [
-                v
-                for v in self.provider.list_recent(since=sent - RECONCILE_SKEW_SECONDS)
-                if self.matches(v)
-            ]
-            for candidate in sorted(candidates, key=lambda v: abs(v.created_at - sent)):
-                if self.save_id(candidate.id):
-                    logger.warning("video %s: adopted upstream job %s", video.pk, candidate.id)
-                    return candidate.id
+            listed = self.provider.list_recent(
+                since=sent - RECONCILE_MARGIN_SECONDS,
+                our_clock=True,
+                skew_if_unknown=RECONCILE_SKEW_SECONDS,
+            )
+            matching = [v for v in listed if self.matches(v)]
+            taken = set(
+                Video.objects.filter(
+                    provider=video.provider, provider_job_id__in=[v.id for v in matching]
+                )
+                .exclude(pk=video.pk)
+                .values_list("provider_job_id", flat=True)
+            )
+            candidates = [v for v in matching if v.id not in taken]
+            if len(candidates) > 1:
+                logger.warning("video %s: %d upstream jobs match a lost create (%s)", video.pk,
+                               len(candidates), ", ".join(v.id for v in candidates))  # fmt: skip
+                raise ProviderError(
+                    "upstream_outcome_unknown",
+                    f"{OUTCOME_UNKNOWN_MESSAGE} {len(candidates)} upstream jobs match it "
+                    f"({', '.join(v.id for v in candidates[:5])}).",
+                )
+            if candidates and self.save_id(candidates[0].id):
+                logger.warning("video %s: adopted upstream job %s", video.pk, candidates[0].id)
+                return candidates[0].id
         raise ProviderError("upstream_outcome_unknown", OUTCOME_UNKNOWN_MESSAGE)
 
     def matches(self, upstream: UpstreamVideo) -> bool:

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,19 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return None
 
 
+def server_clock_offset(response: httpx.Response, previous: float | None) -> float | None:
+    """The server's clock minus ours (seconds) by its ``Date`` header, which has whole
+    seconds (so the answer is up to a second, plus the answer's travel time, early);
+    ``previous`` when the header is missing or unreadable."""
+    try:
+        server = parsedate_to_datetime(response.headers["date"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return previous
+    if server.tzinfo is None:
+        return previous
+    return server.timestamp() - time.time()
+
+
 def key_from(*, env: str = "", file: str = "") -> Callable[[], str]:
     """A reader of the API key, called at request time (rotations apply at once)."""
 
@@ -192,6 +206,9 @@ class OpenAICompatibleProvider:
         )
         # Requests sent, by endpoint (the benchmark and tests read this).
         self.requests: dict[str, int] = {}
+        # The upstream's clock minus ours, in seconds, from its last answer's ``Date``
+        # header (None until one came): reconciliation reads upstream timestamps with it.
+        self.clock_offset: float | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -221,8 +238,19 @@ class OpenAICompatibleProvider:
     def retrieve(self, video_id: str) -> UpstreamVideo:
         return self._video("GET", f"/videos/{video_id}", "retrieve")
 
-    def list_recent(self, *, since: int, max_pages: int = 10) -> list[UpstreamVideo]:
-        """The upstream's videos created at or after ``since`` (unix seconds), newest first."""
+    def list_recent(
+        self,
+        *,
+        since: float,
+        max_pages: int = 10,
+        our_clock: bool = False,
+        skew_if_unknown: float = 0.0,
+    ) -> list[UpstreamVideo]:
+        """The upstream's videos created at or after ``since`` (unix seconds), newest first.
+
+        With ``our_clock``, ``since`` is this machine's time, moved onto the upstream's
+        clock by its answers' ``Date`` header; an upstream that sends none is looked
+        ``skew_if_unknown`` seconds further back."""
         found: list[UpstreamVideo] = []
         after: str | None = None
         for _ in range(max_pages):
@@ -230,10 +258,14 @@ class OpenAICompatibleProvider:
             if after:
                 params["after"] = after
             page = self._send("GET", "/videos", "list", params=params).json()
+            threshold = since
+            if our_clock:
+                offset = self.clock_offset
+                threshold = since + offset if offset is not None else since - skew_if_unknown
             data = page.get("data") or []
             videos = [UpstreamVideo.from_json(item) for item in data]
-            found.extend(v for v in videos if v.created_at >= since)
-            if not page.get("has_more") or not videos or videos[-1].created_at < since:
+            found.extend(v for v in videos if v.created_at >= threshold)
+            if not page.get("has_more") or not videos or videos[-1].created_at < threshold:
                 break
             after = videos[-1].id
         return found
@@ -430,6 +462,7 @@ class OpenAICompatibleProvider:
                     ) from None
                 self.sleep(self.backoff.delay(attempt))
                 continue
+            self.clock_offset = server_clock_offset(response, self.clock_offset)
             if response.status_code < 300:
                 return response
             if response.status_code >= 500 and not idempotent:
