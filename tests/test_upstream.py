@@ -651,14 +651,13 @@ class TestClient:
         assert provider.list_recent(since=0) == []  # type: ignore[union-attr]
 
     def test_a_key_file_is_read(
-        self, gateway: Provider, upstream: FakeUpstream, tmp_path: Path,
+        self, gateway: Provider, upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:  # fmt: skip
         monkeypatch.delenv(KEY_ENV)
-        (tmp_path / "key").write_text(KEY + "\n")
-        Provider.objects.filter(pk=gateway.pk).update(
-            api_key_env="", api_key_file=str(tmp_path / "key")
-        )
+        key_file = tmp_path_factory.mktemp("keys") / "key"  # outside the data directory
+        key_file.write_text(KEY + "\n")
+        Provider.objects.filter(pk=gateway.pk).update(api_key_env="", api_key_file=str(key_file))
         provider = get_provider("gateway")
         assert provider.list_recent(since=0) == []  # type: ignore[union-attr]
 

@@ -50,6 +50,14 @@ class ProviderForm(forms.ModelForm):
     def clean_api_key_env(self) -> str:
         return _env_name(self.cleaned_data.get("api_key_env", ""), "the API key")
 
+    def clean_api_key_file(self) -> str:
+        from .providers.openai_compatible import key_file_refusal
+
+        value = (self.cleaned_data.get("api_key_file") or "").strip()
+        if value and (refusal := key_file_refusal(value)):
+            raise forms.ValidationError(refusal)
+        return value
+
     def clean_webhook_secret_env(self) -> str:
         return _env_name(self.cleaned_data.get("webhook_secret_env", ""), "the webhook secret")
 
@@ -106,10 +114,18 @@ class ProviderAdmin(admin.ModelAdmin):
         ),
     ]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Provider | None = None) -> Any:
+        # Videos record the provider that made them by name (to poll, remix and delete
+        # there): renaming it would cut them off from their upstream copies.
+        return ["key", "name"] if obj is not None else ["key"]
+
     @admin.display(description="Key from")
     def key_source(self, provider: Provider) -> str:
-        sources = [f"${provider.api_key_env}" if provider.api_key_env else ""]
-        sources.append(provider.api_key_file)
+        """Where the key comes from; a value that is not a plain variable name or path
+        (a key pasted before the form refused it) is never shown."""
+        env, file = provider.api_key_env, provider.api_key_file
+        sources = [f"${env}" if env and ENV_NAME.match(env) else "(invalid)" if env else ""]
+        sources.append(file if file.startswith("/") else "(invalid)" if file else "")
         return " or ".join(s for s in sources if s) or "—"
 
     @admin.display(description="API key")

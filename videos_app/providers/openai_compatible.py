@@ -131,23 +131,57 @@ def server_clock_offset(response: httpx.Response, previous: float | None) -> flo
     return server.timestamp() - time.time()
 
 
+# Where a key file may not be: the studio's own data (its secret key, database, media)
+# and the kernel's views of processes and devices (/proc/self/environ holds every
+# secret in the environment). A key file elsewhere is sent to the provider's URL.
+FORBIDDEN_KEY_DIRS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def key_file_refusal(file: str) -> str:
+    """Why ``file`` cannot be a provider's API key file ("" when it can)."""
+    from django.conf import settings
+
+    if not file.startswith("/"):
+        return (
+            "Give the absolute path of a file that holds the API key "
+            "(e.g. /etc/studio/upstream.key), not the key itself: it must never be stored here."
+        )
+    path = Path(file).resolve()
+    data_dir = Path(settings.DATA_DIR).resolve()
+    if path == data_dir or data_dir in path.parents:
+        return "That is in the studio's data directory (its own secrets); keep the key elsewhere."
+    if any(path == d or d in path.parents for d in FORBIDDEN_KEY_DIRS):
+        return "A key file cannot be under /proc, /sys or /dev."
+    return ""
+
+
 def key_from(*, env: str = "", file: str = "") -> Callable[[], str]:
-    """A reader of the API key, called at request time (rotations apply at once)."""
+    """A reader of the API key, called at request time (rotations apply at once).
+
+    Its errors are shown to the video's creator: they say what is wrong, and the log
+    (for the operator) says which variable or file."""
 
     def read() -> str:
         if env and os.environ.get(env):
             return os.environ[env].strip()
         if file:
+            if refusal := key_file_refusal(file):
+                logger.warning("API key file %s refused: %s", file, refusal)
+                raise ProviderError(
+                    "provider_misconfigured", "The provider's API key file is not allowed."
+                )
             try:
                 return Path(file).read_text().strip()
             except OSError:
+                logger.warning("API key file %s cannot be read", file)
                 raise ProviderError(
                     "provider_misconfigured",
                     "The provider's API key file cannot be read.",
                 ) from None
+        logger.warning("API key not set: environment variable %s is empty", env or "(none)")
         raise ProviderError(
             "provider_misconfigured",
-            f"The provider's API key is not set (environment variable {env or '(none)'}).",
+            "The provider's API key is not set; an admin must set it.",
         )
 
     return read
