@@ -233,6 +233,22 @@ class TestUsagePage:
         }
         assert "stan" not in response.content.decode()
 
+    def test_a_job_no_provider_took_on_counts_no_seconds(
+        self, client_in: Client, world: dict[str, Any]
+    ) -> None:
+        teammate = world["teammate"]
+        common = {"team": world["videos"]["local"].team, "provider": "gateway", "seconds": 8}
+        make_video(teammate, status="failed", error_code="upstream_unavailable",
+                   cost_estimate=Decimal("0"), **common)  # fmt: skip
+        # An upstream that took the job and failed it, and a create whose answer was lost,
+        # may still be billed: their seconds count.
+        make_video(teammate, status="failed", provider_job_id="video_up_1",
+                   cost_estimate=Decimal("0.40"), **common)  # fmt: skip
+        make_video(teammate, status="failed", error_code="upstream_outcome_unknown",
+                   cost_estimate=Decimal("0.40"), **common)  # fmt: skip
+        rows = self.rows(client_in.get("/usage/").content.decode())
+        assert rows["tess"] == ["7", "56 s", "$2.00 + 1 unpriced"]
+
     def test_staff_see_everyone(self, world: dict[str, Any]) -> None:
         client = Client()
         client.force_login(make_user("boss", is_staff=True))  # type: ignore[arg-type]

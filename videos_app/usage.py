@@ -4,8 +4,8 @@ Every total is over the videos the viewer may see (``selectors.videos_visible_to
 one aggregate query. A video's seconds here are the seconds its provider rendered: the
 new segment for an extension, the whole video otherwise (as its cost estimate counts
 them). Every video counts, whatever its status: the estimate is recorded when it is
-submitted (and drops to zero if the job fails before any provider took it on, see
-``jobs._fail``).
+submitted; a job that fails before any provider took it on counts no seconds and its
+estimate drops to zero (``jobs._fail``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from . import selectors
 from .models import Video
@@ -27,10 +27,16 @@ MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 def billed_seconds(prefix: str = "") -> Case:
     """The seconds a provider rendered for a video (see the module docstring); ``prefix``
-    reaches the video across a relation (``"videos__"`` from a user)."""
+    reaches the video across a relation (``"videos__"`` from a user). A job that failed
+    before any provider took it on counts none, as its estimate drops to zero."""
+    never_taken = Q(
+        **{f"{prefix}status": Video.Status.FAILED, f"{prefix}provider_job_id": ""}
+    ) & ~Q(**{f"{prefix}error_code": "upstream_outcome_unknown"})
     return Case(
+        When(never_taken, then=Value(0)),
         When(**{f"{prefix}operation": Video.Operation.EXTEND}, then=F(f"{prefix}segment_seconds")),
         default=F(f"{prefix}seconds"),
+        output_field=IntegerField(),
     )
 
 
