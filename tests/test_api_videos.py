@@ -163,7 +163,16 @@ class TestCreate:
             400,
             param="seconds",
         )
-        assert error["message"] == "Invalid value: '8'. Supported values are: '4'."
+        assert error["message"] == (
+            "Invalid value: '8'. The model 'narrow' does not render it on this studio. "
+            "Supported values are: '4'."
+        )
+        error = assert_error(
+            api.post("/v1/videos", {"prompt": "p", "model": "narrow", "size": "9x9"}),
+            400,
+            param="size",
+        )  # not a size at all: the plain message
+        assert error["message"].startswith("Invalid value: '9x9'. Supported values are: '720x1280'")
 
     def test_it_refuses_an_unknown_model(self, api: Client) -> None:
         error = assert_error(

@@ -318,7 +318,10 @@ class TestPerRouteLimits:
             400,
             param="size",
         )
-        assert error["message"] == "Invalid value: '720x1280'. Supported values are: '1280x720'."
+        assert error["message"] == (
+            "Invalid value: '720x1280'. The model 'narrow' does not render it on this studio. "
+            "Supported values are: '1280x720'."
+        )
         narrow_params = {"prompt": "p", "model": "narrow", "size": "1280x720"}
         body = api.post("/v1/videos", {**narrow_params, "seconds": "8"}).json()
         assert Video.objects.get(pk=body["id"]).provider == "gateway"
@@ -330,7 +333,10 @@ class TestPerRouteLimits:
             400,
             param="seconds",
         )
-        assert error["message"] == "Invalid value: '12'. Supported values are: '4' and '8'."
+        assert error["message"] == (
+            "Invalid value: '12'. The model 'narrow' does not render it on this studio. "
+            "Supported values are: '4' and '8'."
+        )
 
     def test_an_extension_segment_must_be_a_duration_of_the_route(
         self, api: Client, user: User
@@ -345,7 +351,10 @@ class TestPerRouteLimits:
             400,
             param="seconds",
         )
-        assert error["message"] == "Invalid value: '12'. Supported values are: '4' and '8'."
+        assert error["message"] == (
+            "Invalid value: '12'. The model 'narrow' does not render it on this studio. "
+            "Supported values are: '4' and '8'."
+        )
         assert Video.objects.count() == 1
 
     def test_an_uploaded_edit_takes_the_closest_size_the_route_allows(self, user: User) -> None:

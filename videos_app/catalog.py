@@ -66,10 +66,15 @@ class Route:
 
     def check(self, *, size: str | None = None, seconds: int | None = None) -> None:
         """ValidationError (on ``size`` / ``seconds``) for what this route does not render."""
+        # A documented value this route leaves out says so: the OpenAPI document lists
+        # every size and duration, so the model is the reason.
+        why = f"The model '{self.name}' does not render it on this studio."
         if size is not None and size not in self.sizes:
-            raise ValidationError({"size": _invalid_value(size, self.sizes)})
+            reason = why if size in SIZES else ""
+            raise ValidationError({"size": _invalid_value(size, self.sizes, why=reason)})
         if seconds is not None and seconds not in self.seconds:
-            raise ValidationError({"seconds": _invalid_value(seconds, self.seconds)})
+            reason = why if seconds in SECONDS or seconds in EXTENSION_SECONDS else ""
+            raise ValidationError({"seconds": _invalid_value(seconds, self.seconds, why=reason)})
 
 
 class ModelUnavailable(ValidationError):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import ProhibitNullCharactersValidator
 
@@ -291,8 +292,14 @@ def video_create(params: Params) -> VideoCreateParams:
     prompt = prompt_param(params)
     route = model_route(params, default=catalog.DEFAULT_MODEL)
     assert route is not None
-    size = choice_param(params, "size", route.sizes, default=catalog.DEFAULT_SIZE)
-    seconds = seconds_param(params, route.seconds, default=catalog.DEFAULT_SECONDS)
+    # A documented value the model's route leaves out says it is the model (the OpenAPI
+    # document lists every size and duration).
+    size = choice_param(params, "size", catalog.SIZES, default=catalog.DEFAULT_SIZE)
+    seconds = seconds_param(params, catalog.SECONDS, default=catalog.DEFAULT_SECONDS)
+    try:
+        route.check(size=size, seconds=seconds)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
     return VideoCreateParams(
         prompt=prompt,
         model=route.name,
