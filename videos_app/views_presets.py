@@ -89,10 +89,16 @@ def presets(request: HttpRequest) -> HttpResponse:
     for preset in listing:
         preset.editable = reuse.can_edit_presets(request.user, preset.team_id)  # type: ignore[attr-defined]
     can_create = permissions.teams_for_create(request.user).exists()
+    # Who cannot save presets is a viewer in each of their teams, or in none.
+    viewer_in = [] if can_create else list(
+        Team.objects.filter(pk__in=permissions.team_roles(request.user))
+        .order_by("name")
+        .values_list("name", flat=True)
+    )  # fmt: skip
     return render(
         request,
         "videos/presets.html",
-        {"form": form, "presets": listing, "can_create": can_create},
+        {"form": form, "presets": listing, "can_create": can_create, "viewer_in": viewer_in},
         status=400 if form.errors else 200,
     )
 

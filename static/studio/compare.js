@@ -188,16 +188,33 @@
   });
   pickLeader();
 
-  // Space or k plays and pauses, arrows step a second, unless typing in a field.
+  // Space or k plays and pauses, arrows step a second, unless typing in a field. A
+  // focused button keeps Space and Enter (they press it); the seek bar's arrows step a
+  // second too (its own step is a hundredth).
+  function typing(target) {
+    if (!target || target.isContentEditable) return true;
+    var tag = target.tagName || "";
+    if (tag === "TEXTAREA" || tag === "SELECT") return true;
+    return tag === "INPUT" && !/^(range|checkbox|radio|button|submit|reset|image|color|file)$/.test(target.type);
+  }
+
+  function pressable(target) {
+    var tag = (target && target.tagName) || "";
+    return tag === "BUTTON" || tag === "SUMMARY" || (tag === "INPUT" && /^(checkbox|radio|button|submit|reset|image|color|file)$/.test(target.type));
+  }
+
   document.addEventListener("keydown", function (event) {
-    var tag = (event.target && event.target.tagName) || "";
-    if (/^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(tag) || event.metaKey || event.ctrlKey || event.altKey) return;
-    if (event.key === " " || event.key === "k") {
+    var target = event.target;
+    if (typing(target) || event.metaKey || event.ctrlKey || event.altKey) return;
+    var key = event.key;
+    if ((key === " " || key === "Enter") && pressable(target)) return;
+    var step = { ArrowLeft: -1, ArrowRight: 1 }[key];
+    if (target === seek && !step) step = { ArrowDown: -1, ArrowUp: 1 }[key];
+    if (key === " " || key === "k" || key === "K") {
       event.preventDefault();
       playButton.click();
-    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+    } else if (step) {
       event.preventDefault();
-      var step = event.key === "ArrowLeft" ? -1 : 1;
       seekAll(Math.max(0, Math.min(duration(leader), leader.currentTime + step)));
     }
   });
