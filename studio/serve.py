@@ -42,6 +42,9 @@ def commands() -> list[list[str]]:
         "--graceful-timeout", "10",
         "--access-logfile", os.environ.get("ACCESS_LOG", "-") or "-",
         "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        # Unused, and by default one per user at ~/.gunicorn/gunicorn.ctl: a second
+        # studio on the machine would take it over from the first.
+        "--no-control-socket",
     ]  # fmt: skip
     worker = [python, "manage.py", "qcluster"]
     return [web, worker]

@@ -152,7 +152,10 @@ def alive(pid: int) -> bool:
 def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path, how: signal.Signals) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.update(STUDIO_DATA_DIR=str(tmp_path), PORT=str(port), STUDIO_QUEUE_NAME=f"serve-{port}")
+    home = tmp_path / "home"
+    home.mkdir()
+    env.update(STUDIO_DATA_DIR=str(tmp_path), PORT=str(port), STUDIO_QUEUE_NAME=f"serve-{port}",
+               HOME=str(home))  # fmt: skip
     if env.get("DATABASE_URL"):
         env.pop("DATABASE_URL")  # migrating a shared database is not this test's business
         env.pop("REDIS_URL", None)
@@ -170,6 +173,8 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path, how: signal.Si
             time.sleep(0.2)
         children = children_of(serve.pid)
         assert len(children) == 2
+        # Nothing shared with other studios on the machine (gunicorn's control socket).
+        assert list(home.iterdir()) == []
         descendants = children + [g for c in children for g in children_of(c)]
         assert len(descendants) > 2  # gunicorn workers and django-q2 processes
         serve.send_signal(how)
