@@ -847,6 +847,7 @@ class TestPages:
         got = receiver.requests[0]
         event = OpenAI(api_key="x").webhooks.unwrap(got.body, got.headers, secret=endpoint.secret)
         assert (event.type, event.data.id) == ("video.completed", latest.pk)
+        assert json.loads(got.body)["test"] is True  # told apart from the real event
         page = client_in.get(reverse("webhook_endpoint", args=[endpoint.pk])).content.decode()
         assert "test event" in page and "delivered" in page
 

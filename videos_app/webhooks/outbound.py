@@ -185,8 +185,9 @@ def test_event_create(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A ``video.completed`` event sent only to ``endpoint``, for trying a receiver.
 
     Its ``data.id`` is the owner's latest completed video when there is one (so the
-    receiver's real path can run end to end), else ``video_test``. The delivery row has
-    no ``video_id``: that is how the history tells it apart."""
+    receiver's real path can run end to end), else ``video_test``; the body says
+    ``"test": true`` so a receiver can tell it from the real event of that video. The
+    delivery row has no ``video_id``: that is how the history tells it apart."""
     from videos_app.models import Video
 
     latest = (
@@ -208,7 +209,8 @@ def test_event_create(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
                 event_type="video.completed",
                 video_id=latest or "video_test",
                 created_at=int(now.timestamp()),
-            ),
+            )
+            | {"test": True},
             next_attempt_at=now,
         )
         _enqueue_on_commit(delivery.pk)
