@@ -143,3 +143,18 @@ def test_a_missing_key_tells_the_user_what_not_where(monkeypatch: pytest.MonkeyP
     with pytest.raises(ProviderError) as missing:
         key_from(env="SECRET_UPSTREAM_VAR")()
     assert "not set" in str(missing.value) and "SECRET_UPSTREAM_VAR" not in str(missing.value)
+
+
+def test_the_change_page_shows_the_inbound_webhook_url_and_whether_it_is_open(
+    staff: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(staff, webhook_secret_env="GATEWAY_HOOK_SECRET")
+    provider = Provider.objects.get(name="gateway")
+    url = f"/admin/videos_app/provider/{provider.pk}/change/"
+    monkeypatch.delenv("GATEWAY_HOOK_SECRET", raising=False)
+    page = staff.get(url).content.decode()
+    assert "/webhooks/providers/gateway (off: answers 404" in page
+    monkeypatch.setenv("GATEWAY_HOOK_SECRET", "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
+    page = staff.get(url).content.decode()
+    assert "/webhooks/providers/gateway (secret set" in page
+    assert "c2VjcmV0LXNlY3JldC1zZWNyZXQ" not in page

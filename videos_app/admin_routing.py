@@ -16,6 +16,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, DecimalField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
 
 from . import catalog, usage
 from .admin_teams import last_admin_refusals
@@ -89,10 +90,10 @@ def _env_name(value: str, what: str) -> str:
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
-    list_display = ["name", "kind", "label", "base_url", "key_source", "key", "enabled"]
+    list_display = ["name", "label", "base_url", "key_source", "key", "enabled"]  # kind: filter
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "label", "base_url"]
-    readonly_fields = ["key"]
+    readonly_fields = ["key", "inbound_webhook"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "label", "enabled"]}),
         (
@@ -104,6 +105,7 @@ class ProviderAdmin(admin.ModelAdmin):
                     "api_key_file",
                     "key",
                     "webhook_secret_env",
+                    "inbound_webhook",
                     "timeout_seconds",
                     "connect_timeout_seconds",
                     "max_concurrency",
@@ -117,7 +119,7 @@ class ProviderAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Provider | None = None) -> Any:
         # Videos record the provider that made them by name (to poll, remix and delete
         # there): renaming it would cut them off from their upstream copies.
-        return ["key", "name"] if obj is not None else ["key"]
+        return [*self.readonly_fields, "name"] if obj is not None else self.readonly_fields
 
     @admin.display(description="Key from")
     def key_source(self, provider: Provider) -> str:
@@ -127,6 +129,18 @@ class ProviderAdmin(admin.ModelAdmin):
         sources = [f"${env}" if env and ENV_NAME.match(env) else "(invalid)" if env else ""]
         sources.append(file if file.startswith("/") else "(invalid)" if file else "")
         return " or ".join(s for s in sources if s) or "—"
+
+    @admin.display(description="Inbound webhook")
+    def inbound_webhook(self, provider: Provider) -> str:
+        """Where the upstream announces its jobs' ends, and whether that URL is open."""
+        from .webhooks.inbound import provider_secret
+
+        if provider.kind == Provider.Kind.LOCAL or not provider.pk:
+            return "—"
+        url = reverse("provider_webhook", args=[provider.name])
+        if provider_secret(provider):
+            return f"{url} (secret set: give the upstream this URL and the secret)"
+        return f"{url} (off: answers 404 until the webhook secret env names a set variable)"
 
     @admin.display(description="API key")
     def key(self, provider: Provider) -> str:
