@@ -39,10 +39,12 @@ def launch_browser() -> Iterator[Any]:
         browser.close()
 
 
-def sign_in(page: Any, studio: LiveStudio) -> None:
+def sign_in(
+    page: Any, studio: LiveStudio, username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
+) -> None:
     page.goto(studio.url + "/login/")
-    page.fill("input[name=username]", ADMIN_USERNAME)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(studio.url + "/")
 

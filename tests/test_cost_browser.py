@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import launch_browser, shot
+from tests.browser import launch_browser, shot, sign_in
 from tests.live import ADMIN_PASSWORD, ADMIN_USERNAME, LiveStudio, live_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -59,11 +59,7 @@ def test_the_estimate_follows_the_model_and_the_duration(
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(studio.url + "/login/")
-    page.fill("input[name=username]", ADMIN_USERNAME)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(studio.url + "/")
+    sign_in(page, studio)
 
     page.goto(studio.url + "/videos/new")
     estimate = "#cost-estimate"

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-from tests.browser import launch_browser, shot, wait_for_js  # noqa: E402
+from tests.browser import launch_browser, shot, sign_in, wait_for_js  # noqa: E402
 
 VIEWER, VIEWER_PASSWORD = "vic", "viewer-password-1"
 # (prompt, status, favorite of the admin); newest last.
@@ -89,11 +89,7 @@ def open_page(
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(studio.url + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(studio.url + "/")
+    sign_in(page, studio, username, password)
     return context, page, errors
 
 
