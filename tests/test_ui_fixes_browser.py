@@ -186,6 +186,13 @@ def test_compare_keys_work_after_pressing_play_and_on_the_seek_bar(
     page.keyboard.press("k")
     wait_for_js(page, f"!{playing}")
     page.set_viewport_size(PHONE)
+    # Side by side on a phone too: the players share a row, each within the screen.
+    boxes = page.evaluate(
+        f"{PLAYERS}.map(p => {{ const r = p.getBoundingClientRect(); "
+        "return [r.left, r.top, r.right]; })"
+    )
+    assert len(boxes) == 2 and abs(boxes[0][1] - boxes[1][1]) < 1, boxes
+    assert boxes[0][2] <= boxes[1][0] and boxes[1][2] <= PHONE["width"], boxes
     shot(page, "ui-fixes-compare-390")
 
 
