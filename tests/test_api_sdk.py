@@ -138,6 +138,17 @@ class TestReadAndDelete:
         assert (deleted.id, deleted.object, deleted.deleted) == (row.pk, "video.deleted", True)
         assert not VideoRow.objects.filter(pk=row.pk).exists()
 
+    @pytest.mark.parametrize("order", ["desc", "asc"])
+    def test_listing_and_deleting_as_it_goes_deletes_them_all(
+        self, client: OpenAI, owner: User, order: Any
+    ) -> None:
+        """The SDK's auto-pagination asks for the next page after the last id it saw,
+        which the loop has just deleted."""
+        for _ in range(7):
+            completed_video(owner)
+        deleted = [client.videos.delete(v.id).id for v in client.videos.list(limit=3, order=order)]
+        assert len(deleted) == 7 and not VideoRow.objects.exists()
+
     def test_it_gets_a_character(self, client: OpenAI, owner: User) -> None:
         from django.core.files.base import ContentFile
 

@@ -410,6 +410,28 @@ class TestList:
     def test_it_answers_400_for_an_unknown_after(self, api: Client) -> None:
         assert_error(api.get("/v1/videos?after=video_nope"), 400, param="after")
 
+    @pytest.mark.parametrize("order", ["asc", "desc"])
+    def test_it_pages_on_from_a_video_deleted_meanwhile(
+        self, api: Client, user: User, order: str
+    ) -> None:
+        videos = self.make_videos(user, 5, status="completed")
+        expected = [v.pk for v in (videos if order == "asc" else reversed(videos))]
+        first = api.get(f"/v1/videos?limit=2&order={order}").json()
+        for item in first["data"]:
+            assert api.delete(f"/v1/videos/{item['id']}").status_code == 200
+        rest = api.get(f"/v1/videos?limit=10&order={order}&after={first['last_id']}").json()
+        assert [v["id"] for v in rest["data"]] == expected[2:]
+
+    def test_someone_elses_deleted_video_is_no_cursor(self, api: Client, user: User) -> None:
+        """As for a live video: a cursor tells nothing about what the key cannot see."""
+        other = self.make_videos(make_user("omar"), 1, status="completed")[0]
+        mine = self.make_videos(user, 1, status="completed")[0]
+        other_id, mine_id = other.pk, mine.pk
+        other.delete()
+        assert_error(api.get(f"/v1/videos?after={other_id}"), 400, param="after")
+        mine.delete()
+        assert api.get(f"/v1/videos?after={mine_id}").json()["data"] == []
+
     def test_it_takes_limits_from_0_to_100(self, api: Client, user: User) -> None:
         self.make_videos(user, 3)
         body = api.get("/v1/videos?limit=0").json()

@@ -19,6 +19,12 @@ class VideosConfig(AppConfig):
         from .webhooks.outbound import on_video_finished
 
         video_finished.connect(on_video_finished, dispatch_uid="webhooks_out")
+        from django.db.models.signals import post_delete
+
+        from .api.cursors import remember_deleted
+        from .models import Video
+
+        post_delete.connect(remember_deleted, sender=Video, dispatch_uid="list_cursor")
 
 
 def _repair_search_index(using: str = "default", **kwargs: object) -> None:

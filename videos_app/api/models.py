@@ -1,4 +1,5 @@
-"""Rows the /v1 API adds: files uploaded through ``/v1/files``."""
+"""Rows the /v1 API adds: files uploaded through ``/v1/files``, and where deleted videos
+stood in the list (so a client paging through it while deleting can go on)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,24 @@ class ApiFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.id})"
+
+
+class DeletedVideo(models.Model):
+    """A deleted video's place in ``GET /v1/videos``: a client that lists and deletes as
+    it goes pages on with ``after=<an id it just deleted>`` (the SDK's auto-pagination
+    does). Written when a video row is deleted, by any path (``api.cursors``); kept for
+    ``KEEP_DAYS``. Who saw the video may page from it, no one else (as for a live one)."""
+
+    KEEP_DAYS = 30
+
+    id = models.CharField(primary_key=True, max_length=40)
+    created_at = models.DateTimeField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "videos_app.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    visibility = models.CharField(max_length=8)
+    deleted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.id

@@ -8,9 +8,12 @@ from django.db.models import Q
 from videos_app.models import Video
 from videos_app.selectors import videos_visible_to
 
+from .cursors import cursor_position
+
 
 class UnknownCursor(Exception):
-    """The ``after`` id is not a video this user can see."""
+    """The ``after`` id is not a video this user can see (or could, before it was
+    deleted)."""
 
 
 def video_page(
@@ -22,16 +25,16 @@ def video_page(
 ) -> tuple[list[Video], bool]:
     """One page of visible videos by (created_at, id), and whether more follow.
 
-    Two queries whatever the number of videos: the cursor's row, then limit + 1 rows
-    read along the (created_at, id) index.
+    Two queries whatever the number of videos: the cursor's row (a third when it names
+    a deleted video), then limit + 1 rows read along the (created_at, id) index.
     """
     videos = videos_visible_to(user)
     descending = order != "asc"
     if after:
-        try:
-            created_at, video_id = videos.values_list("created_at", "pk").get(pk=after)
-        except Video.DoesNotExist:
-            raise UnknownCursor(after) from None
+        position = cursor_position(user=user, visible=videos, after=after)
+        if position is None:
+            raise UnknownCursor(after)
+        created_at, video_id = position
         if descending:
             videos = videos.filter(
                 Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=video_id),
