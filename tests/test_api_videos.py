@@ -471,6 +471,26 @@ class TestRetrieve:
         assert response.json()["id"] == video.pk
         assert int(response["openai-poll-after-ms"]) >= 500
 
+    @pytest.mark.parametrize(
+        ("ran", "progress", "hint"),
+        [
+            (1.5, 3, 1000),  # just started: the rate is mostly start-up, a second
+            (8.0, 5, 1000),  # barely moved
+            (8.0, 50, 2000),  # 8 s left: a quarter
+            (20.0, 10, 5000),  # 180 s left: at most 5 s
+            (99.0, 99, 500),  # nearly done: at least half a second
+        ],
+    )
+    def test_the_poll_hint_follows_a_settled_estimate_only(
+        self, api: Client, user: User, ran: float, progress: int, hint: int
+    ) -> None:
+        video = make_video(
+            user, status="in_progress", progress=progress,
+            started_at=timezone.now() - timedelta(seconds=ran),
+        )  # fmt: skip
+        response = api.get(f"/v1/videos/{video.pk}")
+        assert abs(int(response["openai-poll-after-ms"]) - hint) <= 50
+
     def test_it_sends_no_poll_hint_once_finished(self, api: Client, user: User) -> None:
         video = completed_video(user)
         response = api.get(f"/v1/videos/{video.pk}")

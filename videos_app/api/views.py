@@ -124,10 +124,25 @@ def _visible_video(request: ApiRequest, video_id: str, *, param: str | None = No
         raise not_found("Video", video_id, param=param) from None
 
 
+# Until a job has run this long and this far, its rate says little (start-up counts as
+# progress time) and the hint stays at a second.
+POLL_HINT_SETTLED_SECONDS = 2.0
+POLL_HINT_SETTLED_PROGRESS = 10
+
+
 def poll_after_ms(video: Video) -> int:
-    """How long the SDK's poll() should wait: a quarter of the estimated time left."""
-    left = video.seconds_left(timezone.now())
-    if left is None:
+    """How long the SDK's poll() should wait: a quarter of the estimated time left, once
+    the estimate has settled (a second before). The SDK keeps the first value it reads
+    for the whole job, so an early, inflated estimate would slow every poll after it."""
+    now = timezone.now()
+    left = video.seconds_left(now)
+    started = video.started_at
+    settled = (
+        started is not None
+        and (now - started).total_seconds() >= POLL_HINT_SETTLED_SECONDS
+        and video.progress >= POLL_HINT_SETTLED_PROGRESS
+    )
+    if left is None or not settled:
         return 1000
     return int(min(5000, max(500, left * 1000 / 4)))
 
