@@ -600,9 +600,49 @@ class TestContent:
         assert b"".join(response.streaming_content) == b"\x00\x00\x00\x18"  # type: ignore[attr-defined]
 
     def test_it_answers_400_not_409_until_completed(self, api: Client, user: User) -> None:
-        for status in (Video.Status.QUEUED, Video.Status.IN_PROGRESS, Video.Status.FAILED):
+        for status in (Video.Status.QUEUED, Video.Status.IN_PROGRESS):
             video = make_video(user, status=status)
             assert_error(api.get(f"/v1/videos/{video.pk}/content"), 400, code="video_not_ready")
+
+    def test_a_failed_video_says_it_failed_not_that_it_is_not_ready(
+        self, api: Client, user: User
+    ) -> None:
+        video = make_video(user, status=Video.Status.FAILED, error_code="render_failed")
+        error = assert_error(api.get(f"/v1/videos/{video.pk}/content"), 400, code="video_failed")
+        assert "failed (render_failed); it has no content" in error["message"]
+
+    def test_head_content_and_a_file_name_for_curl(self, api: Client, user: User) -> None:
+        video = completed_video(user)
+        url = f"/v1/videos/{video.pk}/content"
+        head = api.head(url)
+        got = api.get(url)
+        assert head.status_code == 200 and head["Content-Length"] == got["Content-Length"]
+        assert got["Content-Disposition"] == f'inline; filename="{video.pk}.mp4"'
+        thumb = api.get(url + "?variant=thumbnail")
+        assert thumb["Content-Disposition"].endswith(f'"{video.pk}.webp"')
+
+    @pytest.mark.parametrize(
+        ("header", "status"),
+        [
+            ("items=0-5", 200),  # another unit: ignored (RFC 9110), the whole file
+            ("bytes=abc", 200),  # not a range: ignored
+            ("bytes=5-2", 200),  # last before first: not a valid range, ignored
+            ("bytes=99999999-", 416),  # valid, outside the file
+        ],
+    )
+    def test_odd_ranges_get_the_file_or_a_416_envelope(
+        self, api: Client, user: User, header: str, status: int
+    ) -> None:
+        video = completed_video(user)
+        response = api.get(f"/v1/videos/{video.pk}/content", headers={"Range": header})
+        assert response.status_code == status
+        if status == 416:
+            error = assert_error(response, 416, code="range_not_satisfiable")
+            assert error["param"] == "Range"
+            assert response["Content-Range"] == f"bytes */{video.video_file.size}"
+        else:
+            assert "Content-Range" not in response
+            assert int(response["Content-Length"]) == video.video_file.size
 
     def test_it_refuses_an_unknown_variant(self, api: Client, user: User) -> None:
         video = completed_video(user)

@@ -32,13 +32,15 @@ def stored_file_response(
     status = 200
     header = request.headers.get("Range", "")
     if header and size > 0:
-        parsed = _parse_range(header, size)
-        if parsed is None:
+        try:
+            parsed = _parse_range(header, size)
+        except RangeNotSatisfiable:
             unsatisfiable = HttpResponse(status=416)
             unsatisfiable["Content-Range"] = f"bytes */{size}"
             return unsatisfiable
-        start, end = parsed
-        status = 206
+        if parsed is not None:
+            start, end = parsed
+            status = 206
     length = end - start + 1 if size else 0
     response: HttpResponseBase
     if request.method == "HEAD":
@@ -60,8 +62,14 @@ def stored_file_response(
     return response
 
 
+class RangeNotSatisfiable(Exception):
+    """A valid byte range that lies wholly outside the file (answered 416)."""
+
+
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """One range of ``bytes=a-b``, ``bytes=a-`` or ``bytes=-n``; None if unsatisfiable.
+    """One range of ``bytes=a-b``, ``bytes=a-`` or ``bytes=-n``; None for a header to
+    ignore (RFC 9110: another unit, or not a valid range), which gets the whole file;
+    RangeNotSatisfiable for a range outside the file.
 
     A multi-range request gets its first range (browsers never send more than one).
     """
@@ -73,12 +81,14 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     if first_s == "":
         suffix = int(last_s)
         if suffix == 0:
-            return None
+            raise RangeNotSatisfiable(header)
         return max(0, size - suffix), size - 1
     start = int(first_s)
+    if last_s and int(last_s) < start:
+        return None  # not a valid range
+    if start >= size:
+        raise RangeNotSatisfiable(header)
     end = int(last_s) if last_s else size - 1
-    if start >= size or end < start:
-        return None
     return start, min(end, size - 1)
 
 

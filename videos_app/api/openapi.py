@@ -546,7 +546,29 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                             404,
                         ),
                         "206": {"description": "One byte range.", "headers": _REQUEST_ID},
-                        "416": {"description": "Unsatisfiable range.", "headers": _REQUEST_ID},
+                        "416": _error(
+                            "The Range lies outside the file (`Content-Range` says its size)."
+                        ),
+                    },
+                },
+                "head": {
+                    "operationId": "headVideoContent",
+                    "summary": "The content's headers (type, Content-Length) without the bytes.",
+                    "parameters": [
+                        {
+                            "name": "variant",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": list(schemas.CONTENT_VARIANTS),
+                                "default": "video",
+                            },
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "The headers alone.", "headers": _REQUEST_ID},
+                        "404": _error("Unknown, or not visible to this key."),
+                        "default": _error("Any other error (headers only)."),
                     },
                 },
             },

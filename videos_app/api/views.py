@@ -166,30 +166,49 @@ def video_delete(request: ApiRequest, video_id: str) -> JsonResponse:
     return JsonResponse(objects.video_deleted_object(video_id))
 
 
-@api_endpoint("GET")
+@api_endpoint("GET", "HEAD")
 @key_required
 def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
     variant = schemas.content_variant(request.GET)
     video = _visible_video(request, video_id)
+    # 400, never 409: the SDK would retry a 409.
+    if video.status == Video.Status.FAILED:
+        code = f" ({video.error_code})" if video.error_code else ""
+        raise ApiError(
+            400,
+            f"Video {video_id} failed{code}; it has no content. GET /v1/videos/{video_id} "
+            "says why.",
+            code="video_failed",
+        )
     if not video.is_completed:
-        # 400, never 409: the SDK would retry a 409.
         raise ApiError(
             400,
             f"Video is not ready yet (status: {video.status}). Use GET /v1/videos/{video_id} "
             "to check its status.",
             code="video_not_ready",
         )
-    field_name, content_type, _extension = MEDIA_VARIANTS[variant]
+    field_name, content_type, extension = MEDIA_VARIANTS[variant]
     name = getattr(video, field_name).name
     try:
         if not name:
             raise FileNotFoundError(variant)
         # Raw bytes whatever the Accept header says (the SDK sends application/binary).
-        return stored_file_response(request, name, content_type=content_type)
+        # Inline with a file name, so `curl -OJ` saves video_….mp4 rather than "content".
+        response = stored_file_response(request, name, content_type=content_type)
     except FileNotFoundError:
         raise ApiError(
             404, f"This video has no stored {variant} file.", code="content_not_found"
         ) from None
+    if response.status_code == 416:
+        raise ApiError(
+            416,
+            f"The range asked for is outside the {variant} file.",
+            param="Range",
+            code="range_not_satisfiable",
+            headers={"Content-Range": response["Content-Range"]},
+        )
+    response["Content-Disposition"] = f'inline; filename="{video_id}.{extension}"'
+    return response
 
 
 # --- operations the local renderer cannot do yet --------------------------------------
