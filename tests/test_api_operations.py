@@ -98,6 +98,12 @@ class TestRemix:
         assert caught.value.code == "video_not_completed"
         assert VideoRow.objects.count() == 1
 
+    def test_a_failed_source_says_it_has_failed(self, client: OpenAI, owner: User) -> None:
+        source = make_video(owner, status=VideoRow.Status.FAILED)
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.videos.remix(video_id=source.pk, prompt="p")
+        assert f"Video {source.pk} has failed; only a completed video" in caught.value.message
+
     def test_an_unknown_source_is_not_found(self, client: OpenAI) -> None:
         with pytest.raises(openai.NotFoundError):
             client.videos.remix(video_id="video_nope", prompt="p")

@@ -103,13 +103,20 @@ def _video_save(
     return video
 
 
+def _status_phrase(video: Video) -> str:
+    """``is queued``, ``is in progress``, ``has failed``."""
+    if video.status == Video.Status.FAILED:
+        return "has failed"
+    return f"is {video.get_status_display().lower()}"
+
+
 def _require_completed(source: Video, param: str = "video") -> None:
     if not source.is_completed:
         raise ValidationError(
             {
                 param: ValidationError(
-                    f"Video {source.pk} is {source.get_status_display().lower()}; only a completed "
-                    "video can be used as a source.",
+                    f"Video {source.pk} {_status_phrase(source)}; only a completed video can be "
+                    "used as a source.",
                     code="video_not_completed",
                 )
             }
