@@ -161,7 +161,8 @@ class ModelRouteForm(forms.ModelForm):
             + ". Empty list: all.",
             "seconds": "A JSON list, e.g. [4, 8], from: "
             + ", ".join(str(s) for s in catalog.SECONDS)
-            + ". Empty list: all.",
+            + ". Empty list: all. For an extension this is the new segment's length (the "
+            "whole chain may run longer).",
         }
 
     def clean_sizes(self) -> list[str]:
