@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
@@ -58,7 +59,9 @@ def test_the_video_list_filters_and_searches(admin_client: Client) -> None:
 
 def test_the_video_page_previews_its_assets(admin_client: Client) -> None:
     video = completed()
-    body = admin_client.get(reverse("admin:videos_app_video_change", args=[video.pk])).content
+    body = admin_client.get(
+        reverse("admin:videos_app_video_change", args=[quote(video.pk)])
+    ).content
     assert f"/videos/{video.pk}/media/video".encode() in body
     assert f"/videos/{video.pk}/media/thumbnail".encode() in body
 

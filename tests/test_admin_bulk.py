@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,18 @@ def test_recent_activity_merges_videos_reviews_and_comments_newest_first(
         page.index("a harbour at noon"),
     ]
     assert order == sorted(order)
+
+
+def test_recent_activity_links_open_every_video_even_ids_the_admin_would_unescape(
+    admin_client: Client,
+) -> None:
+    """ "_22" in an admin URL reads as '"': the links must be quoted like the admin's own."""
+    video = completed(id="video_22" + "ab" * 15, prompt="a quoted id")
+    page = admin_client.get(reverse("admin:videos_app_video_activity")).content.decode()
+    link = re.search(rf'<a href="([^"]+)">{video.pk}</a>', page)
+    assert link, page
+    opened = admin_client.get(link[1])
+    assert opened.status_code == 200 and video.pk in opened.content.decode()
 
 
 def test_the_admin_index_links_the_studio_pages(admin_client: Client) -> None:
