@@ -304,7 +304,9 @@ class TestAdmin:
             first = model._default_manager.first()
             if first is not None:
                 urls.append(
-                    reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk])
+                    reverse(
+                        f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(first.pk)]
+                    )
                 )
         return urls
 
