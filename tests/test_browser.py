@@ -121,11 +121,7 @@ def test_the_gallery_updates_running_jobs_with_one_poll(
         ids.append(response.headers["location"].rsplit("/", 1)[1])
     polls: list[str] = []
     page.on("request", lambda r: polls.append(r.url) if "/videos/progress" in r.url else None)
-    page.goto(studio.url + "/login/")
-    page.fill("input[name=username]", ADMIN_USERNAME)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(studio.url + "/")
+    sign_in(page, studio)
     shot(page, "07-gallery-running")
     for video_id in ids:
         page.locator(f"#card-{video_id} img").wait_for(timeout=120_000)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser import launch_browser, shot, sign_in
-from tests.live import ADMIN_PASSWORD, ADMIN_USERNAME, LiveStudio, live_studio
+from tests.live import ADMIN_USERNAME, LiveStudio, live_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -110,11 +110,7 @@ def test_the_usage_table_fits_a_phone(studio: LiveStudio, browser: object) -> No
     )  # fmt: skip
     context = browser.new_context(viewport={"width": 390, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
-    page.goto(studio.url + "/login/")
-    page.fill("input[name=username]", ADMIN_USERNAME)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(studio.url + "/")
+    sign_in(page, studio)
     page.goto(studio.url + "/usage/")
     assert "$1,234.56" in page.inner_text(".usage-table tfoot")
     # Every column, the cost included, is on screen: the table does not scroll sideways.

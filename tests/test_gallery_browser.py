@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.live import ADMIN_PASSWORD, ADMIN_USERNAME, LiveStudio, live_studio
+from tests.live import ADMIN_USERNAME, LiveStudio, live_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-from tests.browser import launch_browser, shot, wait_for_js  # noqa: E402
+from tests.browser import launch_browser, shot, sign_in, wait_for_js  # noqa: E402
 
 # Tile i of a seeded spritesheet is this colour, so a screenshot tells which tile shows.
 COLS = ROWS = 5
@@ -99,11 +99,7 @@ def page(studio: LiveStudio, browser: Any) -> Iterator[Any]:
         "console",
         lambda m: errors.append(f"{m.text} {m.location} {page.url}") if m.type == "error" else None,
     )
-    page.goto(studio.url + "/login/")
-    page.fill("input[name=username]", ADMIN_USERNAME)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(studio.url + "/")
+    sign_in(page, studio)
     yield page
     context.close()
     assert not errors, errors  # no CSP violations, no script errors
@@ -204,11 +200,7 @@ def test_touch_scrubs_too(studio: LiveStudio, browser: Any) -> None:
         viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
     )
     page = context.new_page()
-    page.goto(studio.url + "/login/")
-    page.fill("input[name=username]", ADMIN_USERNAME)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(studio.url + "/")
+    sign_in(page, studio)
     shot(page, "gallery-13-phone")
     media = page.locator("#gallery-grid .card__media[data-sprite]").first
     media.scroll_into_view_if_needed()

@@ -90,10 +90,8 @@ class MembershipForm(forms.ModelForm):
         stays_admin = (
             cleaned.get("role") == Membership.Role.ADMIN and cleaned.get("team") == before.team
         )
-        if not stays_admin and services_teams.teams_left_without_admin([before]):
-            raise ValidationError(
-                f"{before.team} needs at least one admin: make someone else its admin first."
-            )
+        if not stays_admin and (refusals := last_admin_refusals([before])):
+            raise ValidationError(refusals)
         return cleaned
 
 

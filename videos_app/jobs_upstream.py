@@ -347,7 +347,6 @@ class UpstreamJob:
         return bool(saved)
 
     def reconcile(self, tries: tuple[float, ...] = (0.0,)) -> str:
-        """Find the job a create whose answer was lost may have started; adopt it or fail."""
         """Find the job a create whose answer was lost may have started; adopt it or fail.
 
         Only a job made after the create was sent (on the upstream's clock) and not

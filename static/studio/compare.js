@@ -191,16 +191,18 @@
   // Space or k plays and pauses, arrows step a second, unless typing in a field. A
   // focused button keeps Space and Enter (they press it); the seek bar's arrows step a
   // second too (its own step is a hundredth).
+  var PRESSABLE_INPUTS = /^(checkbox|radio|button|submit|reset|image|color|file)$/;
+
   function typing(target) {
     if (!target || target.isContentEditable) return true;
     var tag = target.tagName || "";
     if (tag === "TEXTAREA" || tag === "SELECT") return true;
-    return tag === "INPUT" && !/^(range|checkbox|radio|button|submit|reset|image|color|file)$/.test(target.type);
+    return tag === "INPUT" && target.type !== "range" && !PRESSABLE_INPUTS.test(target.type);
   }
 
   function pressable(target) {
     var tag = (target && target.tagName) || "";
-    return tag === "BUTTON" || tag === "SUMMARY" || (tag === "INPUT" && /^(checkbox|radio|button|submit|reset|image|color|file)$/.test(target.type));
+    return tag === "BUTTON" || tag === "SUMMARY" || (tag === "INPUT" && PRESSABLE_INPUTS.test(target.type));
   }
 
   document.addEventListener("keydown", function (event) {

@@ -427,6 +427,11 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
     """
     model_names = list(catalog.routes()) if models is None else list(models)
     video_id = _path_param("video_id", "A video id (`video_...`).")
+    variant = {
+        "name": "variant",
+        "in": "query",
+        "schema": {"type": "string", "enum": list(schemas.CONTENT_VARIANTS), "default": "video"},
+    }
     video_ok = _json_response("The video.", _ref("Video"))
     return {
         "openapi": "3.1.0",
@@ -522,17 +527,7 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                 "get": {
                     "operationId": "downloadVideoContent",
                     "summary": "The MP4, thumbnail or spritesheet (400 until completed).",
-                    "parameters": [
-                        {
-                            "name": "variant",
-                            "in": "query",
-                            "schema": {
-                                "type": "string",
-                                "enum": list(schemas.CONTENT_VARIANTS),
-                                "default": "video",
-                            },
-                        }
-                    ],
+                    "parameters": [variant],
                     "responses": {
                         **_responses(
                             {
@@ -554,17 +549,7 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                 "head": {
                     "operationId": "headVideoContent",
                     "summary": "The content's headers (type, Content-Length) without the bytes.",
-                    "parameters": [
-                        {
-                            "name": "variant",
-                            "in": "query",
-                            "schema": {
-                                "type": "string",
-                                "enum": list(schemas.CONTENT_VARIANTS),
-                                "default": "video",
-                            },
-                        }
-                    ],
+                    "parameters": [variant],
                     "responses": {
                         "200": {"description": "The headers alone.", "headers": _REQUEST_ID},
                         "404": _error("Unknown, or not visible to this key."),
