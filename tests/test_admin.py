@@ -91,7 +91,7 @@ def test_deleting_one_video_in_the_admin_takes_its_files_along(
     video = completed()
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            reverse("admin:videos_app_video_delete", args=[video.pk]), {"post": "yes"}
+            reverse("admin:videos_app_video_delete", args=[quote(video.pk)]), {"post": "yes"}
         )
     assert response.status_code == 302
     assert not Video.objects.exists()
