@@ -26,9 +26,9 @@ install: $(VENV)/.installed
 
 .PHONY: setup
 setup: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py ensureadmin
+	umask 077 && $(BIN)/python manage.py migrate --noinput
+	umask 077 && $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	umask 077 && $(BIN)/python manage.py ensureadmin
 
 .PHONY: run
 run: setup

@@ -2,7 +2,13 @@
 
 ``python -m studio.serve`` starts gunicorn (WSGI) and the django-q2 cluster as child
 processes. Ctrl-C or SIGTERM stops both; if either exits, the other is stopped too, and
-the children are told to die with this process even if it is killed outright.
+the children are told to die with this process even if it is killed outright, and a
+watchdog kills any that does not stop within its grace (``STUDIO_STOP_GRACE``, 30 s),
+even when this process was killed before that grace ended.
+
+Everything the studio writes is private to its user: the data directory is made 0700
+and the process umask 077, so the database (password hashes, sessions, webhook
+secrets), the secret key and the media are not readable by other local users.
 """
 
 from __future__ import annotations
@@ -10,13 +16,16 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 PR_SET_PDEATHSIG = 1
+DEFAULT_STOP_GRACE = 30.0
 
 
 def _die_with_parent() -> None:
@@ -28,16 +37,16 @@ def _die_with_parent() -> None:
         pass
 
 
-def commands() -> list[list[str]]:
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
-    python = sys.executable
-    web = [
-        python, "-m", "gunicorn", "studio.wsgi:application",
+def web_command(*, host: str, port: str, workers: str, threads: str) -> list[str]:
+    """The gunicorn command line (the live tests start the same one)."""
+    return [
+        sys.executable, "-m", "gunicorn", "studio.wsgi:application",
+        "--config", "python:studio.gunicorn_conf",
         "--bind", f"{host}:{port}",
-        "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
+        "--workers", workers,
         "--worker-class", "gthread",
-        "--threads", os.environ.get("WEB_THREADS", "4"),
+        "--threads", threads,
+        "--keep-alive", os.environ.get("WEB_KEEPALIVE", "75"),
         "--timeout", "120",
         "--graceful-timeout", "10",
         "--access-logfile", os.environ.get("ACCESS_LOG", "-") or "-",
@@ -46,17 +55,84 @@ def commands() -> list[list[str]]:
         # studio on the machine would take it over from the first.
         "--no-control-socket",
     ]  # fmt: skip
-    worker = [python, "manage.py", "qcluster"]
+
+
+def commands() -> list[list[str]]:
+    web = web_command(
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=os.environ.get("PORT", "8000"),
+        workers=os.environ.get("WEB_CONCURRENCY", "2"),
+        threads=os.environ.get("WEB_THREADS", "4"),
+    )
+    worker = [sys.executable, "manage.py", "qcluster"]
     return [web, worker]
 
 
+def stop_grace() -> float:
+    return float(os.environ.get("STUDIO_STOP_GRACE") or DEFAULT_STOP_GRACE)
+
+
+def make_private() -> None:
+    """New files 0600 and directories 0700; a data directory made before is closed to others."""
+    os.umask(0o077)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    from django.conf import settings  # the watchdog's start needs no Django
+
+    Path(settings.DATA_DIR).chmod(0o700)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def watch(supervisor: int, grace: float, groups: list[int]) -> None:
+    """Outlive the supervisor: once it is gone, give its children ``grace`` seconds, then kill.
+
+    The children's death signal (SIGTERM) asks them to stop when the supervisor dies,
+    but a django-q2 cluster can hang while stopping; nothing else would escalate.
+    """
+    try:
+        pidfd = os.pidfd_open(supervisor)
+    except ProcessLookupError:
+        pass
+    else:
+        select.select([pidfd], [], [])  # readable once the supervisor has exited
+        os.close(pidfd)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(_group_alive(g) for g in groups) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def start_watchdog(children: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    args = [str(os.getpid()), str(stop_grace()), *(str(c.pid) for c in children)]
+    # Its own process group (a Ctrl-C is not for it) and no death signal: it must
+    # outlive this process to do its job.
+    return subprocess.Popen(
+        [sys.executable, "-m", "studio.serve", "--watch", *args], process_group=0
+    )
+
+
 def main() -> int:
+    make_private()
     # Each child gets its own process group, so a Ctrl-C in the terminal reaches only
     # this process, which stops each child once (the django-q2 cluster hangs when its
     # worker processes are interrupted behind its back).
     children = [
         subprocess.Popen(cmd, preexec_fn=_die_with_parent, process_group=0) for cmd in commands()
     ]
+    start_watchdog(children)  # leaves on its own once this process and the children are gone
     asked_to_stop = False
 
     def terminate() -> None:
@@ -80,7 +156,7 @@ def main() -> int:
     if not asked_to_stop:
         print("a studio process exited; stopping the other", file=sys.stderr, flush=True)
         terminate()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + stop_grace()
     for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -97,4 +173,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--watch"]:
+        supervisor, grace, *groups = sys.argv[2:]
+        watch(int(supervisor), float(grace), [int(g) for g in groups])
+        sys.exit(0)
     sys.exit(main())

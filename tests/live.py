@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from studio.serve import web_command
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "live-studio-password-1"
@@ -73,12 +75,8 @@ class LiveStudio:
     def start_web(self) -> None:
         self.web = self._spawn(
             "web",
-            [
-                sys.executable, "-m", "gunicorn", "studio.wsgi:application",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-                "--worker-class", "gthread", "--threads", "4",
-            ],
-        )  # fmt: skip
+            web_command(host="127.0.0.1", port=str(self.port), workers="2", threads="4"),
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

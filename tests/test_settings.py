@@ -78,3 +78,21 @@ def test_check_deploy_passes_with_production_variables(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_data_directory_and_stored_media_are_private_to_the_studio_user(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "new"
+    code = (
+        "import django; django.setup(); "
+        "from django.core.files.base import ContentFile; "
+        "from django.core.files.storage import default_storage; "
+        "print(default_storage.save('videos/v/clip.mp4', ContentFile(b'x')))"
+    )
+    result = run(data, code)
+    assert result.returncode == 0, result.stderr
+    assert data.stat().st_mode & 0o777 == 0o700
+    stored = data / "media" / result.stdout.strip()
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert stored.parent.stat().st_mode & 0o777 == 0o700
