@@ -4,8 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a page request whose body is too large before anything reads it.
+
+    Without this, an anonymous POST of any size was spooled to a temporary file (by the
+    CSRF check reading the form) before its 403. Before signing in a body may be
+    ``STUDIO_MAX_ANONYMOUS_BODY`` (1 MB: the sign-in and reset forms); signed in,
+    ``STUDIO_MAX_PAGE_BODY`` (the largest upload a page takes, with room for its form).
+    A chunked body (no Content-Length, which browsers always send) is refused: it could
+    not be counted before reading. /v1 has its own limit and error envelope.
+    Must come right after SessionMiddleware, ahead of anything that reads the body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/v1/") or request.path_info == "/v1":
+            return self.get_response(request)
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return _refusal(411, "A request body must say its length (Content-Length).")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refusal(400, "Content-Length is not a number.")
+        signed_in = SESSION_KEY in request.session
+        limit = settings.STUDIO_MAX_PAGE_BODY if signed_in else settings.STUDIO_MAX_ANONYMOUS_BODY
+        if length > limit:
+            why = "" if signed_in else " before signing in"
+            return _refusal(413, f"The request is too large (at most {limit // 2**20} MB{why}).")
+        return self.get_response(request)
+
+
+def _refusal(status: int, message: str) -> HttpResponse:
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
 class DropTrailingSlashMiddleware:

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "studio.middleware.BodySizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "studio.middleware.DropTrailingSlashMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -213,6 +214,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Page bodies (studio.middleware.BodySizeLimitMiddleware): before signing in, the size
+# of a sign-in form with room to spare; signed in, the largest upload a page takes (a
+# 200 MB video to edit or extend) and its form.
+STUDIO_MAX_ANONYMOUS_BODY = 1024 * 1024
+STUDIO_MAX_PAGE_BODY = 201 * 1024 * 1024
 # Reference images: bytes and pixels (a decompression bomb is refused before decoding).
 STUDIO_MAX_IMAGE_BYTES = envint("STUDIO_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
 STUDIO_MAX_IMAGE_PIXELS = envint("STUDIO_MAX_IMAGE_PIXELS", 40_000_000)

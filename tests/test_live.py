@@ -23,7 +23,11 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
-    yield from live_studio(tmp_path_factory.mktemp("studio"), STUDIO_HEARTBEAT_STALE="3")
+    yield from live_studio(
+        tmp_path_factory.mktemp("studio"),
+        STUDIO_HEARTBEAT_STALE="3",
+        TMPDIR=str(tmp_path_factory.mktemp("web-tmp")),  # where uploads would spool
+    )
 
 
 def create_video(client: httpx.Client, **fields: str) -> str:
@@ -268,3 +272,42 @@ def test_idle_connections_are_kept_longer_than_clients_reuse_them(studio: LiveSt
         time.sleep(5)  # longer than gunicorn's default of 2 s, as Node's fetch waits 4 s
         conn.sendall(request)
         assert read_response(conn).startswith(b"HTTP/1.1 200")
+
+
+def spooled_bytes(studio: LiveStudio) -> int:
+    tmp = Path(studio.env["TMPDIR"])
+    return sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_huge_anonymous_post_is_refused_before_it_is_written_anywhere(
+    studio: LiveStudio, framing: str
+) -> None:
+    size, chunk = 500 * 2**20, b"x" * 2**20
+    peak = 0
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
+    tail = b"\r\n--b--\r\n"
+    chunks = (size - len(head) - len(tail)) // len(chunk)
+
+    def body() -> Iterator[bytes]:
+        nonlocal peak
+        yield head
+        for _ in range(chunks):
+            peak = max(peak, spooled_bytes(studio))
+            yield chunk
+        yield tail
+
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    if framing == "content-length":
+        headers["Content-Length"] = str(len(head) + chunks * len(chunk) + len(tail))
+    with httpx.Client(base_url=studio.url, timeout=60) as client:
+        try:
+            response = client.post("/login/", content=body(), headers=headers)
+        except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError) as error:
+            pytest.fail(f"the server hung up instead of answering: {error!r}")
+    peak = max(peak, spooled_bytes(studio))
+    assert response.status_code == (413 if framing == "content-length" else 411), response.text
+    assert peak <= 2**20, peak  # at most the anonymous limit ever reached the disk

@@ -1,4 +1,4 @@
-"""Site-wide middleware: a page asked for with a trailing slash it does not use."""
+"""Site-wide middleware: a trailing slash a page does not use; page body limits."""
 
 from __future__ import annotations
 
@@ -43,3 +43,40 @@ def test_the_api_keeps_its_error_envelope_and_posts_are_not_redirected(client_in
     response = client_in.get("/v1/videos/video_missing/")
     assert response.status_code == 404 and response.json()["error"]
     assert client_in.post("/characters/").status_code == 404
+
+
+def test_an_anonymous_body_over_the_limit_is_refused_unread() -> None:
+    from io import BytesIO
+
+    class Unreadable(BytesIO):
+        def read(self, *args: object) -> bytes:
+            raise AssertionError("the body was read")
+
+    response = Client().generic(
+        "POST",
+        "/login/",
+        CONTENT_LENGTH=str(2 * 2**20),
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        **{"wsgi.input": Unreadable()},
+    )
+    assert response.status_code == 413
+    assert "at most 1 MB before signing in" in response.content.decode()
+
+
+def test_a_signed_in_upload_within_the_page_limit_reaches_the_page(client_in: Client) -> None:
+    from django.conf import settings
+
+    from videos_app import catalog
+
+    assert settings.STUDIO_MAX_PAGE_BODY >= catalog.MAX_UPLOAD_BYTES + 2**20  # it fits
+    body = {"prompt": "x" * (2 * 2**20), "model": "sora-2", "size": "720x1280", "seconds": "4"}
+    response = client_in.post("/videos/new", body)
+    assert response.status_code not in (411, 413)
+
+
+def test_a_chunked_page_body_is_refused_and_v1_keeps_its_own_rules() -> None:
+    response = Client().post("/login/", {}, HTTP_TRANSFER_ENCODING="chunked")
+    assert response.status_code == 411
+    response = Client().post("/v1/videos", {}, HTTP_TRANSFER_ENCODING="chunked")
+    assert response.status_code == 401  # /v1's own answer, in its envelope
+    assert response.json()["error"]
