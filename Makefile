@@ -47,9 +47,15 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy studio videos_app
 
+# The official Node SDK for tests/test_api_node.py (pinned in tests/node/package-lock.json).
+tests/node/node_modules/.installed: tests/node/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # The suite on the embedded defaults, then again on PostgreSQL + the Redis broker.
 .PHONY: test
-test: lint chromium
+test: lint chromium tests/node/node_modules/.installed
 	$(BIN)/pytest
 	bin/with-services $(BIN)/pytest
 
