@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import permissions, search
+from .forms import SORTS
 from .models import Character, Favorite, Video, estimate_seconds_left
 
 
@@ -31,8 +32,6 @@ def video_gallery(
 
     One query per page, whatever the filters and the size of the table.
     """
-    from .gallery_filters import SORTS
-
     f = filters or {}
     user_id: Any = user.pk  # None for an anonymous user, who sees no videos anyway
     videos: QuerySet[Video] = (

@@ -19,8 +19,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
-from . import selectors
-from .models import Video
+from .. import selectors
+from ..models import Video
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
