@@ -1,4 +1,5 @@
-"""Every read the pages and the API make."""
+"""The reads of videos and characters that the pages and the API make (each domain's own
+reads are in its package's selectors.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every write the studio makes goes through here: pages and the API call the same code."""
+"""Writes to videos and characters: the pages and the API call the same code (each
+domain's own writes are in its package's services.py)."""
 
 from __future__ import annotations
 
