@@ -35,7 +35,7 @@ urlpatterns = [
     # The bare base URL answers like any unknown API path (an envelope, not HTML).
     re_path(r"^v1$", api_views.unknown_url),
     path("favicon.ico", favicon),
-    path("", include("videos_app.api.account_urls")),
+    path("", include("videos_app.accounts.urls")),
     path("", include("videos_app.webhooks.urls")),
     path("", include("videos_app.urls")),
 ]

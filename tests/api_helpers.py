@@ -33,7 +33,7 @@ from tests.factories import (
 from videos_app.api.keys import api_key_create
 from videos_app.models import ApiKey, Video
 
-urlpatterns = [path("", include("videos_app.api.account_urls")), *site_urlpatterns]
+urlpatterns = [path("", include("videos_app.accounts.urls")), *site_urlpatterns]
 
 
 @dataclass

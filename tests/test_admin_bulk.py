@@ -160,7 +160,7 @@ def test_storage_per_team_sums_file_sizes_in_one_query(
     completed(size=2500, team=a)
     completed(size=70, team=b)
     completed(size=5)
-    from videos_app.admin_bulk import teams_with_storage
+    from videos_app.teams.selectors import teams_with_storage
 
     with django_assert_max_num_queries(1):
         rows = {

@@ -13,7 +13,7 @@ from django.urls import reverse
 from tests.factories import make_user, make_video
 from videos_app import permissions
 from videos_app.models import Membership, Team, Video
-from videos_app.selectors_review import DiffPart, compare_settings, prompt_diff
+from videos_app.review.compare import DiffPart, compare_settings, prompt_diff
 
 pytestmark = pytest.mark.django_db
 DONE = Video.Status.COMPLETED

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import make_user, make_video
-from videos_app import export
+from videos_app.export import archive as export
 from videos_app.models import Membership, Team, Video
 
 pytestmark = pytest.mark.django_db
@@ -365,7 +365,7 @@ def test_a_real_render_exports_through_gunicorn_byte_for_byte(tmp_path: Any) -> 
 def _zip_of(entries: list[tuple[str, bytes, bool]]) -> bytes:
     from datetime import UTC, datetime
 
-    from videos_app.zipstream import ZipStream
+    from videos_app.export.zipstream import ZipStream
 
     def gen() -> Any:
         with ZipStream() as archive:
@@ -409,7 +409,7 @@ def test_past_the_limits_it_writes_zip64_that_readers_accept(
 ) -> None:
     """The ZIP64 paths (big entries, far offsets, many entries) with the limits lowered:
     what a 5 GiB export or one of 70,000 files would take, in kilobytes."""
-    from videos_app import zipstream
+    from videos_app.export import zipstream
 
     monkeypatch.setattr(zipstream, "ZIP64_LIMIT", 3000)
     monkeypatch.setattr(zipstream, "ZIP64_COUNT_LIMIT", 3)
@@ -427,7 +427,7 @@ def test_past_the_limits_it_writes_zip64_that_readers_accept(
 def test_an_entry_of_unannounced_size_past_the_limit_fails_loudly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from videos_app import zipstream
+    from videos_app.export import zipstream
 
     monkeypatch.setattr(zipstream, "ZIP64_LIMIT", 3000)
     with pytest.raises(zipstream.EntryTooLarge):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tests.factories import make_user, make_video
 from videos_app import search, selectors
-from videos_app.gallery_filters import GalleryFilterForm
+from videos_app.forms import GalleryFilterForm
 from videos_app.models import Favorite, Membership, Team, Video
 
 pytestmark = pytest.mark.django_db

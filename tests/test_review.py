@@ -14,8 +14,9 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import make_user, make_video
-from videos_app import permissions, services_review
+from videos_app import permissions
 from videos_app.models import Comment, Favorite, Membership, ReviewEvent, Team, Video
+from videos_app.review import services as services_review
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

@@ -18,10 +18,11 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
 
-from . import catalog, usage
-from .admin_teams import last_admin_refusals
+from . import catalog
 from .models import Membership, ModelRoute, Provider
 from .providers.base import ProviderError
+from .teams.services import last_admin_refusals
+from .usage import selectors as usage
 
 
 def key_status(provider: Provider) -> str:

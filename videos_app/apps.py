@@ -10,7 +10,7 @@ class VideosConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import auth  # noqa: F401  (connects the user cache's signal receivers)
+        from .accounts import auth  # noqa: F401  (connects the user cache's signal receivers)
         from .catalog import seed_routes
 
         post_migrate.connect(_repair_search_index, sender=self)

@@ -4,11 +4,17 @@ import secrets
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
 
 from . import catalog
+
+# The domains' rows, defined in their packages and imported here so they keep the app
+# label ``videos_app``, their tables and their migrations (``videos_app.models.Team`` etc.
+# stay importable).
+from .presets.models import PromptPreset  # noqa: F401
+from .review.models import Comment, Favorite, ReviewEvent, ReviewState  # noqa: F401
+from .teams.models import Membership, Team  # noqa: F401
 
 
 def new_video_id() -> str:
@@ -67,11 +73,7 @@ class Video(models.Model):
         TEAM = "team", "Team"
         PRIVATE = "private", "Private"
 
-    class ReviewState(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        IN_REVIEW = "in_review", "In review"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+    ReviewState = ReviewState  # defined with the review rows (review/models.py)
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.IN_PROGRESS)
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
@@ -157,7 +159,7 @@ class Video(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="video_newest"),
             models.Index(fields=["owner", "-created_at"], name="video_owner_newest"),
-            # The gallery's filters and sorts (see gallery_filters.py, bench/bench_gallery.py).
+            # The gallery's filters and sorts (forms.GalleryFilterForm; bench/bench_gallery.py).
             models.Index(fields=["team", "-created_at"], name="video_team_newest"),
             models.Index(fields=["status", "-created_at"], name="video_status_newest"),
             models.Index(fields=["review_state", "-created_at"], name="video_review_newest"),
@@ -253,128 +255,6 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
-
-
-class Team(models.Model):
-    """A group of people who see and review each other's videos."""
-
-    name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    members: models.ManyToManyField[AbstractUser, Membership] = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
-    )
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Membership(models.Model):
-    class Role(models.TextChoices):
-        ADMIN = "admin", "Admin"  # everything an editor can, plus members and deletion
-        EDITOR = "editor", "Editor"  # create and review
-        VIEWER = "viewer", "Viewer"  # watch and comment
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
-    role = models.CharField(max_length=8, choices=Role.choices, default=Role.EDITOR)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["team__name", "user__username"]
-        constraints = [
-            models.UniqueConstraint(fields=["team", "user"], name="membership_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.team} ({self.role})"
-
-
-class Favorite(models.Model):
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites"
-    )
-    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="favorites")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "video"], name="favorite_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} ♥ {self.video_id}"
-
-
-class ReviewEvent(models.Model):
-    """One change of a video's review state: who, when, from what to what."""
-
-    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="review_events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    from_state = models.CharField(max_length=12, choices=Video.ReviewState.choices)
-    to_state = models.CharField(max_length=12, choices=Video.ReviewState.choices)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.video_id}: {self.from_state} → {self.to_state}"
-
-
-class Comment(models.Model):
-    """A comment on a video; ``parent`` threads replies, ``at_seconds`` points at a moment."""
-
-    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
-    )
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
-    )
-    body = models.TextField(max_length=5000)
-    at_seconds = models.FloatField(null=True, blank=True)
-    mentions: models.ManyToManyField[AbstractUser, Comment] = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in"
-    )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.author} on {self.video_id}: {self.body[:40]}"
-
-
-class PromptPreset(models.Model):
-    """A prompt and settings a team saved to start new videos from."""
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="presets")
-    name = models.CharField(max_length=100)
-    prompt = models.TextField(max_length=catalog.MAX_PROMPT_LENGTH)
-    model = models.CharField(max_length=64, default=catalog.DEFAULT_MODEL)
-    size = models.CharField(max_length=16, default=catalog.DEFAULT_SIZE)
-    seconds = models.PositiveSmallIntegerField(default=catalog.DEFAULT_SECONDS)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["team", "name"], name="preset_unique_name"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Provider(models.Model):

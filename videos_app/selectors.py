@@ -1,4 +1,5 @@
-"""Every read the pages and the API make."""
+"""The reads of videos and characters that the pages and the API make (each domain's own
+reads are in its package's selectors.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import permissions, search
+from .forms import SORTS
 from .models import Character, Favorite, Video, estimate_seconds_left
 
 
@@ -31,8 +33,6 @@ def video_gallery(
 
     One query per page, whatever the filters and the size of the table.
     """
-    from .gallery_filters import SORTS
-
     f = filters or {}
     user_id: Any = user.pk  # None for an anonymous user, who sees no videos anyway
     videos: QuerySet[Video] = (

@@ -1,4 +1,5 @@
-"""Every write the studio makes goes through here: pages and the API call the same code."""
+"""Writes to videos and characters: the pages and the API call the same code (each
+domain's own writes are in its package's services.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -187,49 +189,47 @@ def video_extend(
                 )
             }
         )
-    route = catalog.route(source.model if source else (model or catalog.DEFAULT_MODEL))
-    base_seconds, chain, size, seed = _source_facts(
-        source, upload, limit=catalog.MAX_TOTAL_SECONDS, sizes=route.sizes
+    # An extension keeps its source's model; an upload's is the one asked for.
+    start = _source_start(
+        source,
+        upload,
+        model=source.model if source else (model or catalog.DEFAULT_MODEL),
+        limit=catalog.MAX_TOTAL_SECONDS,
     )
-    if chain >= catalog.MAX_EXTENSIONS:
+    if start.chain >= catalog.MAX_EXTENSIONS:
         raise ValidationError(
             {
                 "video": ValidationError(
-                    f"This video has been extended {chain} times already; a chain allows at most "
-                    f"{catalog.MAX_EXTENSIONS} extensions.",
+                    f"This video has been extended {start.chain} times already; a chain allows "
+                    f"at most {catalog.MAX_EXTENSIONS} extensions.",
                     code="extension_limit",
                 )
             }
         )
-    total = base_seconds + segment_seconds
+    total = start.seconds + segment_seconds
     if total > catalog.MAX_TOTAL_SECONDS:
         raise ValidationError(
             {
                 "seconds": ValidationError(
-                    f"Extending a {base_seconds} s video by {segment_seconds} s makes {total} s; "
+                    f"Extending a {start.seconds} s video by {segment_seconds} s makes {total} s; "
                     f"a chain may last at most {catalog.MAX_TOTAL_SECONDS} s.",
                     code="extension_limit",
                 )
             }
         )
-    video = Video(
-        team=placement[0],
-        visibility=placement[1],
+    return _derived_save(
+        start,
         owner=owner,
+        placement=placement,
         operation=Video.Operation.EXTEND,
-        source=source,
         prompt=prompt,
-        model=source.model if source else (model or catalog.DEFAULT_MODEL),
-        size=size,
         seconds=total,
+        # The provider renders (and the route must allow) the new segment only.
+        billed_seconds=segment_seconds,
+        check_seconds=segment_seconds,
         segment_seconds=segment_seconds,
-        chain_extensions=chain + 1,
-        seed=seed,
+        chain_extensions=start.chain + 1,
     )
-    route.check(size=size, seconds=segment_seconds)
-    _apply_route(video, route, billed_seconds=segment_seconds)
-    files: dict[str, bytes | File[bytes]] = {"source_upload": upload} if upload else {}
-    return _video_save(video, files=files)
 
 
 def video_edit(
@@ -247,25 +247,77 @@ def video_edit(
     ``team`` is for an upload; a studio source decides the team (``_derived_placement``).
     """
     placement = _derived_placement(owner, source, team, visibility)
-    route = catalog.route(model or (source.model if source else catalog.DEFAULT_MODEL))
-    seconds, _, size, seed = _source_facts(
-        source, upload, limit=catalog.MAX_EDIT_SECONDS, sizes=route.sizes
+    # An edit may ask for another model than its source's.
+    start = _source_start(
+        source,
+        upload,
+        model=model or (source.model if source else catalog.DEFAULT_MODEL),
+        limit=catalog.MAX_EDIT_SECONDS,
     )
+    return _derived_save(
+        start,
+        owner=owner,
+        placement=placement,
+        operation=Video.Operation.EDIT,
+        prompt=prompt,
+        seconds=start.seconds,
+        billed_seconds=start.seconds,
+    )
+
+
+@dataclass(frozen=True)
+class _SourceStart:
+    """What an extension or an edit starts from: its source (a studio video or an uploaded
+    MP4), the facts taken from it, and the route of the model it runs on."""
+
+    video: Video | None
+    upload: File[bytes] | None
+    model: str
+    route: catalog.Route
+    seconds: int
+    chain: int  # extensions in the chain so far
+    size: str
+    seed: int
+
+
+def _source_start(
+    source: Video | None, upload: File[bytes] | None, *, model: str, limit: int
+) -> _SourceStart:
+    route = catalog.route(model)
+    seconds, chain, size, seed = _source_facts(source, upload, limit=limit, sizes=route.sizes)
+    return _SourceStart(source, upload, model, route, seconds, chain, size, seed)
+
+
+def _derived_save(
+    start: _SourceStart,
+    *,
+    owner: User,
+    placement: tuple[Team | None, str],
+    operation: str,
+    prompt: str,
+    seconds: int,
+    billed_seconds: int,
+    check_seconds: int | None = None,
+    **fields: int,
+) -> Video:
+    """The steps an extension and an edit share once checked: the row, from its source;
+    the route's check and cost; the uploaded source stored with it; the job queued."""
     video = Video(
         team=placement[0],
         visibility=placement[1],
         owner=owner,
-        operation=Video.Operation.EDIT,
-        source=source,
+        operation=operation,
+        source=start.video,
         prompt=prompt,
-        model=model or (source.model if source else catalog.DEFAULT_MODEL),
-        size=size,
+        model=start.model,
+        size=start.size,
         seconds=seconds,
-        seed=seed,
+        seed=start.seed,
+        **fields,
     )
-    route.check(size=size)
-    _apply_route(video, route, billed_seconds=seconds)
-    files: dict[str, bytes | File[bytes]] = {"source_upload": upload} if upload else {}
+    start.route.check(size=start.size, seconds=check_seconds)
+    _apply_route(video, start.route, billed_seconds=billed_seconds)
+    files: dict[str, bytes | File[bytes]] = {"source_upload": start.upload} if start.upload else {}
     return _video_save(video, files=files)
 
 
@@ -391,9 +443,7 @@ def storage_delete(names: list[str]) -> None:
 
 def characters_for_prompt(*, user: User, prompt: str, ids: Sequence[str] = ()) -> list[Character]:
     """The characters a create names: listed by id, or named in the prompt (at most two)."""
-    from . import selectors
-
-    visible = selectors.characters_visible_to(user)
+    visible = permissions.characters_visible_to(user)
     chosen: dict[str, Character] = {}
     for character_id in ids:
         try:

@@ -1,8 +1,17 @@
+"""The pages' routes (namespace ``videos``): the core video pages here, each domain's from
+its package's urls.py (included without a namespace of their own, so the names stay
+``videos:<name>``)."""
+
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
-from . import views, views_export, views_presets, views_review, views_teams, views_usage
+from . import views
+from .export import urls as export_urls
+from .presets import urls as presets_urls
+from .review import urls as review_urls
+from .teams import urls as teams_urls
+from .usage import urls as usage_urls
 
 app_name = "videos"
 
@@ -18,34 +27,6 @@ urlpatterns = [
     path("videos/<str:video_id>/extend", views.video_extend, name="extend"),
     path("videos/<str:video_id>/edit", views.video_edit, name="edit"),
     path("videos/<str:video_id>/media/<str:variant>", views.video_media, name="media"),
-    path("videos/<str:video_id>/favorite", views_review.favorite_toggle, name="favorite"),
-    path("videos/<str:video_id>/review", views_review.review_change, name="review"),
-    path("videos/<str:video_id>/comments", views_review.comments, name="comments"),
-    path(
-        "videos/<str:video_id>/comments/<int:comment_id>/delete",
-        views_review.comment_delete,
-        name="comment_delete",
-    ),
-    path("compare/", views_review.compare, name="compare"),
-    path("mentions/", views_review.mentions, name="mentions"),
-    path("export/", views_export.video_export, name="export"),
-    path("videos/<str:video_id>/reference", views_presets.video_reference, name="reference"),
-    path("usage/", views_usage.usage_page, name="usage"),
-    path("presets/", views_presets.presets, name="presets"),
-    path("presets/<int:preset_id>/edit", views_presets.preset_edit, name="preset_edit"),
-    path("presets/<int:preset_id>/delete", views_presets.preset_delete, name="preset_delete"),
-    path("teams/", views_teams.team_list, name="teams"),
-    path("teams/<slug:slug>/", views_teams.team_detail, name="team"),
-    path(
-        "teams/<slug:slug>/members/<int:membership_id>/role",
-        views_teams.member_role,
-        name="team_member_role",
-    ),
-    path(
-        "teams/<slug:slug>/members/<int:membership_id>/remove",
-        views_teams.member_remove,
-        name="team_member_remove",
-    ),
     path("characters", views.characters, name="characters"),
     path("characters/<str:character_id>", views.character_detail, name="character"),
     path("characters/<str:character_id>/delete", views.character_delete, name="character_delete"),
@@ -54,4 +35,9 @@ urlpatterns = [
         views.character_media,
         name="character_media",
     ),
+    path("", include(review_urls)),
+    path("", include(export_urls)),
+    path("", include(presets_urls)),
+    path("", include(usage_urls)),
+    path("", include(teams_urls)),
 ]

@@ -16,9 +16,11 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import fragments, permissions, polling, reuse, selectors, services, views_review
+from . import permissions, polling, selectors, services
+from .detail import detail_context
 from .forms import (
     CharacterForm,
+    GalleryFilterForm,
     VideoCreateForm,
     VideoEditForm,
     VideoEditUploadForm,
@@ -26,10 +28,11 @@ from .forms import (
     VideoRemixForm,
     add_service_error,
 )
-from .forms_teams import add_team_fields, chosen_team, chosen_visibility
-from .gallery_filters import GalleryFilterForm
+from .http import HtmxHttpRequest, video_or_404
 from .media import stored_file_response
 from .models import Character, ModelRoute, Video
+from .presets import selectors as presets
+from .teams.forms import add_team_fields, chosen_team, chosen_visibility
 
 GALLERY_PAGE_SIZE = 24
 MEDIA_VARIANTS = {
@@ -39,11 +42,6 @@ MEDIA_VARIANTS = {
 }
 
 
-def poll_delay(polls_so_far: int) -> float:
-    """Seconds until the next progress poll: quick at first, then backing off to 10 s."""
-    return min(10.0, round(1.0 * 1.25**polls_so_far * 2) / 2)
-
-
 def _poll_count(request: HttpRequest) -> int:
     try:
         return max(0, min(100, int(request.GET.get("n", "0"))))
@@ -51,23 +49,16 @@ def _poll_count(request: HttpRequest) -> int:
         return 0
 
 
-def _get_video_or_404(request: HttpRequest, video_id: str) -> Video:
-    try:
-        return selectors.video_get(user=request.user, video_id=video_id)
-    except Video.DoesNotExist:
-        raise Http404("No such video.") from None
-
-
 @login_required
 @require_GET
-def gallery(request: HttpRequest) -> HttpResponse:
-    """The gallery, filtered by the query string (see gallery_filters.py).
+def gallery(request: HtmxHttpRequest) -> HttpResponse:
+    """The gallery, filtered by the query string (see forms.GalleryFilterForm).
 
     An htmx request from the filter bar or the pager gets only the results fragment; a
     history restore (back / forward) and a plain request get the whole page. An invalid
     filter is shown as an error and ignored; the page still answers 200 (htmx swaps it).
     """
-    fragment = bool(request.htmx) and not request.htmx.history_restore_request  # type: ignore[attr-defined]
+    fragment = bool(request.htmx) and not request.htmx.history_restore_request
     menus: dict[str, Any] = {}
     if not fragment:
         menus = {
@@ -98,7 +89,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "active_ids": ",".join(active_ids),
             "poll_n": 0,
-            "delay": poll_delay(0),
+            "delay": polling.poll_delay(0),
         },
     )
     patch_vary_headers(response, ["HX-Request"])
@@ -117,7 +108,7 @@ def gallery_progress(request: HttpRequest) -> HttpResponse:
         "videos": videos,
         "active_ids": ",".join(still_active),
         "poll_n": n,
-        "delay": poll_delay(n),
+        "delay": polling.poll_delay(n),
     }
     response = render(request, "videos/_gallery_progress.html", context)
     if not still_active:
@@ -143,7 +134,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     ids=data["characters"],
                 )
                 # An upload wins over a reference carried from another video.
-                reference_png = data["reference_png"] or reuse.carried_reference_png(
+                reference_png = data["reference_png"] or presets.carried_reference_png(
                     user=request.user, data=request.POST, size=data["size"]
                 )
             except ValidationError as exc:
@@ -170,7 +161,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "characters": {c.pk: c for c in visible},
-            **reuse.create_form_context(request, form),
+            **presets.create_form_context(request, form),
         },
         status=400 if form.errors else 200,
     )
@@ -178,8 +169,8 @@ def video_new(request: HttpRequest) -> HttpResponse:
 
 def _initial_from(request: HttpRequest) -> dict[str, object]:
     """Prefill the create form from the query string: ?from=<video>, ?preset=<id>,
-    ?prompt=... (see reuse.prefill); an unusable one is ignored with a message."""
-    prefill = reuse.prefill(request.user, request.GET)
+    ?prompt=... (see presets.selectors.prefill); an unusable one is ignored with a message."""
+    prefill = presets.prefill(request.user, request.GET)
     for error in prefill.errors:
         messages.warning(request, error)
     return prefill.initial
@@ -188,25 +179,8 @@ def _initial_from(request: HttpRequest) -> dict[str, object]:
 @login_required
 @require_GET
 def video_detail(request: HttpRequest, video_id: str) -> HttpResponse:
-    video = _get_video_or_404(request, video_id)
-    return render(request, "videos/detail.html", _detail_context(request, video))
-
-
-def _detail_context(request: HttpRequest, video: Video, **forms: forms.Form) -> dict[str, object]:
-    extensions_left, seconds_left = services.extension_budget(video)
-    context = _stage_context(request, video, 0)
-    context.update(
-        lineage=selectors.video_lineage(user=request.user, video=video),
-        derivatives=selectors.video_derivatives(user=request.user, video=video),
-        remix_form=forms.get("remix_form") or VideoRemixForm(prefix="remix"),
-        extend_form=forms.get("extend_form") or VideoExtendForm(prefix="extend"),
-        edit_form=forms.get("edit_form") or VideoEditForm(prefix="edit"),
-        extensions_left=extensions_left,
-        extension_seconds_left=seconds_left,
-        open_tool=next(iter(forms), "").removesuffix("_form"),
-    )
-    context.update(views_review.detail_context(request, video))  # favorite, review, comments
-    return context
+    video = video_or_404(request, video_id)
+    return render(request, "videos/detail.html", detail_context(request, video))
 
 
 def _run_tool(
@@ -220,7 +194,7 @@ def _run_tool(
 
     On errors the detail page is shown again (400) with the tool open; nothing is stored.
     """
-    source = _get_video_or_404(request, video_id)
+    source = video_or_404(request, video_id)
     if not permissions.can_derive(request.user, source):
         raise PermissionDenied("Viewers of this video's team cannot remix, extend or edit it.")
     form = form_class(request.POST, prefix=name)
@@ -234,7 +208,7 @@ def _run_tool(
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, str(error))
-    context = _detail_context(request, source, **{f"{name}_form": form})
+    context = detail_context(request, source, open_tool=name, tool_form=form)
     return render(request, "videos/detail.html", context, status=400)
 
 
@@ -330,7 +304,7 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
     if not polling.poll_token_valid(token, video_id):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        token = polling.poll_token_for(request.user, _get_video_or_404(request, video_id))
+        token = polling.poll_token_for(request.user, video_or_404(request, video_id))
     try:
         job = selectors.video_progress(video_id=video_id)
     except Video.DoesNotExist:
@@ -338,41 +312,29 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
     if job.is_finished:
         # Once: the whole finished stage (player, tools, lineage) in place of the progress
         # box; 286 stops the polling for good.
-        video = _get_video_or_404(request, video_id)
-        response = render(request, "videos/detail.html#stage", _detail_context(request, video))
+        video = video_or_404(request, video_id)
+        response = render(request, "videos/detail.html#stage", detail_context(request, video))
         response.status_code = HttpResponseStopPolling.status_code
         response["HX-Retarget"] = "#stage"
         response["HX-Reswap"] = "outerHTML"
         return response
     n = _poll_count(request) + 1
     # The progress box, and the status badge out of band.
-    box = fragments.job_box(
+    box = polling.job_box(
         job,
         url=request.path,  # this view's own URL
         poll_n=n,
         poll_token=token,
-        delay=poll_delay(n),
+        delay=polling.poll_delay(n),
         seconds_left=job.seconds_left(timezone.now()),
     )
-    return HttpResponse(box + fragments.status_badge(job, oob=True))
-
-
-def _stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, object]:
-    return {
-        "video": video,
-        "poll_n": n,
-        "poll_token": polling.poll_token_for(request.user, video) if video.is_active else "",
-        "delay": poll_delay(n),
-        "seconds_left": video.seconds_left(timezone.now()),
-        "can_delete": services.video_can_delete(video=video, user=request.user),  # type: ignore[arg-type]
-        "can_derive": permissions.can_derive(request.user, video),
-    }
+    return HttpResponse(box + polling.status_badge(job, oob=True))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def video_delete(request: HttpRequest, video_id: str) -> HttpResponseBase:
-    video = _get_video_or_404(request, video_id)
+    video = video_or_404(request, video_id)
     if not services.video_can_delete(video=video, user=request.user):  # type: ignore[arg-type]
         raise PermissionDenied(
             "Only the video's creator, an admin of its team or staff can delete it."
@@ -399,7 +361,7 @@ def video_delete(request: HttpRequest, video_id: str) -> HttpResponseBase:
 def video_media(request: HttpRequest, video_id: str, variant: str) -> HttpResponseBase:
     if variant not in MEDIA_VARIANTS:
         raise Http404("No such variant.")
-    video = _get_video_or_404(request, video_id)
+    video = video_or_404(request, video_id)
     field_name, content_type, extension = MEDIA_VARIANTS[variant]
     name = getattr(video, field_name).name
     if not video.is_completed or not name:

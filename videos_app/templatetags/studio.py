@@ -6,7 +6,7 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from videos_app import fragments
+from videos_app import polling
 from videos_app.models import Video
 
 register = template.Library()
@@ -21,7 +21,7 @@ def get_item(mapping: dict[str, Any], key: str) -> Any:
 def job_box(
     video: Video, *, poll_n: int, poll_token: str, delay: float, seconds_left: int | None
 ) -> SafeString:
-    return fragments.job_box(
+    return polling.job_box(
         video,
         url=reverse("videos:status", args=[video.pk]),
         poll_n=poll_n,
@@ -33,4 +33,4 @@ def job_box(
 
 @register.simple_tag
 def status_badge(video: Video) -> SafeString:
-    return fragments.status_badge(video)
+    return polling.status_badge(video)

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from videos_app.models import Team
-from videos_app.services_teams import team_create
+from videos_app.teams.services import team_create
 
 
 class Command(BaseCommand):

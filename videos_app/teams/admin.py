@@ -1,23 +1,27 @@
-"""Teams and memberships in the admin: a team with its members inline, and the roles.
+"""Teams and memberships in the admin: a team with its members inline, the roles, and
+the storage-per-team page (linked from the Video admin).
 
 A team must keep an admin: saving a team whose inline leaves it without one is refused
-with a form error (services_teams keeps the same rule for the team settings page).
+with a form error (teams/services.py keeps the same rule for the team settings page).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 
-from . import admin_bulk, services_teams
+from ..models import Video
 from .models import Membership, Team
+from .selectors import teams_with_storage
+from .services import last_admin_refusals
 
 
 class MembershipInlineFormSet(forms.BaseInlineFormSet):
@@ -50,9 +54,9 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
-        # Storage and video counts are subqueries (admin_bulk): still one query.
+        # Storage and video counts are subqueries (teams_with_storage): still one query.
         queryset = super().get_queryset(request).annotate(n_members=Count("memberships"))
-        return admin_bulk.teams_with_storage(queryset)
+        return teams_with_storage(queryset)
 
     @admin.display(description="Members", ordering="n_members")
     def member_count(self, team: Any) -> int:
@@ -65,16 +69,6 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Storage", ordering="storage_bytes")
     def storage(self, team: Any) -> str:
         return filesizeformat(team.storage_bytes)
-
-
-def last_admin_refusals(memberships: Iterable[Membership]) -> list[str]:
-    """Why deleting these memberships is refused: one line per team it would leave
-    without an admin (shown on the admin's delete confirmation, which then offers no
-    "Yes")."""
-    return [
-        f"{team} needs at least one admin: make someone else its admin first."
-        for team in services_teams.teams_left_without_admin(memberships)
-    ]
 
 
 class MembershipForm(forms.ModelForm):
@@ -109,3 +103,23 @@ class MembershipAdmin(admin.ModelAdmin):
     ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         return deleted, counts, perms_needed, [*protected, *last_admin_refusals(objs)]
+
+
+def storage_view(request: HttpRequest, site: admin.AdminSite) -> TemplateResponse:
+    """Storage per team, and of the videos in no team (an admin page; see VideoAdmin)."""
+    teams = list(
+        teams_with_storage(Team.objects.order_by("name")).annotate(
+            member_count=Count("memberships")
+        )
+    )
+    personal = Video.objects.filter(team=None).aggregate(
+        storage_bytes=Coalesce(Sum("file_size"), 0), video_count=Count("pk")
+    )
+    context = {
+        **site.each_context(request),
+        "title": "Storage per team",
+        "teams": teams,
+        "personal": personal,
+        "total_bytes": sum(t.storage_bytes for t in teams) + personal["storage_bytes"],  # type: ignore[attr-defined]
+    }
+    return TemplateResponse(request, "admin/studio_storage.html", context)

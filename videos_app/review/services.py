@@ -1,4 +1,4 @@
-"""Writes for reviewing a video: favorites, review state, comments.
+"""Writes for reviewing a video: favorites, review state, comments (and @mentions).
 
 Who may do what is decided in permissions.py; these services check it again so that a
 caller that forgot cannot write (PermissionDenied), and raise ValidationError for bad
@@ -18,8 +18,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import permissions
-from .models import Comment, Favorite, ReviewEvent, Video
+from .. import permissions
+from ..models import Video
+from .models import Comment, Favorite, ReviewEvent
 
 State = Video.ReviewState
 

@@ -9,18 +9,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import usage
+from . import selectors
 
 
 @login_required
 @require_GET
 def usage_page(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("month", "").strip()
-    month = usage.parse_month(raw) if raw else None
+    month = selectors.parse_month(raw) if raw else None
     error = ""
     if raw and month is None:
         error = f"“{raw}” is not a month; use the form YYYY-MM, e.g. 2026-11."
-    rows = [] if error else usage.usage_by_user(user=request.user, month=month)
+    rows = [] if error else selectors.usage_by_user(user=request.user, month=month)
     totals = {
         "videos": sum(r.videos for r in rows),
         "seconds": sum(r.seconds for r in rows),

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from . import permissions
+from .. import permissions
 from .models import Membership, Team
 
 Role = Membership.Role
@@ -94,6 +94,16 @@ def teams_left_without_admin(memberships: Iterable[Membership]) -> list[Team]:
         team
         for team in teams
         if not team.memberships.filter(role=Role.ADMIN).exclude(pk__in=leaving).exists()
+    ]
+
+
+def last_admin_refusals(memberships: Iterable[Membership]) -> list[str]:
+    """Why deleting these memberships is refused: one line per team it would leave
+    without an admin (the admin shows them on its delete confirmation, which then offers
+    no "Yes"; the team and user admins both ask)."""
+    return [
+        f"{team} needs at least one admin: make someone else its admin first."
+        for team in teams_left_without_admin(memberships)
     ]
 
 

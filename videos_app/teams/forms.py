@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from django import forms
 
-from . import permissions
-from .models import Membership, Team, Video
+from .. import permissions
+from ..models import Video
+from .models import Membership, Team
 
 ONLY_ME = ""
 

@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from . import export, selectors
-from .gallery_filters import GalleryFilterForm
-from .models import Video
+from .. import selectors
+from ..forms import GalleryFilterForm
+from ..models import Video
+from . import archive
 
 ITERATOR_CHUNK = 100  # rows per fetch: what the export holds of the table at a time
 
@@ -31,7 +32,7 @@ def video_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     ids = list(dict.fromkeys(v for v in request.GET.getlist("v") if v))
     not_found: list[str] = []
     if ids:
-        if len(ids) > export.MAX_EXPORT_VIDEOS:
+        if len(ids) > archive.MAX_EXPORT_VIDEOS:
             return _too_many(request, len(ids))
         videos = selectors.videos_visible_to(request.user).filter(pk__in=ids)
         found = set(videos.values_list("pk", flat=True))
@@ -51,7 +52,7 @@ def video_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         if errors:
             return render(request, "videos/export_error.html", {"errors": errors}, status=400)
         count = videos.count()
-        if count > export.MAX_EXPORT_VIDEOS:
+        if count > archive.MAX_EXPORT_VIDEOS:
             return _too_many(request, count)
         if not count:
             return render(
@@ -60,9 +61,9 @@ def video_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
                 {"errors": ["No videos match these filters: there is nothing to export."]},
                 status=404,
             )
-    rows = export.export_queryset(videos).iterator(chunk_size=ITERATOR_CHUNK)
+    rows = archive.export_queryset(videos).iterator(chunk_size=ITERATOR_CHUNK)
     response = StreamingHttpResponse(
-        export.export_zip(rows, not_found=not_found, exported_by=request.user.get_username()),
+        archive.export_zip(rows, not_found=not_found, exported_by=request.user.get_username()),
         content_type="application/zip",
     )
     name = f"studio-export-{timezone.now():%Y-%m-%d}.zip"
@@ -85,7 +86,7 @@ def _filtered_gallery(request: HttpRequest) -> tuple[QuerySet[Video], list[str]]
 
 def _too_many(request: HttpRequest, count: int) -> HttpResponse:
     message = (
-        f"That is {count:,} videos; one export holds at most {export.MAX_EXPORT_VIDEOS:,}. "
+        f"That is {count:,} videos; one export holds at most {archive.MAX_EXPORT_VIDEOS:,}. "
         "Narrow the filters (a date range, a creator) and export in parts."
     )
     return render(request, "videos/export_error.html", {"errors": [message]}, status=400)

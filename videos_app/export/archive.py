@@ -1,4 +1,5 @@
-"""Export videos as a zip that is streamed while it is written, in constant memory.
+"""Export videos as a zip that is streamed while it is written, in constant memory: the
+videos' MP4s and the manifest that describes them.
 
 The zip is written front to back by ``zipstream.ZipStream`` (which keeps its central
 directory on disk, not in memory); MP4s are stored (they do not compress) and read from
@@ -20,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Video
+from ..models import Video
 from .zipstream import ZipStream
 
 MAX_EXPORT_VIDEOS = 5000

@@ -1,4 +1,4 @@
-"""Reusing what exists: a video's settings ("Use these settings") and team presets.
+"""Reads for reusing what exists: a video's settings ("Use these settings") and team presets.
 
 The create form reads its starting values from the query string:
 
@@ -10,7 +10,8 @@ The create form reads its starting values from the query string:
 - ``?prompt=&model=&size=&seconds=``: as before (and what "Save as preset" sends).
 
 Presets belong to a team: everyone in it may use them; its editors and admins (and
-staff) may create, change and delete them (``permissions.can_create_in``).
+staff) may create, change and delete them (``permissions.can_create_in``; the writes
+are in services.py).
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from . import catalog, permissions
-from .images import reference_image_prepare
-from .models import ModelRoute, PromptPreset, Team, Video
+from .. import catalog, permissions
+from ..images import reference_image_prepare
+from ..models import ModelRoute, Team, Video
+from .models import PromptPreset
 
 QUERY_KEYS = ("prompt", "model", "size", "seconds")
 NOT_FOUND = "That video is not available to start from."
@@ -132,41 +133,6 @@ def model_names() -> list[str]:
         ModelRoute.objects.filter(listed=True, enabled=True).values_list("name", flat=True)
     )
     return names or [catalog.DEFAULT_MODEL]
-
-
-def preset_save(
-    *,
-    actor: Any,
-    team: Team,
-    name: str,
-    prompt: str,
-    model: str,
-    size: str,
-    seconds: int,
-    preset: PromptPreset | None = None,
-) -> PromptPreset:
-    """Create (or, given ``preset``, change) a team's preset."""
-    if not can_edit_presets(actor, team) or (
-        preset is not None and not can_edit_presets(actor, preset.team_id)
-    ):
-        raise PermissionDenied("Only the team's editors and admins can change its presets.")
-    preset = preset or PromptPreset(created_by=actor)
-    preset.team, preset.name, preset.prompt = team, name.strip(), prompt
-    preset.model, preset.size, preset.seconds = model, size, seconds
-    try:
-        with transaction.atomic():
-            preset.save()
-    except IntegrityError:
-        raise ValidationError(
-            {"name": ValidationError(f"{team} already has a preset named “{name}”.", code="unique")}
-        ) from None
-    return preset
-
-
-def preset_delete(*, actor: Any, preset: PromptPreset) -> None:
-    if not can_edit_presets(actor, preset.team_id):
-        raise PermissionDenied("Only the team's editors and admins can delete its presets.")
-    preset.delete()
 
 
 def carried_reference_png(*, user: Any, data: Any, size: str) -> bytes | None:

@@ -13,6 +13,12 @@ front), names are UTF-8 (bit 11), and ZIP64 fields appear only where a value nee
 an entry whose size is known to reach 4 GiB, an offset past 4 GiB, 65,535 entries or
 more. macOS's Archive Utility reads no ZIP64 at all, so an archive past 4 GiB needs
 another unzipper there (The Unarchiver, 7-Zip, ``unzip``, ``zipfile`` all read it).
+
+Why ours and not a library: the well-kept streaming writers, ``stream-zip`` (0.0.84: a
+``deque`` of central-directory records) and ``zipstream-ng`` (1.9.3: a list of
+``ZipInfo``), both keep every entry's record in memory until the end, as ``zipfile``
+does, so an export's memory would again grow with its count (what bench_export.py
+measures). Keeping the directory on disk is the one thing this module is for.
 """
 
 from __future__ import annotations

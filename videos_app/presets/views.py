@@ -1,4 +1,4 @@
-"""Team prompt presets: list, create, change, delete (see reuse.py for the rules).
+"""Team prompt presets: list, create, change, delete (see selectors.py for the rules).
 
 ``/presets/`` lists the presets of the user's teams and, for teams they may edit, holds
 the form for a new one; the form takes its starting values from the query string, so
@@ -7,9 +7,6 @@ the form for a new one; the form takes its starting values from the query string
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,34 +14,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from . import catalog, permissions, reuse
-from .forms import add_service_error
-from .media import stored_file_response
-from .models import PromptPreset, Team
+from .. import permissions
+from ..forms import add_service_error
+from ..media import stored_file_response
+from ..models import Team
+from . import selectors, services
+from .forms import PresetForm
+from .models import PromptPreset
 
 FROM_CREATE = ("prompt", "model", "size", "seconds", "team")
-
-
-class PresetForm(forms.Form):
-    name = forms.CharField(max_length=100, strip=True)
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
-    prompt = forms.CharField(
-        max_length=catalog.MAX_PROMPT_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
-    )
-    model = forms.ChoiceField()
-    size = forms.ChoiceField(choices=[(s, s) for s in catalog.SIZES])
-    seconds = forms.TypedChoiceField(
-        label="Duration", choices=[(s, f"{s} seconds") for s in catalog.SECONDS], coerce=int
-    )
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        team = self.fields["team"]
-        assert isinstance(team, forms.ModelChoiceField)
-        team.queryset = permissions.teams_for_create(user).order_by("name")
-        model = self.fields["model"]
-        assert isinstance(model, forms.ChoiceField)
-        model.choices = [(name, name) for name in reuse.model_names()]
 
 
 def _save(request: HttpRequest, form: PresetForm, preset: PromptPreset | None) -> bool:
@@ -52,7 +30,7 @@ def _save(request: HttpRequest, form: PresetForm, preset: PromptPreset | None) -
         return False
     data = form.cleaned_data
     try:
-        reuse.preset_save(
+        services.preset_save(
             actor=request.user,
             team=data["team"],
             name=data["name"],
@@ -83,11 +61,11 @@ def presets(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Preset “{form.cleaned_data['name']}” saved.")
             return redirect("videos:presets")
     else:
-        initial = reuse.prefill(request.user, request.GET).initial
+        initial = selectors.prefill(request.user, request.GET).initial
         form = PresetForm(user=request.user, initial=initial)
-    listing = list(reuse.presets_usable_by(request.user).order_by("team__name", "name"))
+    listing = list(selectors.presets_usable_by(request.user).order_by("team__name", "name"))
     for preset in listing:
-        preset.editable = reuse.can_edit_presets(request.user, preset.team_id)  # type: ignore[attr-defined]
+        preset.editable = selectors.can_edit_presets(request.user, preset.team_id)  # type: ignore[attr-defined]
     can_create = permissions.teams_for_create(request.user).exists()
     # Who cannot save presets is a viewer in each of their teams, or in none.
     viewer_in = [] if can_create else list(
@@ -104,10 +82,10 @@ def presets(request: HttpRequest) -> HttpResponse:
 
 
 def _get_preset(request: HttpRequest, preset_id: int) -> PromptPreset:
-    preset = reuse.presets_usable_by(request.user).filter(pk=preset_id).first()
+    preset = selectors.presets_usable_by(request.user).filter(pk=preset_id).first()
     if preset is None:
         raise Http404("No such preset.")
-    if not reuse.can_edit_presets(request.user, preset.team_id):
+    if not selectors.can_edit_presets(request.user, preset.team_id):
         raise PermissionDenied("Only the team's editors and admins can change its presets.")
     return preset
 
@@ -123,7 +101,7 @@ def preset_edit(request: HttpRequest, preset_id: int) -> HttpResponse:
             return redirect("videos:presets")
     else:
         form = PresetForm(
-            user=request.user, initial={**reuse.preset_settings(preset), "name": preset.name}
+            user=request.user, initial={**selectors.preset_settings(preset), "name": preset.name}
         )
     return render(
         request,
@@ -139,7 +117,7 @@ def preset_delete(request: HttpRequest, preset_id: int) -> HttpResponseBase:
     """GET asks to confirm (a team's preset is shared); POST deletes."""
     preset = _get_preset(request, preset_id)
     if request.method == "POST":
-        reuse.preset_delete(actor=request.user, preset=preset)
+        services.preset_delete(actor=request.user, preset=preset)
         messages.success(request, f"Preset “{preset.name}” deleted.")
         return redirect("videos:presets")
     return render(request, "videos/presets_delete.html", {"preset": preset})

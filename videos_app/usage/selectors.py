@@ -1,6 +1,6 @@
 """Reads for usage and cost: totals of the estimated cost the routing table recorded.
 
-Every total is over the videos the viewer may see (``selectors.videos_visible_to``) and is
+Every total is over the videos the viewer may see (``permissions.videos_visible_to``) and is
 one aggregate query. A video's seconds here are the seconds its provider rendered: the
 new segment for an extension, the whole video otherwise (as its cost estimate counts
 them). Every video counts, whatever its status: the estimate is recorded when it is
@@ -19,8 +19,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
-from . import selectors
-from .models import Video
+from .. import permissions
+from ..models import Video
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -65,7 +65,7 @@ class UserUsage:
 def usage_summary(*, user: AbstractBaseUser | AnonymousUser) -> Summary:
     """Totals over the videos ``user`` may see, and over their own (one query)."""
     own = Q(owner_id=user.pk)
-    totals = selectors.videos_visible_to(user).aggregate(
+    totals = permissions.videos_visible_to(user).aggregate(
         videos=Count("pk"),
         cost=Sum("cost_estimate"),
         own_videos=Count("pk", filter=own),
@@ -97,7 +97,7 @@ def usage_by_user(
     Over the videos ``user`` may see, in ``month`` (the current time zone's) if given;
     one aggregate query.
     """
-    videos: QuerySet[Video] = selectors.videos_visible_to(user)
+    videos: QuerySet[Video] = permissions.videos_visible_to(user)
     if month is not None:
         videos = videos.filter(created_at__year=month.year, created_at__month=month.month)
     rows: QuerySet[Any] = (

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from videos_app.models import ApiKey
-
-from . import keys
-
-
-class ApiKeyCreateForm(forms.Form):
-    name = forms.CharField(
-        max_length=100,
-        strip=True,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. render script on the build box"}),
-        error_messages={"required": "Name the key after where it will be used."},
-    )
+from ..api import keys
+from ..models import ApiKey
+from .forms import ApiKeyCreateForm
 
 
 @login_required

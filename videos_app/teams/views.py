@@ -2,7 +2,7 @@
 
 Every member of a team (and staff) sees its member list; anyone else gets 404, as for a
 video. Team admins and staff add members by username, change roles and remove members;
-anyone else who posts gets 403. A team always keeps an admin (services_teams).
+anyone else who posts gets 403. A team always keeps an admin (teams/services.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import permissions, services_teams
-from .forms import add_service_error
-from .forms_teams import MemberAddForm, MemberRoleForm
+from .. import permissions
+from ..forms import add_service_error
+from . import services
+from .forms import MemberAddForm, MemberRoleForm
 from .models import Membership, Team
 
 
@@ -66,7 +67,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         form = MemberAddForm(request.POST)
         if form.is_valid():
             try:
-                membership = services_teams.membership_add(
+                membership = services.membership_add(
                     team=team,
                     username=form.cleaned_data["username"],
                     role=form.cleaned_data["role"],
@@ -113,7 +114,7 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
     if not form.is_valid():
         return _back_with_error(request, team, ValidationError("Choose admin, editor or viewer."))
     try:
-        services_teams.membership_set_role(membership=membership, role=form.cleaned_data["role"])
+        services.membership_set_role(membership=membership, role=form.cleaned_data["role"])
     except ValidationError as exc:
         return _back_with_error(request, team, exc)
     permissions.forget_roles(request.user)
@@ -140,7 +141,7 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
         }
         return render(request, "teams/member_remove.html", context)
     try:
-        services_teams.membership_remove(membership=membership)
+        services.membership_remove(membership=membership)
     except ValidationError as exc:
         return _back_with_error(request, team, exc)
     messages.success(request, f"{membership.user.get_username()} left {team}.")

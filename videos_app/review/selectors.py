@@ -1,20 +1,19 @@
-"""Reads for reviewing and comparing videos: comment threads, review history, diffs."""
+"""Reads for reviewing videos: favorites, the review history, comment threads, mentions."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from . import permissions
-from .models import Comment, Favorite, ReviewEvent, Video
-from .services_review import MENTION_RE
+from .. import permissions
+from ..models import Video
+from .models import Comment, Favorite, ReviewEvent
+from .services import MENTION_RE
 
 AnyUser = AbstractBaseUser | AnonymousUser
 REVIEW_HISTORY_LIMIT = 20
@@ -116,56 +115,3 @@ def mentions_of(*, user: AnyUser) -> list[Comment]:
         .order_by("-created_at", "-id")
     )
     return [_decorate(c) for c in comments[:MENTIONS_PAGE_LIMIT]]
-
-
-# Compare -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SettingRow:
-    label: str
-    values: list[str]
-
-    @property
-    def differs(self) -> bool:
-        return len(set(self.values)) > 1
-
-
-def compare_settings(videos: list[Video]) -> list[SettingRow]:
-    """The settings that matter when comparing, one row each, values in video order."""
-
-    def row(label: str, value: Any) -> SettingRow:
-        return SettingRow(label, [str(value(v)) for v in videos])
-
-    return [
-        row("Model", lambda v: v.model),
-        row("Size", lambda v: v.size),
-        row("Seconds", lambda v: v.seconds),
-        row("Seed", lambda v: v.seed),
-        row("Operation", lambda v: v.get_operation_display()),
-        row("Engine", lambda v: v.provider_label or "—"),
-        row("Creator", lambda v: v.owner.get_username()),
-        row("Review", lambda v: v.get_review_state_display()),
-    ]
-
-
-@dataclass(frozen=True)
-class DiffPart:
-    kind: str  # "same", "ins" or "del"
-    text: str
-
-
-def prompt_diff(base: str, other: str) -> list[DiffPart]:
-    """``other`` against ``base`` word by word: what it adds (ins) and drops (del)."""
-    a, b = base.split(), other.split()
-    parts: list[DiffPart] = []
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            parts.append(DiffPart("same", " ".join(a[i1:i2])))
-            continue
-        if op in ("delete", "replace"):
-            parts.append(DiffPart("del", " ".join(a[i1:i2])))
-        if op in ("insert", "replace"):
-            parts.append(DiffPart("ins", " ".join(b[j1:j2])))
-    return parts

@@ -1,0 +1,1 @@
+"""The signed-in user's own settings (API keys) and the cached authentication backend."""

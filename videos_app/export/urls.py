@@ -1,0 +1,9 @@
+"""The export's route, included by ``videos_app/urls.py``."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from . import views
+
+urlpatterns: list[URLPattern] = [path("export/", views.video_export, name="export")]

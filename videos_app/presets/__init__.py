@@ -1,0 +1,1 @@
+"""Starting from what exists: a team's saved presets and a video's "Use these settings"."""

@@ -1,0 +1,1 @@
+"""Reviewing videos: favorites, review states and their history, comments, @mentions, compare."""

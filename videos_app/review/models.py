@@ -1,0 +1,83 @@
+"""Rows of reviewing: favorites, the review history, comments; and the review states.
+
+Imported by ``videos_app/models.py``, so these keep the app label ``videos_app`` and their
+tables. The video is named by string: this module must not import the core models (they
+import it, for ``ReviewState``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class ReviewState(models.TextChoices):
+    """A video's review state (``Video.ReviewState``); the moves are services.TRANSITIONS."""
+
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites"
+    )
+    video = models.ForeignKey(
+        "videos_app.Video", on_delete=models.CASCADE, related_name="favorites"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "video"], name="favorite_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ♥ {self.video_id}"
+
+
+class ReviewEvent(models.Model):
+    """One change of a video's review state: who, when, from what to what."""
+
+    video = models.ForeignKey(
+        "videos_app.Video", on_delete=models.CASCADE, related_name="review_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_state = models.CharField(max_length=12, choices=ReviewState.choices)
+    to_state = models.CharField(max_length=12, choices=ReviewState.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.video_id}: {self.from_state} → {self.to_state}"
+
+
+class Comment(models.Model):
+    """A comment on a video; ``parent`` threads replies, ``at_seconds`` points at a moment."""
+
+    video = models.ForeignKey("videos_app.Video", on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    body = models.TextField(max_length=5000)
+    at_seconds = models.FloatField(null=True, blank=True)
+    mentions: models.ManyToManyField[AbstractUser, Comment] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.video_id}: {self.body[:40]}"

@@ -1,0 +1,22 @@
+"""The team settings pages' routes, included by ``videos_app/urls.py``."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from . import views
+
+urlpatterns: list[URLPattern] = [
+    path("teams/", views.team_list, name="teams"),
+    path("teams/<slug:slug>/", views.team_detail, name="team"),
+    path(
+        "teams/<slug:slug>/members/<int:membership_id>/role",
+        views.member_role,
+        name="team_member_role",
+    ),
+    path(
+        "teams/<slug:slug>/members/<int:membership_id>/remove",
+        views.member_remove,
+        name="team_member_remove",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Usage and cost: totals of the estimated cost the routing table recorded, and their page."""
