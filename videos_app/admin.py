@@ -11,12 +11,12 @@ from django.utils.html import format_html
 from . import (
     admin_bulk,
     admin_review,  # noqa: F401  (registers Comment and ReviewEvent)
-    admin_routing,  # noqa: F401  (registers Provider, ModelRoute; usage columns on users)
     admin_teams,  # noqa: F401  (registers Team and Membership)
     services,
 )
 from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile)
 from .models import Character, Video
+from .providers import admin as providers_admin  # noqa: F401  (Provider, ModelRoute; user usage)
 from .webhooks import admin as webhooks_admin  # noqa: F401  (registers the webhook rows)
 
 

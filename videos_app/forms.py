@@ -4,8 +4,8 @@ from typing import Any
 
 from django import forms
 
-from . import catalog
 from .images import reference_image_prepare
+from .providers import catalog
 
 MODEL_UNAVAILABLE = (
     "The model %(value)s is not available: it is unknown or turned off on this studio. "

@@ -23,8 +23,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from . import catalog, search
+from . import search
 from .models import Video
+from .providers import catalog
 
 # name: (label, ordering). Ties always break on the newest, then the id.
 SORTS: dict[str, tuple[str, tuple[str, ...]]] = {

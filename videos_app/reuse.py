@@ -22,9 +22,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from . import catalog, permissions
+from . import permissions
 from .images import reference_image_prepare
 from .models import ModelRoute, PromptPreset, Team, Video
+from .providers import catalog
 
 QUERY_KEYS = ("prompt", "model", "size", "seconds")
 NOT_FOUND = "That video is not available to start from."

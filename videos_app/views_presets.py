@@ -17,10 +17,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from . import catalog, permissions, reuse
+from . import permissions, reuse
 from .forms import add_service_error
 from .media import stored_file_response
 from .models import PromptPreset, Team
+from .providers import catalog
 
 FROM_CREATE = ("prompt", "model", "size", "seconds", "team")
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from django import template
 
-from videos_app import catalog, usage
+from videos_app import usage
 from videos_app.models import Video
+from videos_app.providers import catalog
 
 register = template.Library()
 
