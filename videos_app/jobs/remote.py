@@ -9,9 +9,9 @@ costs money before the step is taken:
    is queued again a little later.
 2. ``provider_job_id`` set: the upstream has the job; poll it (resume).
    ``create_sent_at`` set but no id: an earlier attempt may have sent the create and died
-   before hearing back. Reconcile against the upstream's list (same prompt, model, size
-   and duration, created since then, not adopted by another row) and adopt what matches,
-   or fail with ``upstream_outcome_unknown``. A second create is never sent.
+   before hearing back. Reconcile: the engine lists what that create may have started
+   (``find_lost``: made since then, matching the request); adopt the one match no other
+   row has, or fail with ``upstream_outcome_unknown``. A second create is never sent.
    Neither: ask the engine to check the request, commit ``create_sent_at`` (only while
    this attempt owns the row), submit, commit the upstream id, poll.
 3. Poll: the engine's advice (``poll_after``) when it gives one, else a tenth of the
