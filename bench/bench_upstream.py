@@ -49,7 +49,7 @@ from django.db import connection  # noqa: E402
 
 from bench.common import cpu_line  # noqa: E402
 from tests.fake_upstream import FakeUpstream, Job  # noqa: E402
-from videos_app import wake  # noqa: E402
+from videos_app.jobs import wake  # noqa: E402
 from videos_app.models import Provider, Video  # noqa: E402
 from videos_app.tasks import render_video  # noqa: E402
 
@@ -75,7 +75,7 @@ def run_scenario(
     Provider.objects.update_or_create(
         name="bench-up",
         defaults={
-            "kind": Provider.Kind.OPENAI_COMPATIBLE, "base_url": up.base_url,
+            "kind": "openai_compatible", "base_url": up.base_url,
             "api_key_env": "STUDIO_BENCH_UPSTREAM_KEY", "max_concurrency": concurrency,
         },
     )  # fmt: skip

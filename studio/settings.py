@@ -167,6 +167,9 @@ RENDER_TIMEOUT = envint("STUDIO_RENDER_TIMEOUT", 900)
 # A running job writes a heartbeat; one silent this long belongs to a dead worker and is
 # picked up again by the sweeper.
 HEARTBEAT_STALE_SECONDS = envint("STUDIO_HEARTBEAT_STALE", 90)
+# More engine kinds, merged over the built-ins: kind -> (label, dotted path of the engine
+# class). See videos_app/providers/registry.py.
+STUDIO_ENGINES: dict[str, tuple[str, str]] = {}
 Q_CLUSTER: dict[str, object] = {
     # Separate names keep separate queues on one Redis (tests, several studios).
     "name": os.environ.get("STUDIO_QUEUE_NAME", "studio"),

@@ -7,8 +7,8 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 
-from videos_app import views_health
 from videos_app.api import views as api_views
+from videos_app.jobs import views as jobs_views
 
 
 @require_GET
@@ -30,7 +30,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
-    path("healthz/queue", views_health.queue, name="healthz-queue"),
+    path("healthz/queue", jobs_views.queue, name="healthz-queue"),
     path("v1/", include("videos_app.api.urls")),
     # The bare base URL answers like any unknown API path (an envelope, not HTML).
     re_path(r"^v1$", api_views.unknown_url),

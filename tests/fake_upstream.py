@@ -47,6 +47,7 @@ import numpy as np
 from PIL import Image
 
 from tests.live import free_port
+from videos_app.providers.base import ASSET_VARIANTS
 
 
 @cache
@@ -78,7 +79,7 @@ def sample_assets() -> dict[str, bytes]:
     return {"video": buffer.getvalue(), "thumbnail": images["WEBP"], "spritesheet": images["JPEG"]}
 
 
-CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+CONTENT_TYPES = {name: v.content_type for name, v in ASSET_VARIANTS.items()}
 
 
 @dataclass

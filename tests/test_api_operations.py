@@ -28,9 +28,9 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
     sdk_client_fixture,
 )
 from tests.factories import make_video
-from videos_app import catalog
 from videos_app.models import Character
 from videos_app.models import Video as VideoRow
+from videos_app.providers import catalog
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

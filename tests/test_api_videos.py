@@ -25,8 +25,8 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
 )
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_team, make_user, make_video
-from videos_app import catalog
 from videos_app.models import Character, ModelRoute, Provider, Video
+from videos_app.providers import catalog
 
 pytestmark = pytest.mark.django_db
 

@@ -24,8 +24,8 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
     completed_video,
 )
 from tests.factories import make_team, make_user, make_video, mp4_bytes
-from videos_app import catalog
 from videos_app.models import ModelRoute, Provider, Video
+from videos_app.providers import catalog
 from videos_app.usage import selectors as usage
 
 pytestmark = pytest.mark.django_db

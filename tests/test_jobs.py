@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_user, make_video
-from videos_app import jobs, services
+from videos_app import services
+from videos_app.jobs import attempt as attempts
+from videos_app.jobs import dispatch
 from videos_app.models import Video
 from videos_app.providers.base import Assets, JobSpec, ProgressCallback, ProviderError
 from videos_app.tasks import recover_stale_jobs, render_video
@@ -112,7 +114,7 @@ class TestRender:
     def test_a_job_running_elsewhere_is_left_alone(self, monkeypatch: pytest.MonkeyPatch) -> None:
         video = make_video(status=Video.Status.IN_PROGRESS, attempts=1, heartbeat_at=timezone.now())
         provider = FailingProvider(RuntimeError("must not run"))
-        monkeypatch.setattr(jobs, "get_provider", lambda name: provider)
+        monkeypatch.setattr(dispatch, "get_provider", lambda name: provider)
         render_video(video.pk)
         assert provider.calls == 0
         video.refresh_from_db()
@@ -125,7 +127,7 @@ class TestFailure:
     ) -> None:
         settings.DATA_DIR = tmp_path
         monkeypatch.setattr(
-            jobs,
+            dispatch,
             "get_provider",
             lambda name: FailingProvider(ProviderError("render_timeout", "Took too long.")),
         )
@@ -141,7 +143,8 @@ class TestFailure:
     def test_an_unexpected_error_fails_the_job_as_an_internal_error(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(jobs, "get_provider", lambda name: FailingProvider(ValueError("boom")))
+        failing = FailingProvider(ValueError("boom"))
+        monkeypatch.setattr(dispatch, "get_provider", lambda name: failing)
         video = make_video()
         with pytest.raises(ValueError, match="boom"):
             render_video(video.pk)
@@ -150,11 +153,11 @@ class TestFailure:
 
     def test_a_finished_attempt_that_lost_its_claim_writes_nothing(self) -> None:
         video = make_video()
-        first = jobs.video_job_claim(video_id=video.pk)
+        first = attempts.video_job_claim(video_id=video.pk)
         Video.objects.filter(pk=video.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-        second = jobs.video_job_claim(video_id=video.pk)
+        second = attempts.video_job_claim(video_id=video.pk)
         assert (first, second) == (1, 2)
-        jobs._fail(video.pk, 1, "late", "the first attempt finished late")
+        attempts.fail(video.pk, 1, "late", "the first attempt finished late")
         video.refresh_from_db()
         assert (video.status, video.error_code) == (Video.Status.IN_PROGRESS, "")
 
@@ -162,9 +165,9 @@ class TestFailure:
 class TestProgress:
     def test_progress_writes_are_rate_limited(self) -> None:
         video = make_video()
-        attempt = jobs.video_job_claim(video_id=video.pk)
+        attempt = attempts.video_job_claim(video_id=video.pk)
         assert attempt is not None
-        writer = jobs.ProgressWriter(video.pk, attempt)
+        writer = attempts.ProgressWriter(video.pk, attempt)
         with CaptureQueriesContext(connection) as ctx:
             for percent in range(100):
                 writer(percent)
@@ -174,9 +177,9 @@ class TestProgress:
 
     def test_progress_never_reports_100_before_the_assets_are_stored(self) -> None:
         video = make_video()
-        attempt = jobs.video_job_claim(video_id=video.pk)
+        attempt = attempts.video_job_claim(video_id=video.pk)
         assert attempt is not None
-        jobs.ProgressWriter(video.pk, attempt)(100)
+        attempts.ProgressWriter(video.pk, attempt)(100)
         video.refresh_from_db()
         assert video.progress == 99
 

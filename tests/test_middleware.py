@@ -66,9 +66,9 @@ def test_an_anonymous_body_over_the_limit_is_refused_unread() -> None:
 def test_a_signed_in_upload_within_the_page_limit_reaches_the_page(client_in: Client) -> None:
     from django.conf import settings
 
-    from videos_app import catalog
+    from videos_app.providers import limits
 
-    assert settings.STUDIO_MAX_PAGE_BODY >= catalog.MAX_UPLOAD_BYTES + 2**20  # it fits
+    assert settings.STUDIO_MAX_PAGE_BODY >= limits.MAX_UPLOAD_BYTES + 2**20  # it fits
     body = {"prompt": "x" * (2 * 2**20), "model": "sora-2", "size": "720x1280", "seconds": "4"}
     response = client_in.post("/videos/new", body)
     assert response.status_code not in (411, 413)

@@ -105,7 +105,7 @@ def test_a_key_file_elsewhere_is_saved_and_read(staff: Client, tmp_path: Any) ->
 
 def test_a_key_stored_before_the_rules_is_neither_shown_nor_sent(staff: Client) -> None:
     from videos_app.providers.base import ProviderError
-    from videos_app.providers.openai_compatible import key_from
+    from videos_app.providers.http import key_from
 
     Provider.objects.create(
         name="old", kind="openai_compatible", base_url="http://127.0.0.1:8611/v1",
@@ -137,7 +137,7 @@ def test_a_saved_providers_name_cannot_change(staff: Client) -> None:
 
 def test_a_missing_key_tells_the_user_what_not_where(monkeypatch: pytest.MonkeyPatch) -> None:
     from videos_app.providers.base import ProviderError
-    from videos_app.providers.openai_compatible import key_from
+    from videos_app.providers.http import key_from
 
     monkeypatch.delenv("SECRET_UPSTREAM_VAR", raising=False)
     with pytest.raises(ProviderError) as missing:

@@ -19,14 +19,15 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
     completed_video,
 )
 from tests.factories import make_user, mp4_bytes
-from videos_app import catalog, services
+from videos_app import services
 from videos_app.models import ModelRoute, Provider, Video
+from videos_app.providers import catalog
 
 pytestmark = pytest.mark.django_db
 
 
 def gateway(name: str = "gateway", **kwargs: Any) -> Provider:
-    kwargs.setdefault("kind", Provider.Kind.OPENAI_COMPATIBLE)
+    kwargs.setdefault("kind", "openai_compatible")
     kwargs.setdefault("label", "Acme gateway")
     kwargs.setdefault("base_url", "http://127.0.0.1:9/v1")
     return Provider.objects.create(name=name, **kwargs)

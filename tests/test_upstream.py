@@ -22,16 +22,14 @@ from PIL import Image
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_user, make_video, mp4_bytes
 from tests.fake_upstream import FakeUpstream
-from videos_app import jobs_upstream, services, wake
+from videos_app import services
+from videos_app.jobs import remote, wake
 from videos_app.models import Character, Provider, Video
-from videos_app.providers import get_provider, openai_compatible
-from videos_app.providers.openai_compatible import (
-    Backoff,
-    OpenAICompatibleProvider,
-    OutcomeUnknown,
-    UpstreamHTTPError,
-    retry_after_seconds,
-)
+from videos_app.providers import openai_compatible
+from videos_app.providers.base import OutcomeUnknown
+from videos_app.providers.catalog import get_provider
+from videos_app.providers.http import Backoff, retry_after_seconds
+from videos_app.providers.openai_compatible import OpenAICompatibleProvider, UpstreamHTTPError
 from videos_app.tasks import render_video
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +40,7 @@ KEY_ENV = "STUDIO_TEST_UPSTREAM_KEY"
 
 @pytest.fixture(autouse=True)
 def quick_first_poll(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs_upstream, "FIRST_POLL_DELAY", 0.05)
+    monkeypatch.setattr(remote, "FIRST_POLL_DELAY", 0.05)
 
 
 @pytest.fixture
@@ -62,7 +60,7 @@ def gateway(
     settings.DATA_DIR = tmp_path
     return Provider.objects.create(
         name="gateway",
-        kind=Provider.Kind.OPENAI_COMPATIBLE,
+        kind="openai_compatible",
         base_url=upstream.base_url,
         api_key_env=KEY_ENV,
         timeout_seconds=5,
@@ -321,7 +319,7 @@ class TestFaults:
     def test_a_lost_create_with_nothing_upstream_fails_for_attention(
         self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(jobs_upstream, "RECONCILE_TRIES", (0.0, 0.1))
+        monkeypatch.setattr(remote, "RECONCILE_TRIES", (0.0, 0.1))
         upstream.faults.create_fault = "500"
         video = upstream_video()
         # The upstream loses the job it made (e.g. it crashed before storing it).
@@ -346,7 +344,7 @@ class TestFaults:
         """The same scene made on a shared upstream account seconds before ours: it is
         not ours, whatever its prompt says (adopting it would bill, and later delete,
         someone else's video)."""
-        monkeypatch.setattr(jobs_upstream, "RECONCILE_TRIES", (0.0, 0.1))
+        monkeypatch.setattr(remote, "RECONCILE_TRIES", (0.0, 0.1))
         theirs = upstream.new_job(
             {"prompt": "a red kite over green hills", "model": "up-model-1",
              "size": "1280x720", "seconds": "8"}
@@ -571,7 +569,7 @@ class TestScheduling:
         self, gateway: Provider, upstream: FakeUpstream, enqueued: list[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:  # fmt: skip
-        monkeypatch.setattr(jobs_upstream, "BUSY_RETRY_SECONDS", 0)
+        monkeypatch.setattr(remote, "BUSY_RETRY_SECONDS", 0)
         Provider.objects.filter(pk=gateway.pk).update(max_concurrency=1)
         upstream_video(status=Video.Status.IN_PROGRESS, heartbeat_at=timezone.now())
         upstream_video(status=Video.Status.IN_PROGRESS,  # a dead one does not count
@@ -624,7 +622,7 @@ class TestScheduling:
     def test_a_wake_polls_at_once(
         self, gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(jobs_upstream, "FIRST_POLL_DELAY", 1.0)
+        monkeypatch.setattr(remote, "FIRST_POLL_DELAY", 1.0)
         upstream.faults.poll_after_ms = 30_000
         upstream.render_seconds = 1.5
         video = upstream_video()

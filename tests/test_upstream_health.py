@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.factories import make_video
-from videos_app import health
+from videos_app.jobs import health
 from videos_app.models import Video
 
 pytestmark = pytest.mark.django_db

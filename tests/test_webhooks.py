@@ -25,10 +25,11 @@ from django_q.models import Schedule
 from openai import InvalidWebhookSignatureError, OpenAI
 
 from tests.factories import make_user, make_video
-from videos_app import jobs, services, wake
+from videos_app import services
+from videos_app.jobs import dispatch, wake
+from videos_app.jobs.signals import video_finished
 from videos_app.models import Provider, Video
 from videos_app.providers.base import Assets, JobSpec, ProgressCallback, ProviderError
-from videos_app.signals import video_finished
 from videos_app.tasks import render_video
 from videos_app.webhooks import outbound, signing
 from videos_app.webhooks import tasks as webhook_tasks
@@ -109,7 +110,7 @@ def closed_port() -> int:
 
 
 def finish(capture: Any, video: Video, status: str = "completed") -> None:
-    """What jobs.py does when a job ends, with the on-commit hooks (the queue) run."""
+    """What videos_app.jobs does when a job ends, with the on-commit hooks (the queue) run."""
     with capture(execute=True):
         video_finished.send(sender=Video, video_id=video.pk, status=status)
 
@@ -459,7 +460,7 @@ class TestOutbound:
             def run(self, spec: JobSpec, *, workdir: Path, on_progress: ProgressCallback) -> Assets:
                 raise ProviderError("render_timeout", "Took too long.")
 
-        monkeypatch.setattr(jobs, "get_provider", lambda name: Failing())
+        monkeypatch.setattr(dispatch, "get_provider", lambda name: Failing())
         owner = make_user()
         endpoint_for(owner, receiver.url)
         video = make_video(owner)
@@ -939,18 +940,18 @@ def test_a_signed_webhook_makes_a_waiting_upstream_job_poll_at_once(
     from django.db import connection
 
     from tests.fake_upstream import FakeUpstream
-    from videos_app import jobs_upstream
+    from videos_app.jobs import remote
 
     secret = new_webhook_secret()
     monkeypatch.setenv(SECRET_ENV, secret)
     monkeypatch.setenv("STUDIO_TEST_UPSTREAM_KEY", "sk-up-key-0123456789")
-    monkeypatch.setattr(jobs_upstream, "FIRST_POLL_DELAY", 1.0)
+    monkeypatch.setattr(remote, "FIRST_POLL_DELAY", 1.0)
     settings.DATA_DIR = tmp_path
     with FakeUpstream(api_key="sk-up-key-0123456789", render_seconds=1.5) as up:
         up.faults.poll_after_ms = 30_000
         Provider.objects.create(
             name="gateway",
-            kind=Provider.Kind.OPENAI_COMPATIBLE,
+            kind="openai_compatible",
             base_url=up.base_url,
             api_key_env="STUDIO_TEST_UPSTREAM_KEY",
             webhook_secret_env=SECRET_ENV,

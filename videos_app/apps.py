@@ -11,11 +11,11 @@ class VideosConfig(AppConfig):
 
     def ready(self) -> None:
         from .accounts import auth  # noqa: F401  (connects the user cache's signal receivers)
-        from .catalog import seed_routes
+        from .providers.catalog import seed_routes
 
         post_migrate.connect(_repair_search_index, sender=self)
         post_migrate.connect(seed_routes, sender=self, dispatch_uid="seed_routes")
-        from .signals import video_finished
+        from .jobs.signals import video_finished
         from .webhooks.outbound import on_video_finished
 
         video_finished.connect(on_video_finished, dispatch_uid="webhooks_out")

@@ -24,9 +24,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from . import catalog, search
+from . import search
 from .images import reference_image_prepare
 from .models import Video
+from .providers import catalog
 
 MODEL_UNAVAILABLE = (
     "The model %(value)s is not available: it is unknown or turned off on this studio. "

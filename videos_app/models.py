@@ -7,12 +7,11 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from . import catalog
-
 # The domains' rows, defined in their packages and imported here so they keep the app
 # label ``videos_app``, their tables and their migrations (``videos_app.models.Team`` etc.
 # stay importable).
 from .presets.models import PromptPreset  # noqa: F401
+from .providers import catalog
 from .review.models import Comment, Favorite, ReviewEvent, ReviewState  # noqa: F401
 from .teams.models import Membership, Team  # noqa: F401
 
@@ -257,71 +256,8 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
-class Provider(models.Model):
-    """A generation backend the studio can send jobs to (admin-editable).
-
-    The API key itself is never stored here: ``api_key_env`` names an environment
-    variable and ``api_key_file`` a file that holds it.
-    """
-
-    class Kind(models.TextChoices):
-        LOCAL = "local", "Local renderer"
-        OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible /v1/videos service"
-
-    name = models.SlugField(max_length=64, unique=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    label = models.CharField(max_length=100, blank=True)
-    base_url = models.URLField(blank=True, help_text="e.g. https://gateway.example/v1")
-    api_key_env = models.CharField(
-        max_length=100, blank=True, help_text="Environment variable that holds the API key."
-    )
-    api_key_file = models.CharField(
-        max_length=500, blank=True, help_text="Or a file that holds the API key."
-    )
-    webhook_secret_env = models.CharField(
-        max_length=100,
-        blank=True,
-        help_text="Environment variable holding the secret of the webhooks it sends us.",
-    )
-    timeout_seconds = models.FloatField(default=60.0)
-    connect_timeout_seconds = models.FloatField(default=5.0)
-    max_concurrency = models.PositiveSmallIntegerField(
-        default=4, help_text="Jobs running on this provider at once."
-    )
-    enabled = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.label or self.name
-
-
-class ModelRoute(models.Model):
-    """A public model name and where it runs: a provider and that provider's model name."""
-
-    name = models.CharField(max_length=64, unique=True)
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="routes")
-    upstream_model = models.CharField(
-        max_length=128, blank=True, help_text="The provider's own name (default: the same)."
-    )
-    sizes = models.JSONField(default=list, blank=True, help_text="Allowed sizes; empty: all.")
-    seconds = models.JSONField(default=list, blank=True, help_text="Allowed durations; empty: all.")
-    price_per_second = models.DecimalField(
-        max_digits=10, decimal_places=4, null=True, blank=True, help_text="US dollars."
-    )
-    listed = models.BooleanField(default=True, help_text="Offered on the create form.")
-    enabled = models.BooleanField(default=True)
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 from .api.models import ApiFile  # noqa: E402, F401  (models of the /v1 API)
+from .providers.models import ModelRoute, Provider  # noqa: E402, F401  (where jobs run)
 from .webhooks.models import (  # noqa: E402, F401
     InboundWebhook,
     WebhookDelivery,

@@ -20,8 +20,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django_q.tasks import async_task
 
-from . import catalog, permissions, probe
+from . import permissions, probe
 from .models import Character, Team, Video, asset_path, new_seed
+from .providers import catalog
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,14 @@
-"""django-q2 tasks: they take ids, and hand the work to a service."""
+"""django-q2 tasks: they take ids, and hand the work to ``videos_app.jobs``.
+
+Their dotted paths (``videos_app.tasks.*``) are stored in the broker's queue and in
+schedules (migration 0002): they stay here whatever moves behind them.
+"""
 
 from __future__ import annotations
 
-from .jobs import video_job_run, video_jobs_recover
+from .jobs.dispatch import video_job_run
+from .jobs.recover import video_jobs_recover
+from .jobs.remote import remote_copy_delete
 
 
 def render_video(video_id: str) -> None:
@@ -14,6 +20,4 @@ def recover_stale_jobs() -> int:
 
 
 def delete_upstream_copy(provider_name: str, upstream_id: str) -> bool:
-    from .jobs_upstream import upstream_copy_delete
-
-    return upstream_copy_delete(provider_name=provider_name, upstream_id=upstream_id)
+    return remote_copy_delete(provider_name=provider_name, upstream_id=upstream_id)

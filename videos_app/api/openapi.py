@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from videos_app import catalog
+from videos_app.providers import catalog
 
 from . import schemas
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
-from videos_app import catalog
+from videos_app.providers import catalog
 
 from .errors import ApiError
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from videos_app import catalog
 from videos_app.images import reference_image_prepare
+from videos_app.providers import catalog
 
 from . import fetch
 from .errors import ApiError

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import ProhibitNullCharactersValidator
 
-from videos_app import catalog
+from videos_app.providers import catalog
 
 from .errors import (
     ApiError,

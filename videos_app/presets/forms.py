@@ -6,8 +6,9 @@ from typing import Any
 
 from django import forms
 
-from .. import catalog, permissions
+from .. import permissions
 from ..models import Team
+from ..providers import catalog
 from .selectors import model_names
 
 

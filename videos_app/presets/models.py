@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .. import catalog
+from ..providers import limits as catalog
 from ..teams.models import Team
 
 

@@ -22,9 +22,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from .. import catalog, permissions
+from .. import permissions
 from ..images import reference_image_prepare
 from ..models import ModelRoute, Team, Video
+from ..providers import catalog
 from .models import PromptPreset
 
 QUERY_KEYS = ("prompt", "model", "size", "seconds")

@@ -1,8 +1,17 @@
-"""The interface every generation backend implements.
+"""What every engine is: the job it is given, what it returns, how it fails.
 
-A provider turns one job into three files (MP4, WebP thumbnail, JPEG spritesheet).
-The task layer owns the database row; a provider never touches it, it only reports
-progress through a callback and either returns the assets or raises ``ProviderError``.
+An engine turns one job into three files (MP4, WebP thumbnail, JPEG spritesheet), the
+asset variants of ``ASSET_VARIANTS``. The task layer (``videos_app.jobs``) owns the
+database row; an engine never touches it. There are two shapes of engine:
+
+- ``InProcessEngine``: runs the job here (``run``), reporting progress through a
+  callback, and returns the assets or raises ``ProviderError``.
+- ``RemoteEngine``: a service elsewhere that takes the job (``submit``), says how it is
+  going (``status``), can be searched for a create whose answer was lost
+  (``find_lost``), and hands the files back (``fetch``). The generic runner in
+  ``videos_app.jobs.remote`` makes that exactly-once; the engine only translates.
+
+See ``registry.py`` for how to add one.
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 ProgressCallback = Callable[[int], None]
 
@@ -52,6 +61,32 @@ class JobSpec:
     characters: tuple[CharacterSpec, ...] = ()
 
 
+@dataclass(frozen=True)
+class AssetVariant:
+    """One of a finished video's three files, as every layer names it."""
+
+    name: str  # the API's ``variant`` (and the Assets attribute)
+    field: str  # the Video column that stores it
+    content_type: str
+    extension: str
+
+    @property
+    def filename(self) -> str:
+        """Its name in the video's storage folder and in an engine's working folder."""
+        return f"{self.name}.{self.extension}"
+
+
+# The one table of the asset variants; the order is the API's.
+ASSET_VARIANTS: dict[str, AssetVariant] = {
+    v.name: v
+    for v in (
+        AssetVariant("video", "video_file", "video/mp4", "mp4"),
+        AssetVariant("thumbnail", "thumbnail_file", "image/webp", "webp"),
+        AssetVariant("spritesheet", "spritesheet_file", "image/jpeg", "jpg"),
+    )
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Assets:
     """The files a finished job produced, in a working directory the caller owns."""
@@ -59,6 +94,14 @@ class Assets:
     video: Path  # H.264 + AAC, MP4 with faststart
     thumbnail: Path  # WebP
     spritesheet: Path  # JPEG grid of frames
+
+    @classmethod
+    def in_dir(cls, workdir: Path) -> Assets:
+        """The three files under their usual names in ``workdir``."""
+        return cls(**{name: workdir / v.filename for name, v in ASSET_VARIANTS.items()})
+
+    def by_variant(self) -> dict[str, Path]:
+        return {name: getattr(self, name) for name in ASSET_VARIANTS}
 
 
 class ProviderError(Exception):
@@ -70,9 +113,92 @@ class ProviderError(Exception):
         self.message = message
 
 
-class Provider(Protocol):
+# What a remote engine raises for the runner to act on (any other ProviderError fails
+# the job with its own code and message).
+class Unavailable(ProviderError):
+    """Transient failures outlasted the engine's retries (nothing was created by this call)."""
+
+
+class OutcomeUnknown(ProviderError):
+    """A submit may have reached the engine, but no answer says what it did."""
+
+
+class RemoteGone(ProviderError):
+    """The engine no longer has what was asked for (a job, or a finished job's files)."""
+
+
+@runtime_checkable
+class InProcessEngine(Protocol):
     name: str
 
     def run(self, spec: JobSpec, *, workdir: Path, on_progress: ProgressCallback) -> Assets:
         """Run the job to completion, writing its assets under ``workdir``."""
         ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteRequest:
+    """What a remote engine is asked to make, read from the video's row by the runner."""
+
+    video_id: str
+    operation: str  # create, remix, extend, edit
+    prompt: str
+    model: str  # the engine's own name for the model
+    size: str
+    seconds: int
+    segment_seconds: int = 0  # extend: the new segment's length
+    reference_image: Path | None = None
+    with_characters: bool = False
+    # The source (remix, extend, edit): its job id on this same engine ("" when it was
+    # made elsewhere), an uploaded file the job starts from, and our stored copy.
+    source_id: str = ""
+    source_upload: Path | None = None
+    source_file: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteStatus:
+    """A remote job as the engine reports it."""
+
+    id: str
+    status: str  # queued, in_progress, completed, failed (the Videos API's words)
+    progress: int
+    error_code: str = ""
+    error_message: str = ""
+    poll_after: float | None = None  # seconds, when the engine advises a wait
+
+
+@runtime_checkable
+class RemoteEngine(Protocol):
+    """A service that runs jobs elsewhere. Each call may raise ``Unavailable``,
+    ``RemoteGone`` or another ``ProviderError``; ``submit`` also ``OutcomeUnknown``."""
+
+    name: str
+
+    def check(self, request: RemoteRequest) -> None:
+        """Refuse (ProviderError) what this engine cannot do, before anything is sent."""
+        ...
+
+    def submit(self, request: RemoteRequest) -> str:
+        """Start the job; return its id on the engine. Called at most once per video."""
+        ...
+
+    def status(self, job_id: str) -> RemoteStatus: ...
+
+    def find_lost(self, request: RemoteRequest, *, since: float) -> list[str]:
+        """Ids of jobs that a submit sent at ``since`` (unix seconds, our clock) whose
+        answer was lost may have started: made since then and matching ``request``."""
+        ...
+
+    def fetch(self, job_id: str, variant: str, dest: Path) -> int:
+        """Copy one asset variant of a finished job into ``dest``; return its size."""
+        ...
+
+    def delete(self, job_id: str) -> bool:
+        """Delete the engine's copy; True once it is gone (already gone counts)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+Engine = InProcessEngine | RemoteEngine

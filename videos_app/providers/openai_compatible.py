@@ -1,6 +1,8 @@
-"""A client for any service that speaks the Videos API (``/v1/videos``).
+"""The first remote engine: any service that speaks the Videos API (``/v1/videos``).
 
-Every call is classified by what a failure means for money spent upstream:
+It translates: a ``RemoteRequest`` becomes the create, remix, edit or extension call,
+an upstream video becomes a ``RemoteStatus``. Every call is classified by what a failure
+means for money spent upstream:
 
 - **safe to retry**: the request never left (connection refused, connect timeout, no
   pooled connection), the upstream refused it for now (429, honouring ``retry-after`` /
@@ -20,34 +22,42 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .base import ProviderError
+from .base import (
+    ASSET_VARIANTS,
+    OutcomeUnknown,
+    ProviderError,
+    RemoteGone,
+    RemoteRequest,
+    RemoteStatus,
+    Unavailable,
+)
+from .http import Backoff, key_from, retry_after_seconds, server_clock_offset, shared_client
+
+if TYPE_CHECKING:
+    from .models import Provider as ProviderRow
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("video", "thumbnail", "spritesheet")
-MAX_RETRY_AFTER = 120.0  # the SDK's own cap on a server's retry-after
 # What a download may weigh (streamed to disk, so a runaway upstream cannot fill it).
 MAX_ASSET_BYTES = {"video": 2 << 30, "thumbnail": 20 << 20, "spritesheet": 50 << 20}
+# Finding a lost create: only upstream jobs made after it was sent, read on the
+# upstream's clock (its Date header): this much earlier covers the header's and the
+# created_at's whole seconds. Without a Date header it looks RECONCILE_SKEW_SECONDS back.
+RECONCILE_MARGIN_SECONDS = 2
+RECONCILE_SKEW_SECONDS = 120
 
 
-class UpstreamUnavailable(ProviderError):
+class UpstreamUnavailable(Unavailable):
     """Transient failures outlasted the retries (nothing was created by this call)."""
-
-
-class OutcomeUnknown(ProviderError):
-    """A POST may have reached the upstream, but no answer says what it did."""
 
 
 class UpstreamHTTPError(ProviderError):
@@ -59,19 +69,15 @@ class UpstreamHTTPError(ProviderError):
 
 
 @dataclass(frozen=True, kw_only=True)
-class UpstreamVideo:
-    id: str
-    status: str
-    progress: int
+class UpstreamVideo(RemoteStatus):
+    """An upstream video; ``poll_after`` is from ``openai-poll-after-ms``."""
+
     model: str
     prompt: str
     size: str
     seconds: str
     created_at: int
     remixed_from_video_id: str | None
-    error_code: str
-    error_message: str
-    poll_after: float | None = None  # seconds, from ``openai-poll-after-ms``
 
     @classmethod
     def from_json(cls, data: dict[str, Any], poll_after: float | None = None) -> UpstreamVideo:
@@ -90,120 +96,6 @@ class UpstreamVideo:
             error_message=str(error.get("message") or ""),
             poll_after=poll_after,
         )
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped, jittered exponential backoff: ``base * 2**n`` up to ``cap``, full jitter
-    in its upper half (so retries from many jobs do not arrive in step)."""
-
-    base: float = 0.5
-    cap: float = 8.0
-    tries: int = 5
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return min(max(0.0, retry_after), MAX_RETRY_AFTER)
-        top = min(self.cap, self.base * 2**attempt)
-        return top / 2 + random.uniform(0, top / 2)
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The server's requested wait: ``retry-after-ms``, else ``retry-after`` (seconds)."""
-    for header, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = response.headers.get(header)
-        if value:
-            with contextlib.suppress(ValueError):
-                return float(value) / scale
-    return None
-
-
-def server_clock_offset(response: httpx.Response, previous: float | None) -> float | None:
-    """The server's clock minus ours (seconds) by its ``Date`` header, which has whole
-    seconds (so the answer is up to a second, plus the answer's travel time, early);
-    ``previous`` when the header is missing or unreadable."""
-    try:
-        server = parsedate_to_datetime(response.headers["date"])
-    except (KeyError, TypeError, ValueError, IndexError):
-        return previous
-    if server.tzinfo is None:
-        return previous
-    return server.timestamp() - time.time()
-
-
-# Where a key file may not be: the studio's own data (its secret key, database, media)
-# and the kernel's views of processes and devices (/proc/self/environ holds every
-# secret in the environment). A key file elsewhere is sent to the provider's URL.
-FORBIDDEN_KEY_DIRS = (Path("/proc"), Path("/sys"), Path("/dev"))
-
-
-def key_file_refusal(file: str) -> str:
-    """Why ``file`` cannot be a provider's API key file ("" when it can)."""
-    from django.conf import settings
-
-    if not file.startswith("/"):
-        return (
-            "Give the absolute path of a file that holds the API key "
-            "(e.g. /etc/studio/upstream.key), not the key itself: it must never be stored here."
-        )
-    path = Path(file).resolve()
-    data_dir = Path(settings.DATA_DIR).resolve()
-    if path == data_dir or data_dir in path.parents:
-        return "That is in the studio's data directory (its own secrets); keep the key elsewhere."
-    if any(path == d or d in path.parents for d in FORBIDDEN_KEY_DIRS):
-        return "A key file cannot be under /proc, /sys or /dev."
-    return ""
-
-
-def key_from(*, env: str = "", file: str = "") -> Callable[[], str]:
-    """A reader of the API key, called at request time (rotations apply at once).
-
-    Its errors are shown to the video's creator: they say what is wrong, and the log
-    (for the operator) says which variable or file."""
-
-    def read() -> str:
-        if env and os.environ.get(env):
-            return os.environ[env].strip()
-        if file:
-            if refusal := key_file_refusal(file):
-                logger.warning("API key file %s refused: %s", file, refusal)
-                raise ProviderError(
-                    "provider_misconfigured", "The provider's API key file is not allowed."
-                )
-            try:
-                return Path(file).read_text().strip()
-            except OSError:
-                logger.warning("API key file %s cannot be read", file)
-                raise ProviderError(
-                    "provider_misconfigured",
-                    "The provider's API key file cannot be read.",
-                ) from None
-        logger.warning("API key not set: environment variable %s is empty", env or "(none)")
-        raise ProviderError(
-            "provider_misconfigured",
-            "The provider's API key is not set; an admin must set it.",
-        )
-
-    return read
-
-
-_clients: dict[tuple[str, float, float], httpx.Client] = {}
-_clients_lock = threading.Lock()
-
-
-def shared_client(base_url: str, timeout: float, connect_timeout: float) -> httpx.Client:
-    """One pooled client per upstream and timeouts, per process (a worker runs many jobs:
-    making a client costs an SSL context, tens of milliseconds, and its connections)."""
-    key = (base_url, timeout, connect_timeout)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None or client.is_closed:
-            client = _clients[key] = httpx.Client(
-                timeout=httpx.Timeout(timeout, connect=connect_timeout),
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
-                follow_redirects=False,
-            )
-        return client
 
 
 class OpenAICompatibleProvider:
@@ -248,10 +140,136 @@ class OpenAICompatibleProvider:
     def __repr__(self) -> str:
         return f"<OpenAICompatibleProvider {self.name} {self.base_url}>"
 
+    @classmethod
+    def from_row(cls, row: ProviderRow) -> OpenAICompatibleProvider:
+        """The engine of a ``Provider`` row (its key is read per call)."""
+        return cls(
+            name=row.name,
+            base_url=row.base_url,
+            api_key=key_from(env=row.api_key_env, file=row.api_key_file),
+            timeout=row.timeout_seconds,
+            connect_timeout=row.connect_timeout_seconds,
+            max_concurrency=row.max_concurrency,
+            client=shared_client(row.base_url, row.timeout_seconds, row.connect_timeout_seconds),
+        )
+
     def close(self) -> None:
         """Close the HTTP client if this provider made it (a shared one stays open)."""
         if self._owns_client:
             self._client.close()
+
+    # --- the remote engine (base.RemoteEngine) -------------------------------------
+
+    def check(self, request: RemoteRequest) -> None:
+        self._sender(request)
+
+    def submit(self, request: RemoteRequest) -> str:
+        return self._sender(request)().id
+
+    def status(self, job_id: str) -> RemoteStatus:
+        try:
+            return self.retrieve(job_id)
+        except UpstreamHTTPError as exc:
+            if exc.status == 404:
+                raise RemoteGone(exc.code, exc.message) from None
+            raise
+
+    def find_lost(self, request: RemoteRequest, *, since: float) -> list[str]:
+        listed = self.list_recent(
+            since=since - RECONCILE_MARGIN_SECONDS,
+            our_clock=True,
+            skew_if_unknown=RECONCILE_SKEW_SECONDS,
+        )
+        return [v.id for v in listed if _matches(v, request)]
+
+    def fetch(self, job_id: str, variant: str, dest: Path) -> int:
+        try:
+            return self.download(job_id, variant, dest)
+        except UpstreamHTTPError as exc:
+            if exc.status == 404:
+                raise RemoteGone(exc.code, exc.message) from None
+            raise
+
+    def _sender(self, request: RemoteRequest) -> Callable[[], UpstreamVideo]:
+        """The call that sends ``request``; refuses what the upstream cannot do first."""
+        if request.with_characters:
+            raise ProviderError(
+                "characters_unsupported",
+                f"The provider {self.name} does not take characters; remove them or pick "
+                "a model that runs on the local renderer.",
+            )
+        source_id = request.source_id
+        upload = request.source_upload
+        if upload is None and not source_id:
+            upload = request.source_file
+        op = request.operation
+        if op == "remix":
+            if not source_id:
+                raise ProviderError(
+                    "remix_unsupported",
+                    f"Only a video made on {self.name} can be remixed there.",
+                )
+            return self._source_gone(lambda: self.remix(source_id, prompt=request.prompt), None)
+        if op in ("edit", "extend") and not (source_id or upload):
+            raise ProviderError("source_missing", "The source video no longer exists.")
+        # Upstream copies expire: an edit or extension whose source is gone there sends
+        # our own copy of the file instead (a 404 created nothing, so this is no resend).
+        stored = request.source_file if source_id else None
+        if op == "edit":
+
+            def edit(upload: Path | None, video_id: str = "") -> UpstreamVideo:
+                return self.edit(
+                    prompt=request.prompt, video_id=video_id, upload=upload, model=request.model
+                )
+
+            return self._source_gone(
+                lambda: edit(upload, source_id), (lambda: edit(stored)) if stored else None
+            )
+        if op == "extend":
+
+            def extend(upload: Path | None, video_id: str = "") -> UpstreamVideo:
+                return self.extend(
+                    prompt=request.prompt, seconds=request.segment_seconds, video_id=video_id,
+                    upload=upload,
+                )  # fmt: skip
+
+            return self._source_gone(
+                lambda: extend(upload, source_id), (lambda: extend(stored)) if stored else None
+            )
+        reference = None
+        if request.reference_image is not None:
+            data = request.reference_image.read_bytes()
+            reference = ("reference" + _image_suffix(data), data, _image_type(data))
+        return lambda: self.create(
+            prompt=request.prompt, model=request.model, size=request.size,
+            seconds=request.seconds, reference=reference,
+        )  # fmt: skip
+
+    def _source_gone(
+        self,
+        by_id: Callable[[], UpstreamVideo],
+        by_file: Callable[[], UpstreamVideo] | None,
+    ) -> Callable[[], UpstreamVideo]:
+        """Send by the source's upstream id; if the upstream no longer has it (404), send
+        our stored file instead, or fail saying so (a remix needs the upstream's copy)."""
+
+        def send() -> UpstreamVideo:
+            try:
+                return by_id()
+            except UpstreamHTTPError as exc:
+                if exc.status != 404:
+                    raise
+                if by_file is None:
+                    raise ProviderError(
+                        "source_gone_upstream",
+                        f"The source's copy on {self.name} is gone (expired or deleted), so "
+                        "it cannot be remixed there; Edit and Extend still work (they send "
+                        "the file).",
+                    ) from None
+                logger.info("the source is gone on %s; sending the stored file", self.name)
+                return by_file()
+
+        return send
 
     # --- the operations ------------------------------------------------------------
 
@@ -336,7 +354,7 @@ class OpenAICompatibleProvider:
         A failure part-way (dropped connection, timeout) restarts the download: it is a
         read, safe to repeat.
         """
-        if variant not in VARIANTS:
+        if variant not in ASSET_VARIANTS:
             raise ValueError(f"unknown variant {variant!r}")
         endpoint = f"content:{variant}"
         for attempt in range(self.backoff.tries + 1):
@@ -397,7 +415,8 @@ class OpenAICompatibleProvider:
             return data, None
         if upload is None:
             raise ProviderError("source_missing", "The source video no longer exists.")
-        return data, {"video": ("source.mp4", upload.read_bytes(), "video/mp4")}
+        mp4 = ASSET_VARIANTS["video"].content_type
+        return data, {"video": ("source.mp4", upload.read_bytes(), mp4)}
 
     def _error(self, response: httpx.Response, what: str) -> UpstreamHTTPError:
         """The upstream's error, with the key cut out of its message should it echo it."""
@@ -544,3 +563,33 @@ def _error_from(response: httpx.Response, what: str) -> UpstreamHTTPError:
     code = code or f"http_{response.status_code}"
     message = message or f"The provider answered HTTP {response.status_code} for {what}."
     return UpstreamHTTPError(code[:64], message, response.status_code)
+
+
+def _matches(upstream: UpstreamVideo, request: RemoteRequest) -> bool:
+    """Whether an upstream job may be the one ``request``'s lost create started."""
+    same = (
+        upstream.prompt == request.prompt
+        and upstream.size == request.size
+        and upstream.seconds == str(request.seconds)
+    )
+    if request.operation == "remix":
+        return same and upstream.remixed_from_video_id == request.source_id
+    if request.operation == "create":
+        return same and upstream.model == request.model
+    return same
+
+
+def _image_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def _image_suffix(data: bytes) -> str:
+    return {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}.get(
+        _image_type(data), ""
+    )

@@ -7,8 +7,8 @@ from typing import Any
 
 from django import template
 
-from videos_app import catalog
 from videos_app.models import Video
+from videos_app.providers import catalog
 from videos_app.usage import selectors as usage
 
 register = template.Library()

@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from videos_app import services, wake
+from videos_app import services
+from videos_app.jobs import wake
 from videos_app.models import Provider, Video
 
 from . import signing

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from videos_app.health import default_stall_after, queue_health
+from videos_app.jobs.health import default_stall_after, queue_health
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from videos_app.jobs import video_jobs_recover
+from videos_app.jobs.recover import video_jobs_recover
 
 
 class Command(BaseCommand):

@@ -24,8 +24,9 @@ from django.conf import settings
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from .jobs import heartbeat_stale
-from .models import Video
+from videos_app.models import Video
+
+from .attempt import heartbeat_stale
 
 logger = logging.getLogger(__name__)
 

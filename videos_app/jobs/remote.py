@@ -1,6 +1,7 @@
-"""Running a video job on an upstream ``/v1/videos`` service, without ever paying twice.
+"""Running a video job on any remote engine (``base.RemoteEngine``), never paying twice.
 
-The row records every step that costs money before the step is taken:
+The engine only translates; this runner owns the row, which records every step that
+costs money before the step is taken:
 
 1. Claim the row (as the local path does), within the provider's concurrency limit: the
    ``Provider`` row is locked while running jobs are counted, so two workers cannot both
@@ -8,18 +9,18 @@ The row records every step that costs money before the step is taken:
    is queued again a little later.
 2. ``provider_job_id`` set: the upstream has the job; poll it (resume).
    ``create_sent_at`` set but no id: an earlier attempt may have sent the create and died
-   before hearing back. Reconcile against the upstream's list (same prompt, model, size
-   and duration, created since then, not adopted by another row) and adopt what matches,
-   or fail with ``upstream_outcome_unknown``. A second create is never sent.
-   Neither: commit ``create_sent_at`` (only while this attempt owns the row), send the
-   create, commit the upstream id, poll.
-3. Poll: ``openai-poll-after-ms`` when the upstream gives it, else a tenth of the job's
-   age (1 to 12 s);
+   before hearing back. Reconcile: the engine lists what that create may have started
+   (``find_lost``: made since then, matching the request); adopt the one match no other
+   row has, or fail with ``upstream_outcome_unknown``. A second create is never sent.
+   Neither: ask the engine to check the request, commit ``create_sent_at`` (only while
+   this attempt owns the row), submit, commit the upstream id, poll.
+3. Poll: the engine's advice (``poll_after``) when it gives one, else a tenth of the
+   job's age (1 to 12 s);
    the sleep is ``wake.wait`` (an inbound webhook wakes it) in heartbeat-sized slices.
    Before the django-q2 task timeout the job is handed over: the row goes back to queued
    with its upstream id and a new task is queued; the new task claims it like any other,
    so two pollers never run at once.
-4. Completed: the three variants are downloaded at once, verified by decoding, stored.
+4. Completed: the three variants are fetched at once, verified by decoding, stored.
    An upstream ``failed`` fails the job with the upstream's own code and message.
 """
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,35 +39,27 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from PIL import Image
 
-from . import wake
-from .jobs import (
-    ProgressWriter,
-    _complete,
-    heartbeat_interval,
-    heartbeat_stale,
-    job_attempt,
-)
-from .models import Provider as ProviderRow
-from .models import Video
-from .providers import get_provider
-from .providers.base import Assets, ProviderError
-from .providers.openai_compatible import (
-    OpenAICompatibleProvider,
+from videos_app.models import Provider as ProviderRow
+from videos_app.models import Video
+from videos_app.providers.base import (
+    ASSET_VARIANTS,
+    Assets,
     OutcomeUnknown,
-    UpstreamHTTPError,
-    UpstreamUnavailable,
-    UpstreamVideo,
+    ProviderError,
+    RemoteEngine,
+    RemoteGone,
+    RemoteRequest,
+    Unavailable,
 )
+from videos_app.providers.catalog import get_provider
+
+from . import wake
+from .attempt import ProgressWriter, complete, heartbeat_interval, heartbeat_stale, job_attempt
 
 logger = logging.getLogger(__name__)
 
 BUSY = -1  # the claim's answer when the provider is at its concurrency limit
 BUSY_RETRY_SECONDS = 3.0
-# Reconciliation takes only upstream jobs made after our create was sent, read on the
-# upstream's clock (its Date header): this much earlier covers the header's and the
-# created_at's whole seconds. Without a Date header it looks RECONCILE_SKEW_SECONDS back.
-RECONCILE_MARGIN_SECONDS = 2
-RECONCILE_SKEW_SECONDS = 120
 # A create whose answer was lost is looked for in the upstream's list this many times.
 RECONCILE_TRIES = (0.0, 1.0, 3.0)
 FIRST_POLL_DELAY = 1.0  # after a create, before the first poll
@@ -94,7 +86,7 @@ def task_budget() -> float:
     return max(30.0, float(settings.RENDER_TIMEOUT) - 300.0)
 
 
-def upstream_job_claim(*, video_id: str, provider: str, limit: int) -> int | None:
+def remote_job_claim(*, video_id: str, provider: str, limit: int) -> int | None:
     """The attempt number; ``BUSY`` if the provider is full; None if not ours to run."""
     now = timezone.now()
     runnable = Q(status=Video.Status.QUEUED) | Q(
@@ -126,14 +118,16 @@ def upstream_job_claim(*, video_id: str, provider: str, limit: int) -> int | Non
     return Video.objects.values_list("attempts", flat=True).get(pk=video_id)
 
 
-def upstream_job_run(*, video_id: str) -> None:
-    from .services import video_enqueue
+def remote_job_run(*, video_id: str, engine: RemoteEngine) -> None:
+    """Run one job on ``engine`` to the end (or hand it over). Safe to call any number of
+    times for the same id; the caller closes the engine."""
+    from videos_app.services import video_enqueue
 
     video = Video.objects.select_related("source").get(pk=video_id)
     row = ProviderRow.objects.filter(name=video.provider).first()
     if row is None:
         return
-    attempt = upstream_job_claim(video_id=video_id, provider=row.name, limit=row.max_concurrency)
+    attempt = remote_job_claim(video_id=video_id, provider=row.name, limit=row.max_concurrency)
     if attempt is None:
         logger.info("video %s is not runnable (finished or running elsewhere)", video_id)
         return
@@ -147,16 +141,11 @@ def upstream_job_run(*, video_id: str) -> None:
         time.sleep(BUSY_RETRY_SECONDS)
         video_enqueue(video_id=video_id)
         return
-    provider = get_provider(video.provider)
-    assert isinstance(provider, OpenAICompatibleProvider)
-    try:
-        with job_attempt(video.pk, attempt, what="upstream job") as workdir:
-            UpstreamJob(video, attempt, provider).run(workdir)
-    finally:
-        provider.close()
+    with job_attempt(video.pk, attempt, what="upstream job") as workdir:
+        RemoteJob(video, attempt, engine).run(workdir)
 
 
-def upstream_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
+def remote_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
     """Delete the upstream's copy of a video deleted here (best effort: a failure is
     logged, the video is gone here either way). True once the copy is gone."""
     try:
@@ -166,7 +155,7 @@ def upstream_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
             "provider %s is gone; its copy %s stays upstream", provider_name, upstream_id
         )
         return False
-    if not isinstance(provider, OpenAICompatibleProvider):
+    if not isinstance(provider, RemoteEngine):
         return False
     try:
         return provider.delete(upstream_id)
@@ -179,38 +168,14 @@ def upstream_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
         provider.close()
 
 
-def source_gone_upstream(
-    by_id: Callable[[], UpstreamVideo],
-    by_file: Callable[[], UpstreamVideo] | None,
-    provider_name: str,
-) -> Callable[[], UpstreamVideo]:
-    """Send by the source's upstream id; if the upstream no longer has it (404), send our
-    stored file instead, or fail saying so (a remix needs the upstream's copy)."""
+class RemoteJob:
+    """One attempt at a job on a remote engine (see the module's docstring)."""
 
-    def send() -> UpstreamVideo:
-        try:
-            return by_id()
-        except UpstreamHTTPError as exc:
-            if exc.status != 404:
-                raise
-            if by_file is None:
-                raise ProviderError(
-                    "source_gone_upstream",
-                    f"The source's copy on {provider_name} is gone (expired or deleted), so "
-                    "it cannot be remixed there; Edit and Extend still work (they send the "
-                    "file).",
-                ) from None
-            logger.info("the source is gone on %s; sending the stored file", provider_name)
-            return by_file()
-
-    return send
-
-
-class UpstreamJob:
-    def __init__(self, video: Video, attempt: int, provider: OpenAICompatibleProvider) -> None:
+    def __init__(self, video: Video, attempt: int, engine: RemoteEngine) -> None:
         self.video = video
         self.attempt = attempt
-        self.provider = provider
+        self.engine = engine
+        self.request = remote_request(video)
         self.progress = ProgressWriter(video.pk, attempt)
         self.deadline = time.monotonic() + task_budget()
 
@@ -230,14 +195,14 @@ class UpstreamJob:
         if not self.poll(upstream_id, first_wait=first_wait):
             return
         assets = self.download(upstream_id, workdir)
-        _complete(video, self.attempt, assets)
+        complete(video, self.attempt, assets)
 
     # --- create, exactly once ------------------------------------------------------
 
     def start(self) -> str:
         """Send the create (or remix, edit, extend) once; return the upstream id."""
         video = self.video
-        send = self.request()  # refuses what the upstream cannot do before anything is sent
+        self.engine.check(self.request)  # refuses what it cannot do before anything is sent
         sent_at = timezone.now()
         marked = Video.objects.filter(
             pk=video.pk,
@@ -251,84 +216,12 @@ class UpstreamJob:
             return ""
         video.create_sent_at = sent_at
         try:
-            upstream = send()
+            upstream_id = self.engine.submit(self.request)
         except OutcomeUnknown as exc:
             logger.warning("video %s: %s; reconciling", video.pk, exc.message)
             return self.reconcile(tries=RECONCILE_TRIES)
-        self.save_id(upstream.id)
-        return upstream.id
-
-    def request(self) -> Callable[[], UpstreamVideo]:
-        video, provider = self.video, self.provider
-        if video.characters.exists():
-            raise ProviderError(
-                "characters_unsupported",
-                f"The provider {provider.name} does not take characters; remove them or pick "
-                "a model that runs on the local renderer.",
-            )
-        model = video.provider_model or video.model
-        source = video.source
-        source_id = ""
-        if source is not None and source.provider == video.provider:
-            source_id = source.provider_job_id
-        upload: Path | None = None
-        if video.source_upload:
-            upload = Path(video.source_upload.path)
-        elif source is not None and source.video_file and not source_id:
-            upload = Path(source.video_file.path)
-        op = video.operation
-        if op == Video.Operation.REMIX:
-            if not source_id:
-                raise ProviderError(
-                    "remix_unsupported",
-                    f"Only a video made on {provider.name} can be remixed there.",
-                )
-            return source_gone_upstream(
-                lambda: provider.remix(source_id, prompt=video.prompt), None, provider.name
-            )
-        if op in (Video.Operation.EDIT, Video.Operation.EXTEND) and not (source_id or upload):
-            raise ProviderError("source_missing", "The source video no longer exists.")
-        # Upstream copies expire: an edit or extension whose source is gone there sends
-        # our own copy of the file instead (a 404 created nothing, so this is no resend).
-        stored = (
-            Path(source.video_file.path)
-            if source_id and source is not None and source.video_file
-            else None
-        )
-        if op == Video.Operation.EDIT:
-
-            def edit(upload: Path | None, video_id: str = "") -> UpstreamVideo:
-                return provider.edit(
-                    prompt=video.prompt, video_id=video_id, upload=upload, model=model
-                )
-
-            return source_gone_upstream(
-                lambda: edit(upload, source_id),
-                (lambda: edit(stored)) if stored else None,
-                provider.name,
-            )
-        if op == Video.Operation.EXTEND:
-
-            def extend(upload: Path | None, video_id: str = "") -> UpstreamVideo:
-                return provider.extend(
-                    prompt=video.prompt, seconds=video.segment_seconds, video_id=video_id,
-                    upload=upload,
-                )  # fmt: skip
-
-            return source_gone_upstream(
-                lambda: extend(upload, source_id),
-                (lambda: extend(stored)) if stored else None,
-                provider.name,
-            )
-        reference = None
-        if video.reference_image:
-            with video.reference_image.open("rb") as fh:
-                data = fh.read()
-            reference = ("reference" + _image_suffix(data), data, _image_type(data))
-        return lambda: provider.create(
-            prompt=video.prompt, model=model, size=video.size, seconds=video.seconds,
-            reference=reference,
-        )  # fmt: skip
+        self.save_id(upstream_id)
+        return upstream_id
 
     def save_id(self, upstream_id: str) -> bool:
         """Commit the upstream id, whoever owns the attempt now: it must not be lost."""
@@ -359,47 +252,25 @@ class UpstreamJob:
         for delay in tries:
             if delay:
                 time.sleep(delay)
-            listed = self.provider.list_recent(
-                since=sent - RECONCILE_MARGIN_SECONDS,
-                our_clock=True,
-                skew_if_unknown=RECONCILE_SKEW_SECONDS,
-            )
-            matching = [v for v in listed if self.matches(v)]
+            matching = self.engine.find_lost(self.request, since=sent)
             taken = set(
-                Video.objects.filter(
-                    provider=video.provider, provider_job_id__in=[v.id for v in matching]
-                )
+                Video.objects.filter(provider=video.provider, provider_job_id__in=matching)
                 .exclude(pk=video.pk)
                 .values_list("provider_job_id", flat=True)
             )
-            candidates = [v for v in matching if v.id not in taken]
+            candidates = [job_id for job_id in matching if job_id not in taken]
             if len(candidates) > 1:
                 logger.warning("video %s: %d upstream jobs match a lost create (%s)", video.pk,
-                               len(candidates), ", ".join(v.id for v in candidates))  # fmt: skip
+                               len(candidates), ", ".join(candidates))  # fmt: skip
                 raise ProviderError(
                     "upstream_outcome_unknown",
                     f"{OUTCOME_UNKNOWN_MESSAGE} {len(candidates)} upstream jobs match it "
-                    f"({', '.join(v.id for v in candidates[:5])}).",
+                    f"({', '.join(candidates[:5])}).",
                 )
-            if candidates and self.save_id(candidates[0].id):
-                logger.warning("video %s: adopted upstream job %s", video.pk, candidates[0].id)
-                return candidates[0].id
+            if candidates and self.save_id(candidates[0]):
+                logger.warning("video %s: adopted upstream job %s", video.pk, candidates[0])
+                return candidates[0]
         raise ProviderError("upstream_outcome_unknown", OUTCOME_UNKNOWN_MESSAGE)
-
-    def matches(self, upstream: UpstreamVideo) -> bool:
-        video = self.video
-        model = video.provider_model or video.model
-        same = (
-            upstream.prompt == video.prompt
-            and upstream.size == video.size
-            and upstream.seconds == str(video.seconds)
-        )
-        if video.operation == Video.Operation.REMIX:
-            source_id = video.source.provider_job_id if video.source else ""
-            return same and upstream.remixed_from_video_id == source_id
-        if video.operation == Video.Operation.CREATE:
-            return same and upstream.model == model
-        return same
 
     # --- poll ----------------------------------------------------------------------
 
@@ -418,8 +289,8 @@ class UpstreamJob:
                 return False
             wait = interval
             try:
-                upstream = self.provider.retrieve(upstream_id)
-            except UpstreamUnavailable as exc:
+                upstream = self.engine.status(upstream_id)
+            except Unavailable as exc:
                 failing_since = failing_since or time.monotonic()
                 if time.monotonic() - failing_since > UNAVAILABLE_GRACE_SECONDS:
                     raise ProviderError(
@@ -427,13 +298,11 @@ class UpstreamJob:
                         f"{exc.message} The upstream job is {upstream_id}.",
                     ) from None
                 interval = min(interval * POLL_GROWTH, POLL_MAX)
-            except UpstreamHTTPError as exc:
-                if exc.status == 404:
-                    raise ProviderError(
-                        "upstream_job_missing",
-                        f"The upstream no longer knows job {upstream_id}.",
-                    ) from None
-                raise
+            except RemoteGone:
+                raise ProviderError(
+                    "upstream_job_missing",
+                    f"The upstream no longer knows job {upstream_id}.",
+                ) from None
             else:
                 failing_since = None
                 if upstream.status == "completed":
@@ -469,7 +338,7 @@ class UpstreamJob:
 
     def hand_over(self) -> None:
         """Give the job back to the queue before the task timeout kills this task."""
-        from .services import video_enqueue
+        from videos_app.services import video_enqueue
 
         released = Video.objects.filter(
             pk=self.video.pk, attempts=self.attempt, status=Video.Status.IN_PROGRESS
@@ -481,30 +350,22 @@ class UpstreamJob:
     # --- assets --------------------------------------------------------------------
 
     def download(self, upstream_id: str, workdir: Path) -> Assets:
-        assets = Assets(
-            video=workdir / "video.mp4",
-            thumbnail=workdir / "thumbnail.webp",
-            spritesheet=workdir / "spritesheet.jpg",
-        )
-        targets = {"video": assets.video, "thumbnail": assets.thumbnail,
-                   "spritesheet": assets.spritesheet}  # fmt: skip
+        assets = Assets.in_dir(workdir)
         self.progress(96)
         try:
-            with ThreadPoolExecutor(max_workers=3) as pool:
+            with ThreadPoolExecutor(max_workers=len(ASSET_VARIANTS)) as pool:
                 futures = [
-                    pool.submit(self.provider.download, upstream_id, variant, path)
-                    for variant, path in targets.items()
+                    pool.submit(self.engine.fetch, upstream_id, variant, path)
+                    for variant, path in assets.by_variant().items()
                 ]
                 for future in futures:
                     future.result()
-        except UpstreamHTTPError as exc:
-            if exc.status == 404:
-                raise ProviderError(
-                    "upstream_assets_expired",
-                    f"The upstream no longer has the files of job {upstream_id} (finished "
-                    "assets expire upstream).",
-                ) from None
-            raise
+        except RemoteGone:
+            raise ProviderError(
+                "upstream_assets_expired",
+                f"The upstream no longer has the files of job {upstream_id} (finished "
+                "assets expire upstream).",
+            ) from None
         verify_assets(assets)
         self.progress(99)
         return assets
@@ -539,17 +400,25 @@ def verify_assets(assets: Assets) -> None:
             ) from None
 
 
-def _image_type(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
-
-
-def _image_suffix(data: bytes) -> str:
-    return {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}.get(
-        _image_type(data), ""
+def remote_request(video: Video) -> RemoteRequest:
+    """What the engine is asked for, read from the row (and its source's)."""
+    source = video.source
+    source_id = ""
+    if source is not None and source.provider == video.provider:
+        source_id = source.provider_job_id
+    return RemoteRequest(
+        video_id=video.pk,
+        operation=video.operation,
+        prompt=video.prompt,
+        model=video.provider_model or video.model,
+        size=video.size,
+        seconds=video.seconds,
+        segment_seconds=video.segment_seconds,
+        reference_image=Path(video.reference_image.path) if video.reference_image else None,
+        with_characters=video.characters.exists(),
+        source_id=source_id,
+        source_upload=Path(video.source_upload.path) if video.source_upload else None,
+        source_file=(
+            Path(source.video_file.path) if source is not None and source.video_file else None
+        ),
     )

@@ -18,17 +18,19 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
 
+from videos_app.models import Membership
+from videos_app.teams.services import last_admin_refusals
+from videos_app.usage import selectors as usage
+
 from . import catalog
-from .models import Membership, ModelRoute, Provider
-from .providers.base import ProviderError
-from .teams.services import last_admin_refusals
-from .usage import selectors as usage
+from .base import ProviderError
+from .http import key_file_refusal, key_from
+from .models import ModelRoute, Provider
+from .registry import LOCAL, OPENAI_COMPATIBLE
 
 
 def key_status(provider: Provider) -> str:
     """ "set" when the provider's key source holds a key now, else "missing" (never the key)."""
-    from .providers.openai_compatible import key_from
-
     if not (provider.api_key_env or provider.api_key_file):
         return "missing"
     try:
@@ -53,8 +55,6 @@ class ProviderForm(forms.ModelForm):
         return _env_name(self.cleaned_data.get("api_key_env", ""), "the API key")
 
     def clean_api_key_file(self) -> str:
-        from .providers.openai_compatible import key_file_refusal
-
         value = (self.cleaned_data.get("api_key_file") or "").strip()
         if value and (refusal := key_file_refusal(value)):
             raise forms.ValidationError(refusal)
@@ -65,7 +65,7 @@ class ProviderForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("kind") == Provider.Kind.OPENAI_COMPATIBLE:
+        if data.get("kind") == OPENAI_COMPATIBLE:
             if not data.get("base_url") and "base_url" not in self.errors:
                 self.add_error("base_url", "Give the service's base URL, e.g. https://host/v1.")
             if not (data.get("api_key_env") or data.get("api_key_file")) and not (
@@ -134,9 +134,9 @@ class ProviderAdmin(admin.ModelAdmin):
     @admin.display(description="Inbound webhook")
     def inbound_webhook(self, provider: Provider) -> str:
         """Where the upstream announces its jobs' ends, and whether that URL is open."""
-        from .webhooks.inbound import provider_secret
+        from videos_app.webhooks.inbound import provider_secret
 
-        if provider.kind == Provider.Kind.LOCAL or not provider.pk:
+        if provider.kind == LOCAL or not provider.pk:
             return "—"
         url = reverse("provider_webhook", args=[provider.name])
         if provider_secret(provider):
@@ -145,7 +145,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="API key")
     def key(self, provider: Provider) -> str:
-        if provider.kind == Provider.Kind.LOCAL:
+        if provider.kind == LOCAL:
             return "not needed"
         return key_status(provider)
 

@@ -1,9 +1,7 @@
-"""What can be generated: public model names, sizes and durations.
+"""What can be generated, as plain values: sizes, durations, maxima, costs and their text.
 
-Each public model name routes to a provider: ModelRoute rows (admin-editable) name the
-Provider, the provider's own model name, the sizes and durations allowed and the price per
-second. Migration 0005 routes every seed model name to the embedded local renderer, so
-code written for the retired service works as is; an admin can point them elsewhere.
+Imports nothing of Django's models: ``videos_app.models`` takes its defaults from here.
+``Route`` is one public model name's routing read from the database (see ``catalog``).
 """
 
 from __future__ import annotations
@@ -11,14 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
-    from .models import ModelRoute
 
 SIZES: tuple[str, ...] = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 SECONDS: tuple[int, ...] = (4, 8, 12, 16, 20)
@@ -93,7 +85,7 @@ class ModelUnavailable(ValidationError):
 
 def _invalid_value(value: object, supported: Iterable[object], *, why: str = "") -> ValidationError:
     """The API's message for a value outside a list (see api.errors.invalid_value)."""
-    from .api.errors import quoted_list
+    from videos_app.api.errors import quoted_list
 
     options = list(supported)
     message = f"Invalid value: '{value}'. " + (f"{why} " if why else "")
@@ -105,90 +97,6 @@ def estimate_cost(price_per_second: Decimal | None, seconds: int) -> Decimal | N
     if price_per_second is None:
         return None
     return (price_per_second * seconds).quantize(COST_PLACES, rounding=ROUND_HALF_UP)
-
-
-def _route(row: ModelRoute) -> Route:
-    provider = row.provider
-    return Route(
-        name=row.name,
-        provider=provider.name,
-        provider_kind=provider.kind,
-        provider_label=_label(provider.name, provider.kind, provider.label),
-        upstream_model=row.upstream_model or row.name,
-        # Empty lists mean "everything the catalog knows", in the catalog's order.
-        sizes=tuple(s for s in SIZES if s in row.sizes) if row.sizes else SIZES,
-        seconds=tuple(s for s in SECONDS if s in row.seconds) if row.seconds else SECONDS,
-        price_per_second=row.price_per_second,
-        listed=row.listed,
-    )
-
-
-def _label(name: str, kind: str, label: str) -> str:
-    return label or (LOCAL_LABEL if kind == "local" else name)
-
-
-def _enabled_rows() -> QuerySet[ModelRoute]:
-    from .models import ModelRoute  # catalog is imported by models
-
-    return ModelRoute.objects.select_related("provider").filter(
-        enabled=True, provider__enabled=True
-    )
-
-
-def routes(*, listed_only: bool = False) -> dict[str, Route]:
-    """Every usable public model name (enabled, on an enabled provider), in order.
-
-    Read from the database on each call (one query), so an admin's change applies to the
-    next request in every process.
-    """
-    rows = _enabled_rows()
-    if listed_only:
-        rows = rows.filter(listed=True)
-    return {row.name: _route(row) for row in rows}
-
-
-def route(name: str) -> Route:
-    """The route of one public model name, or ModelUnavailable (one query when it exists)."""
-    from .models import ModelRoute
-
-    row = ModelRoute.objects.select_related("provider").filter(name=name).first()
-    if row is None or not row.enabled or not row.provider.enabled:
-        raise ModelUnavailable(name, disabled=row is not None, supported=routes())
-    return _route(row)
-
-
-SEED_MODELS = (  # as migration 0005 seeds them; the first two are on the create form
-    "sora-2",
-    "sora-2-pro",
-    "sora-2-2025-10-06",
-    "sora-2-pro-2025-10-06",
-    "sora-2-2025-12-08",
-)
-
-
-def seed_routes(*, using: str = "default", apps: Any = None, **kwargs: object) -> None:
-    """After ``migrate`` (a post_migrate receiver): an empty routing table gets the seed.
-
-    Migration 0005 seeds it once; a flush (as between transactional tests) empties it and
-    emits post_migrate, which puts the embedded default back. A table with any route in
-    it is the admin's and is left alone.
-    """
-    if apps is None:  # flush sends no migration state: the models are current
-        from django.apps import apps
-    try:
-        provider_model = apps.get_model("videos_app", "Provider")
-        route_model = apps.get_model("videos_app", "ModelRoute")
-    except LookupError:  # migrated to before 0005
-        return
-    if route_model.objects.using(using).exists():
-        return
-    local, _ = provider_model.objects.using(using).get_or_create(
-        name="local", defaults={"kind": "local", "label": LOCAL_LABEL}
-    )
-    for position, name in enumerate(SEED_MODELS):
-        route_model.objects.using(using).get_or_create(
-            name=name, defaults={"provider": local, "position": position, "listed": position < 2}
-        )
 
 
 def price_text(route: Route) -> str:
@@ -222,16 +130,6 @@ def closest_size(width: int, height: int, sizes: tuple[str, ...] = SIZES) -> str
         return (abs(w / h - width / height), abs(w * h - width * height))
 
     return min(sizes, key=distance)
-
-
-def provider_label(provider: str) -> str:
-    """How the pages name a provider (by its Provider row's name): its label."""
-    from .models import Provider
-
-    row = Provider.objects.filter(name=provider).values_list("kind", "label").first()
-    if row is None:
-        return LOCAL_LABEL if provider == "local" else provider
-    return _label(provider, *row)
 
 
 def format_usd(amount: Decimal | None) -> str:

@@ -1,0 +1,60 @@
+"""Running a job on an in-process engine (the embedded renderer)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from videos_app.models import Video
+from videos_app.providers.base import CharacterSpec, InProcessEngine, JobSpec, ProviderError
+
+from .attempt import ProgressWriter, complete, fail, job_attempt, video_job_claim
+
+logger = logging.getLogger(__name__)
+
+
+def local_job_run(*, video_id: str, engine: InProcessEngine) -> None:
+    """Run one job on ``engine`` to the end. Safe to call any number of times."""
+    attempt = video_job_claim(video_id=video_id)
+    if attempt is None:
+        logger.info("video %s is not runnable (finished or running elsewhere)", video_id)
+        return
+    video = Video.objects.select_related("source").get(pk=video_id)
+    try:
+        spec = job_spec(video)
+    except ProviderError as exc:
+        fail(video.pk, attempt, exc.code, exc.message)
+        return
+    with job_attempt(video.pk, attempt, what="renderer") as workdir:
+        assets = engine.run(spec, workdir=workdir, on_progress=ProgressWriter(video.pk, attempt))
+        complete(video, attempt, assets)
+
+
+def job_spec(video: Video) -> JobSpec:
+    source_video: Path | None = None
+    if video.operation in (Video.Operation.EXTEND, Video.Operation.EDIT):
+        if video.source_upload:
+            source_video = Path(video.source_upload.path)
+        elif video.source is not None and video.source.video_file:
+            source_video = Path(video.source.video_file.path)
+        else:
+            raise ProviderError("source_missing", "The source video no longer exists.")
+    return JobSpec(
+        video_id=video.pk,
+        prompt=video.prompt,
+        model=video.model,
+        width=video.width,
+        height=video.height,
+        seconds=video.seconds,
+        seed=video.seed,
+        reference_image=Path(video.reference_image.path) if video.reference_image else None,
+        operation=video.operation,
+        source_video=source_video,
+        source_prompt=video.source.prompt if video.source else "",
+        segment_seconds=video.segment_seconds,
+        characters=tuple(
+            CharacterSpec(name=c.name, poster=Path(c.poster.path))
+            for c in video.characters.all()
+            if c.poster
+        ),
+    )

@@ -1,0 +1,183 @@
+"""Where each public model name runs: routing reads, and the engine of a provider.
+
+Each public model name routes to a provider: ModelRoute rows (admin-editable) name the
+Provider, the provider's own model name, the sizes and durations allowed and the price per
+second. Migration 0005 routes every seed model name to the embedded local renderer, so
+code written for the retired service works as is; an admin can point them elsewhere.
+
+The plain limits (sizes, durations, maxima, cost text) are ``limits``'; they are
+re-exported here so that ``catalog`` is the one name callers read "what can be made" by.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from .base import Engine
+from .limits import (
+    COST_PLACES,
+    DEFAULT_MODEL,
+    DEFAULT_SECONDS,
+    DEFAULT_SIZE,
+    EXTENSION_SECONDS,
+    LOCAL_LABEL,
+    MAX_CHARACTER_BYTES,
+    MAX_CHARACTER_SECONDS,
+    MAX_CHARACTERS,
+    MAX_EDIT_SECONDS,
+    MAX_EXTENSIONS,
+    MAX_PROMPT_LENGTH,
+    MAX_TOTAL_SECONDS,
+    MAX_UPLOAD_BYTES,
+    MIN_CHARACTER_SECONDS,
+    SECONDS,
+    SIZES,
+    ModelUnavailable,
+    Route,
+    closest_size,
+    estimate_cost,
+    estimate_text,
+    format_usd,
+    parse_size,
+    price_text,
+)
+from .models import ModelRoute, Provider
+from .registry import LOCAL, engine_builder
+
+__all__ = [
+    "COST_PLACES",
+    "DEFAULT_MODEL",
+    "DEFAULT_SECONDS",
+    "DEFAULT_SIZE",
+    "EXTENSION_SECONDS",
+    "LOCAL_LABEL",
+    "MAX_CHARACTERS",
+    "MAX_CHARACTER_BYTES",
+    "MAX_CHARACTER_SECONDS",
+    "MAX_EDIT_SECONDS",
+    "MAX_EXTENSIONS",
+    "MAX_PROMPT_LENGTH",
+    "MAX_TOTAL_SECONDS",
+    "MAX_UPLOAD_BYTES",
+    "MIN_CHARACTER_SECONDS",
+    "SECONDS",
+    "SEED_MODELS",
+    "SIZES",
+    "ModelUnavailable",
+    "Route",
+    "closest_size",
+    "estimate_cost",
+    "estimate_text",
+    "format_usd",
+    "get_provider",
+    "parse_size",
+    "price_text",
+    "provider_label",
+    "route",
+    "routes",
+    "seed_routes",
+]
+
+
+def _route(row: ModelRoute) -> Route:
+    provider = row.provider
+    return Route(
+        name=row.name,
+        provider=provider.name,
+        provider_kind=provider.kind,
+        provider_label=_label(provider.name, provider.kind, provider.label),
+        upstream_model=row.upstream_model or row.name,
+        # Empty lists mean "everything the catalog knows", in the catalog's order.
+        sizes=tuple(s for s in SIZES if s in row.sizes) if row.sizes else SIZES,
+        seconds=tuple(s for s in SECONDS if s in row.seconds) if row.seconds else SECONDS,
+        price_per_second=row.price_per_second,
+        listed=row.listed,
+    )
+
+
+def _label(name: str, kind: str, label: str) -> str:
+    return label or (LOCAL_LABEL if kind == "local" else name)
+
+
+def _enabled_rows() -> QuerySet[ModelRoute]:
+    return ModelRoute.objects.select_related("provider").filter(
+        enabled=True, provider__enabled=True
+    )
+
+
+def routes(*, listed_only: bool = False) -> dict[str, Route]:
+    """Every usable public model name (enabled, on an enabled provider), in order.
+
+    Read from the database on each call (one query), so an admin's change applies to the
+    next request in every process.
+    """
+    rows = _enabled_rows()
+    if listed_only:
+        rows = rows.filter(listed=True)
+    return {row.name: _route(row) for row in rows}
+
+
+def route(name: str) -> Route:
+    """The route of one public model name, or ModelUnavailable (one query when it exists)."""
+    row = ModelRoute.objects.select_related("provider").filter(name=name).first()
+    if row is None or not row.enabled or not row.provider.enabled:
+        raise ModelUnavailable(name, disabled=row is not None, supported=routes())
+    return _route(row)
+
+
+SEED_MODELS = (  # as migration 0005 seeds them; the first two are on the create form
+    "sora-2",
+    "sora-2-pro",
+    "sora-2-2025-10-06",
+    "sora-2-pro-2025-10-06",
+    "sora-2-2025-12-08",
+)
+
+
+def seed_routes(*, using: str = "default", apps: Any = None, **kwargs: object) -> None:
+    """After ``migrate`` (a post_migrate receiver): an empty routing table gets the seed.
+
+    Migration 0005 seeds it once; a flush (as between transactional tests) empties it and
+    emits post_migrate, which puts the embedded default back. A table with any route in
+    it is the admin's and is left alone.
+    """
+    if apps is None:  # flush sends no migration state: the models are current
+        from django.apps import apps
+    try:
+        provider_model = apps.get_model("videos_app", "Provider")
+        route_model = apps.get_model("videos_app", "ModelRoute")
+    except LookupError:  # migrated to before 0005
+        return
+    if route_model.objects.using(using).exists():
+        return
+    local, _ = provider_model.objects.using(using).get_or_create(
+        name="local", defaults={"kind": "local", "label": LOCAL_LABEL}
+    )
+    for position, name in enumerate(SEED_MODELS):
+        route_model.objects.using(using).get_or_create(
+            name=name, defaults={"provider": local, "position": position, "listed": position < 2}
+        )
+
+
+def provider_label(provider: str) -> str:
+    """How the pages name a provider (by its Provider row's name): its label."""
+    row = Provider.objects.filter(name=provider).values_list("kind", "label").first()
+    if row is None:
+        return LOCAL_LABEL if provider == "local" else provider
+    return _label(provider, *row)
+
+
+def get_provider(name: str) -> Engine:
+    """The engine of a provider name: its ``Provider`` row decides (kind, URL, key).
+
+    ``local`` without a row is the embedded renderer, as before providers were rows.
+    LookupError for a name with no row, or a row of a kind no longer registered.
+    """
+    row = Provider.objects.filter(name=name).first()
+    if row is None:
+        if name != LOCAL:
+            raise LookupError(f"unknown provider {name!r}")
+        row = Provider(name=LOCAL, kind=LOCAL)  # never saved: the builder reads it
+    return engine_builder(row.kind)(row)

@@ -1,0 +1,81 @@
+"""The engine kinds: every kind of generation backend the studio can run jobs on.
+
+To add an engine:
+
+1. Write one file, ``videos_app/providers/<kind>.py``, with a class that implements
+   ``base.RemoteEngine`` (a service elsewhere: ``check``, ``submit``, ``status``,
+   ``find_lost``, ``fetch``, ``delete``, ``close``) or ``base.InProcessEngine`` (``run``
+   here), and a ``from_row(row)`` classmethod that builds it from its ``Provider`` row.
+   A remote engine only translates; ``videos_app.jobs.remote`` runs it exactly once
+   (claims, create sent at most once, lost-create reconciliation, polling, hand-over,
+   copying the files home and verifying them). ``openai_compatible.py`` is the example;
+   ``http.py`` has the backoff, ``retry-after``, pooled client and key source.
+2. Add one line to ``ENGINES`` below: kind -> (label, dotted path of the class, or of
+   any callable that takes the row and returns the engine).
+3. ``manage.py makemigrations videos_app``: ``Provider.kind``'s choices come from here.
+
+A deployment (or a test) can add kinds without touching this file: the
+``STUDIO_ENGINES`` setting maps more kinds to ``(label, dotted path)``, merged over these.
+
+Nothing here imports Django's models: ``Provider.kind`` takes its choices from
+``kind_choices`` (a migration names that function: keep it here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .base import Engine
+
+LOCAL = "local"
+OPENAI_COMPATIBLE = "openai_compatible"
+
+
+class EngineKind(NamedTuple):
+    label: str
+    path: str  # dotted path of the engine class (or of a callable taking the row)
+
+
+ENGINES: dict[str, EngineKind] = {
+    LOCAL: EngineKind("Local renderer", "videos_app.providers.registry.local_engine"),
+    OPENAI_COMPATIBLE: EngineKind(
+        "OpenAI-compatible /v1/videos service",
+        "videos_app.providers.openai_compatible.OpenAICompatibleProvider",
+    ),
+}
+
+
+def engines() -> dict[str, EngineKind]:
+    """The built-in kinds, with ``settings.STUDIO_ENGINES`` merged over them."""
+    from django.conf import settings
+
+    extra = getattr(settings, "STUDIO_ENGINES", None) or {}
+    return {**ENGINES, **{kind: EngineKind(*entry) for kind, entry in extra.items()}}
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """``Provider.kind``'s choices."""
+    return [(kind, entry.label) for kind, entry in engines().items()]
+
+
+def engine_builder(kind: str) -> Callable[[Any], Engine]:
+    """What builds an engine of ``kind`` from its row; LookupError for an unknown kind."""
+    from django.utils.module_loading import import_string
+
+    entry = engines().get(kind)
+    if entry is None:
+        raise LookupError(f"unknown engine kind {kind!r}")
+    target = import_string(entry.path)
+    builder: Callable[[Any], Engine] = getattr(target, "from_row", target)
+    return builder
+
+
+def local_engine(row: Any) -> Engine:
+    """The embedded renderer (its class takes no row: its limits are settings)."""
+    from django.conf import settings
+
+    from .local import LocalRenderer
+
+    # The default timeout grows with the job; the setting caps it.
+    return LocalRenderer(max_timeout=settings.RENDER_TIMEOUT)
