@@ -73,7 +73,7 @@ def render_processes(studio: LiveStudio) -> list[int]:
                 environ = (entry / "environ").read_bytes()
             except OSError:
                 continue
-            if b"videos_app.providers.render_worker" in cmdline and marker in environ.split(b"\0"):
+            if b"videos_app.renderer" in cmdline and marker in environ.split(b"\0"):
                 pids.append(int(entry.name))
     return pids
 

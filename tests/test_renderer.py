@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw
 
 from videos_app.providers.base import Assets, JobSpec, ProviderError
 from videos_app.providers.local import PROJECT_ROOT, LocalRenderer
-from videos_app.providers.render_worker import parse_prompt, sheet_frame_index
+from videos_app.renderer.encode import sheet_frame_index
+from videos_app.renderer.prompt import parse_prompt
 
 FPS = 24
 
@@ -365,8 +366,8 @@ def test_an_error_in_the_progress_callback_stops_the_render(tmp_path: Path) -> N
         tmp_path,
         """
         import runpy
-        sys.argv = ["render_worker", *sys.argv[1:]]
-        runpy.run_module("videos_app.providers.render_worker", run_name="__main__")
+        sys.argv = ["videos_app.renderer", *sys.argv[1:]]
+        runpy.run_module("videos_app.renderer", run_name="__main__")
         """,
     )
     workdir = tmp_path / "work"
@@ -384,16 +385,14 @@ def test_an_error_in_the_progress_callback_stops_the_render(tmp_path: Path) -> N
     assert all(process_gone(pid) for pid in recorded_pids(tmp_path))
 
 
-def test_the_worker_module_does_not_import_django() -> None:
+def test_the_renderer_package_does_not_import_django() -> None:
     code = textwrap.dedent(
         """
-        import importlib.util, sys
-        spec = importlib.util.spec_from_file_location(
-            "render_worker", "videos_app/providers/render_worker.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["render_worker"] = module
-        spec.loader.exec_module(module)
+        import importlib, pkgutil, sys
+        import videos_app.renderer as package
+        for found in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{found.name}")
+        assert "videos_app.renderer.__main__" in sys.modules
         print(sorted(name for name in sys.modules if name.split(".")[0] == "django"))
         """
     )
@@ -428,7 +427,7 @@ class _CountingFont:
 def test_captions_of_the_longest_prompts_cost_a_bounded_number_of_measurements(text: str) -> None:
     from PIL import ImageFont
 
-    from videos_app.providers.render_worker import _wrap
+    from videos_app.renderer.text import _wrap
 
     font = _CountingFont(ImageFont.load_default(size=40))
     lines = _wrap(text, font, 600, 3)  # type: ignore[arg-type]

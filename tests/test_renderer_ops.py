@@ -17,10 +17,10 @@ from PIL import Image, ImageDraw
 
 from videos_app.providers.base import Assets, CharacterSpec, JobSpec, ProviderError
 from videos_app.providers.local import LocalRenderer, default_timeout
-from videos_app.providers.render_edit import parse_edit
-from videos_app.providers.render_extend import remux_refusal
-from videos_app.providers.render_source import SourceVideo
-from videos_app.providers.render_worker import add_streams, open_output, tile_frame_index
+from videos_app.renderer.edit import parse_edit
+from videos_app.renderer.encode import add_streams, open_output, tile_frame_index
+from videos_app.renderer.extend import remux_refusal
+from videos_app.renderer.source import SourceVideo
 
 FPS = 24
 RATE = 48_000

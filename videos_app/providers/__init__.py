@@ -5,5 +5,5 @@ seam every engine implements; ``catalog.py`` reads the routing tables (``Provide
 ``ModelRoute`` in ``models.py``) and builds the engine of a provider by name.
 
 Nothing here imports Django at module level: the local renderer's child process is
-started as ``python -m videos_app.providers.render_worker`` and loads this package.
+started as ``python -m videos_app.renderer`` and loads ``base.py`` (its job spec).
 """

@@ -16,10 +16,10 @@ See ``registry.py`` for how to add one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 ProgressCallback = Callable[[int], None]
 
@@ -30,6 +30,13 @@ class CharacterSpec:
 
     name: str
     poster: Path
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "poster": str(self.poster)}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> CharacterSpec:
+        return cls(name=str(raw["name"]), poster=Path(raw["poster"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +66,47 @@ class JobSpec:
     source_prompt: str = ""
     segment_seconds: int = 0
     characters: tuple[CharacterSpec, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON-safe values (the local renderer's child reads it back)."""
+        return {
+            "video_id": self.video_id,
+            "prompt": self.prompt,
+            "model": self.model,
+            "width": self.width,
+            "height": self.height,
+            "seconds": self.seconds,
+            "seed": self.seed,
+            "reference_image": str(self.reference_image) if self.reference_image else None,
+            "operation": self.operation,
+            "source_video": str(self.source_video) if self.source_video else None,
+            "source_prompt": self.source_prompt,
+            "segment_seconds": self.segment_seconds,
+            "characters": [c.to_dict() for c in self.characters],
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> JobSpec:
+        """The inverse of ``to_dict``; raises ``KeyError``, ``TypeError`` or ``ValueError``.
+
+        Only the scene's fields are required: a spec written by hand for the renderer's
+        command line may leave out ``video_id`` and ``model``, which no renderer reads.
+        """
+        return cls(
+            prompt=str(raw["prompt"]),
+            seed=int(raw["seed"]),
+            width=int(raw["width"]),
+            height=int(raw["height"]),
+            seconds=int(raw["seconds"]),
+            video_id=str(raw.get("video_id") or ""),
+            model=str(raw.get("model") or ""),
+            reference_image=Path(raw["reference_image"]) if raw.get("reference_image") else None,
+            operation=str(raw.get("operation") or "create"),
+            source_video=Path(raw["source_video"]) if raw.get("source_video") else None,
+            source_prompt=str(raw.get("source_prompt") or ""),
+            segment_seconds=int(raw.get("segment_seconds") or 0),
+            characters=tuple(CharacterSpec.from_dict(c) for c in raw.get("characters") or ()),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """The embedded default provider: a procedural renderer run in a child process.
 
-``LocalRenderer.run`` starts ``python -m videos_app.providers.render_worker SPEC_JSON``
-in its own session (a new process group), reads its ``progress N`` lines, and enforces a
-total timeout and a stall timeout. Whatever happens, it leaves no process behind (the
-whole group is SIGKILLed) and no partial file in ``workdir`` (the child writes into a
-private staging folder that is moved into place only on success).
+``LocalRenderer.run`` starts ``python -m videos_app.renderer @SPEC_FILE`` (the file holds
+``JobSpec.to_dict()`` and the output paths as JSON) in its own session (a new process
+group), reads its ``progress N`` lines, and enforces a total timeout and a stall timeout.
+Whatever happens, it leaves no process behind (the whole group is SIGKILLed) and no
+partial file in ``workdir`` (the child writes into a private staging folder that is moved
+into place only on success).
 
 A subprocess, not ``multiprocessing``: django-q2 workers are daemonic processes, which
 may not have multiprocessing children.
@@ -29,7 +30,7 @@ from typing import IO
 from .base import Assets, JobSpec, ProgressCallback, ProviderError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-WORKER_COMMAND = (sys.executable, "-m", "videos_app.providers.render_worker")
+WORKER_COMMAND = (sys.executable, "-m", "videos_app.renderer")
 VIDEO_NAME = "video.mp4"
 THUMBNAIL_NAME = "thumbnail.webp"
 SPRITESHEET_NAME = "spritesheet.jpg"
@@ -59,7 +60,7 @@ class LocalRenderer:
     ``timeout``: total seconds allowed per job (default ``default_timeout(spec)``, which
     grows with the work); ``max_timeout``: a cap on the default (a deployment's limit, kept
     under its task queue's own); ``stall_timeout``: seconds allowed without a progress
-    line; ``command``: the child's argv, to which the spec is appended as one JSON argument
+    line; ``command``: the child's argv, to which ``@SPEC_FILE`` is appended
     (tests substitute it).
     """
 
@@ -87,17 +88,7 @@ class LocalRenderer:
                 spritesheet=staging / SPRITESHEET_NAME,
             )
             payload = {
-                "prompt": spec.prompt,
-                "seed": spec.seed,
-                "width": spec.width,
-                "height": spec.height,
-                "seconds": spec.seconds,
-                "reference_image": str(spec.reference_image) if spec.reference_image else None,
-                "operation": spec.operation,
-                "source_video": str(spec.source_video) if spec.source_video else None,
-                "source_prompt": spec.source_prompt,
-                "segment_seconds": spec.segment_seconds,
-                "characters": [{"name": c.name, "poster": str(c.poster)} for c in spec.characters],
+                **spec.to_dict(),
                 "video": str(staged.video),
                 "thumbnail": str(staged.thumbnail),
                 "spritesheet": str(staged.spritesheet),
@@ -142,7 +133,7 @@ class LocalRenderer:
                 cwd=PROJECT_ROOT,
                 start_new_session=True,  # its own process group, killed as a whole
                 # The child dies with this process even if it is SIGKILLed (see
-                # render_worker.die_with_parent).
+                # videos_app.renderer.__main__.die_with_parent).
                 env={**os.environ, "STUDIO_RENDER_PARENT": str(os.getpid())},
             )
             try:

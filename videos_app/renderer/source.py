@@ -19,7 +19,9 @@ from typing import IO, Any, TypeVar
 import av
 import numpy as np
 
-from .render_worker import AUDIO_RATE, Arr, Planes, SourceError, frame_planes
+from .backgrounds import frame_planes
+from .scene import Planes
+from .spec import AUDIO_RATE, Arr, SourceError
 
 T = TypeVar("T")
 EPSILON = 1e-4  # s: frame times are rounded to the stream's time base

@@ -38,28 +38,16 @@ from typing import Any, Final
 import av
 import numpy as np
 
-from .render_source import Conform, SourceAudio, SourceVideo, decode_audio_span
-from .render_worker import (
-    AUDIO_CHUNK,
-    AUDIO_RATE,
-    FPS,
-    SAMPLES_PER_FRAME,
-    Arr,
-    Planes,
-    Previews,
-    RenderSpec,
-    Scene,
-    SceneBackground,
-    Segment,
-    Soundscape,
-    Style,
-    add_streams,
-    audio_frame,
-    frame_planes,
-    open_output,
-    parse_prompt,
-    scene_segment,
-)
+from videos_app.providers.base import Assets, JobSpec
+
+from .backgrounds import SceneBackground, frame_planes
+from .encode import Previews, add_streams, audio_frame, open_output
+from .prompt import Style, parse_prompt
+from .scene import Planes, Scene
+from .segments import Segment, scene_segment
+from .sound import Soundscape
+from .source import Conform, SourceAudio, SourceVideo, decode_audio_span
+from .spec import AUDIO_CHUNK, AUDIO_RATE, FPS, SAMPLES_PER_FRAME, Arr
 
 CROSSFADE: Final = int(0.8 * AUDIO_RATE)  # samples
 LEAD: Final = 2 * AUDIO_CHUNK  # the re-encoded sound starts this long before the join
@@ -193,7 +181,7 @@ def copy_source(
 # ---------------------------------------------------------------------------- the seam
 
 
-def ends_in_scene(last: Planes, spec: RenderSpec, style: Style, frames: int) -> Scene | None:
+def ends_in_scene(last: Planes, spec: JobSpec, style: Style, frames: int) -> Scene | None:
     """Our scene for ``style``, if the source's last frame (of ``frames``) is that scene."""
     scene = Scene(spec, style)
     drawn = frame_planes(SceneBackground(scene, frames / FPS).frame((frames - 1) / FPS))
@@ -203,7 +191,7 @@ def ends_in_scene(last: Planes, spec: RenderSpec, style: Style, frames: int) -> 
     return scene if gap < SAME_SCENE else None
 
 
-def next_segment(spec: RenderSpec, style: Style, last: Planes, frames: int) -> tuple[Segment, bool]:
+def next_segment(spec: JobSpec, style: Style, last: Planes, frames: int) -> tuple[Segment, bool]:
     """The new segment after a source of ``frames`` ending in ``last``; and whether it
     continues the source's scene (else it starts from ``last`` as a reference image)."""
     seconds, t0 = spec.segment_seconds, frames / FPS
@@ -284,7 +272,7 @@ class SoundWriter:
 # ---------------------------------------------------------------------------- render
 
 
-def render_extend(spec: RenderSpec, progress: Callable[[int], None]) -> None:
+def render_extend(spec: JobSpec, files: Assets, progress: Callable[[int], None]) -> None:
     assert spec.source_video is not None
     progress(0)
     style = parse_prompt(spec.prompt, spec.seed)
@@ -292,8 +280,8 @@ def render_extend(spec: RenderSpec, progress: Callable[[int], None]) -> None:
     new_frames = spec.segment_seconds * FPS
     with (
         SourceVideo(spec.source_video) as source,
-        tempfile.TemporaryFile(dir=spec.video.parent, prefix=".extend-audio-") as scratch,
-        open_output(spec.video) as out,
+        tempfile.TemporaryFile(dir=files.video.parent, prefix=".extend-audio-") as scratch,
+        open_output(files.video) as out,
     ):
         video, audio = add_streams(out, w, h)
         video.codec_context.open()  # their parameter sets decide how the source goes in
@@ -333,7 +321,7 @@ def render_extend(spec: RenderSpec, progress: Callable[[int], None]) -> None:
         out.mux(video.encode(None))
         writer.close()
     progress(98)
-    previews.save(spec.thumbnail, spec.spritesheet)
+    previews.save(files.thumbnail, files.spritesheet)
     progress(100)
 
 

@@ -1,6 +1,6 @@
 """Characters in a rendered scene: each poster as a round badge that walks across a lane.
 
-Child-side (imported by ``render_worker`` when a spec names characters); no Django.
+Drawn into a segment (``segments``) when a spec names characters.
 
 A character is drawn from its poster image: cropped to a circle in a white ring, with a
 soft drop shadow, a name tag on its lower edge and a shadow on the ground. Up to two
@@ -18,7 +18,11 @@ from typing import Final
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from .render_worker import CharacterRef, Planes, Sprite, Style
+from videos_app.providers.base import CharacterSpec
+
+from .prompt import Style
+from .scene import Planes
+from .sprites import Sprite
 
 TILTS: Final = (-6.0, -3.0, 0.0, 3.0, 6.0)  # degrees, one sprite each
 SS: Final = 4  # supersampling of the round masks
@@ -48,7 +52,7 @@ class Cast:
     """The characters of one scene; ``draw`` blends them into a frame for time ``t``."""
 
     def __init__(
-        self, characters: Sequence[CharacterRef], style: Style, width: int, height: int
+        self, characters: Sequence[CharacterSpec], style: Style, width: int, height: int
     ) -> None:
         short = min(width, height)
         lanes = LANES["portrait" if height > width else "landscape"]
@@ -96,7 +100,7 @@ class Cast:
             tag.blend(dst, round(centre_x - tag.w / 2), round(tag_y), gain)
 
 
-def _poster(character: CharacterRef) -> Image.Image:
+def _poster(character: CharacterSpec) -> Image.Image:
     try:
         with Image.open(character.poster) as opened:
             return opened.convert("RGB")

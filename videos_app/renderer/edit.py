@@ -27,21 +27,14 @@ from typing import Final
 import av
 import numpy as np
 
-from .render_source import Conform, SourceAudio, SourceVideo
-from .render_worker import (
-    AUDIO_CHUNK,
-    FPS,
-    SAMPLES_PER_FRAME,
-    Arr,
-    Planes,
-    Previews,
-    RenderSpec,
-    add_streams,
-    audio_frame,
-    caption_sprite,
-    frame_planes,
-    open_output,
-)
+from videos_app.providers.base import Assets, JobSpec
+
+from .backgrounds import frame_planes
+from .encode import Previews, add_streams, audio_frame, open_output
+from .scene import Planes
+from .source import Conform, SourceAudio, SourceVideo
+from .spec import AUDIO_CHUNK, FPS, SAMPLES_PER_FRAME, Arr
+from .text import caption_sprite
 
 # Decoded source frames kept at once: about 64 MiB of planes at the largest size.
 WINDOW_BYTES: Final = 64 * 1024 * 1024
@@ -295,7 +288,7 @@ def window_frames(width: int, height: int) -> int:
     return max(8, min(240, WINDOW_BYTES // (width * height * 3 // 2)))
 
 
-def render_edit(spec: RenderSpec, progress: Callable[[int], None]) -> None:
+def render_edit(spec: JobSpec, files: Assets, progress: Callable[[int], None]) -> None:
     assert spec.source_video is not None
     progress(0)
     edit = parse_edit(spec.prompt)
@@ -305,7 +298,7 @@ def render_edit(spec: RenderSpec, progress: Callable[[int], None]) -> None:
     samples = total * SAMPLES_PER_FRAME
     with (
         SourceVideo(spec.source_video) as source,
-        tempfile.TemporaryFile(dir=spec.video.parent, prefix=".edit-audio-") as scratch,
+        tempfile.TemporaryFile(dir=files.video.parent, prefix=".edit-audio-") as scratch,
     ):
         # Decoding the sound first is quick (a few % of the job): the picture follows.
         blocks = [0]
@@ -326,7 +319,7 @@ def render_edit(spec: RenderSpec, progress: Callable[[int], None]) -> None:
         frames: Iterator[Planes] = source.frames_at(
             source_times(edit, total), conform, window=window_frames(w, h)
         )
-        with open_output(spec.video) as out:
+        with open_output(files.video) as out:
             video, audio_out = add_streams(out, w, h)
             position = 0
             for index, planes in enumerate(frames):
@@ -344,5 +337,5 @@ def render_edit(spec: RenderSpec, progress: Callable[[int], None]) -> None:
             out.mux(video.encode(None))
             out.mux(audio_out.encode(None))
     progress(98)
-    previews.save(spec.thumbnail, spec.spritesheet)
+    previews.save(files.thumbnail, files.spritesheet)
     progress(100)
