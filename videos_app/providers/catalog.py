@@ -11,8 +11,12 @@ re-exported here so that ``catalog`` is the one name callers read "what can be m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from .base import Engine
@@ -34,14 +38,10 @@ from .limits import (
     MIN_CHARACTER_SECONDS,
     SECONDS,
     SIZES,
-    ModelUnavailable,
-    Route,
     closest_size,
     estimate_cost,
-    estimate_text,
     format_usd,
     parse_size,
-    price_text,
 )
 from .models import ModelRoute, Provider
 from .registry import LOCAL, engine_builder
@@ -79,6 +79,79 @@ __all__ = [
     "routes",
     "seed_routes",
 ]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a public model name runs, read from a ModelRoute row and its Provider."""
+
+    name: str
+    provider: str  # the Provider row's name (what Video.provider records)
+    provider_kind: str
+    provider_label: str
+    upstream_model: str  # the provider's own name for the model
+    sizes: tuple[str, ...]
+    seconds: tuple[int, ...]
+    price_per_second: Decimal | None
+    listed: bool
+
+    def cost(self, seconds: int) -> Decimal | None:
+        """Estimated cost in US dollars of ``seconds`` of video; None when unpriced."""
+        return estimate_cost(self.price_per_second, seconds)
+
+    def check(self, *, size: str | None = None, seconds: int | None = None) -> None:
+        """ValidationError (on ``size`` / ``seconds``) for what this route does not render."""
+        # A documented value this route leaves out says so: the OpenAPI document lists
+        # every size and duration, so the model is the reason.
+        why = f"The model '{self.name}' does not render it on this studio."
+        if size is not None and size not in self.sizes:
+            reason = why if size in SIZES else ""
+            raise ValidationError({"size": _invalid_value(size, self.sizes, why=reason)})
+        if seconds is not None and seconds not in self.seconds:
+            reason = why if seconds in SECONDS or seconds in EXTENSION_SECONDS else ""
+            raise ValidationError({"seconds": _invalid_value(seconds, self.seconds, why=reason)})
+
+
+class ModelUnavailable(ValidationError):
+    """A model name with no enabled route (unknown, turned off, or its provider is off).
+
+    A ValidationError on the ``model`` field, so a service raising it reaches the form
+    under its field and the API as ``param: model``, in the API's message style.
+    """
+
+    def __init__(self, name: str, *, disabled: bool, supported: Iterable[str]) -> None:
+        self.model = name
+        self.disabled = disabled
+        why = f"The model '{name}' is turned off on this studio." if disabled else ""
+        super().__init__({"model": _invalid_value(name, supported, why=why)})
+
+
+def _invalid_value(value: object, supported: Iterable[object], *, why: str = "") -> ValidationError:
+    """The API's message for a value outside a list (see api.errors.invalid_value)."""
+    from videos_app.api.errors import quoted_list
+
+    options = list(supported)
+    message = f"Invalid value: '{value}'. " + (f"{why} " if why else "")
+    message += f"Supported values are: {quoted_list(options) if options else 'none'}."
+    return ValidationError(message, code="invalid_value")
+
+
+def price_text(route: Route) -> str:
+    """``$0.05/s``, ``free`` (local, unpriced) or ``price unknown``."""
+    if route.price_per_second is not None:
+        return f"{format_usd(route.price_per_second)}/s"
+    return "free" if route.provider_kind == "local" else "price unknown"
+
+
+def estimate_text(route: Route, seconds: int) -> str:
+    """The create form's cost line (static/studio/create.js writes the same text)."""
+    cost = route.cost(seconds)
+    if cost is not None:
+        times = "\N{MULTIPLICATION SIGN}"
+        return f"Estimated cost: {format_usd(cost)} ({seconds} s {times} {price_text(route)})"
+    if route.provider_kind == "local":
+        return "Estimated cost: free \N{EM DASH} runs locally"
+    return "Estimated cost: unknown"
 
 
 def _route(row: ModelRoute) -> Route:

@@ -3,8 +3,9 @@
 The spec is the providers' own ``JobSpec`` (``videos_app.providers.base``); the parent
 writes ``JobSpec.to_dict()`` plus the three output paths as one JSON object, and
 ``read_spec`` turns it back into a ``JobSpec`` and an ``Assets``. ``check`` holds the
-renderer's own limits: the studio's (``videos_app.catalog``) are narrower, and a spec
-written by hand for the command line meets these ones only.
+renderer's bounds: the durations and character count are the studio's own
+(``videos_app.providers.limits``, Django-free); the seconds' lower bound, sources and
+frame sides are wider, so a spec written by hand for the command line can ask more.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Final
 
 from numpy.typing import NDArray
 
+from videos_app.providers import limits
 from videos_app.providers.base import Assets, JobSpec
 
 Arr = NDArray[Any]
@@ -25,12 +27,12 @@ AUDIO_RATE: Final = 48_000
 AUDIO_CHUNK: Final = 1024  # one AAC frame
 SAMPLES_PER_FRAME: Final = AUDIO_RATE // FPS
 MIN_SECONDS: Final = 1
-MAX_SECONDS: Final = 20
-MIN_SEGMENT_SECONDS: Final = 4
-MAX_SEGMENT_SECONDS: Final = 20
+MAX_SECONDS: Final = max(limits.SECONDS)
+MIN_SEGMENT_SECONDS: Final = min(limits.EXTENSION_SECONDS)
+MAX_SEGMENT_SECONDS: Final = max(limits.EXTENSION_SECONDS)
 # Sources of edits and extensions: the renderer's own bound (the studio allows less).
 MAX_SOURCE_SECONDS: Final = 300
-MAX_CHARACTERS: Final = 2
+MAX_CHARACTERS: Final = limits.MAX_CHARACTERS
 MIN_SIDE: Final = 64
 MAX_SIDE: Final = 2048
 OPERATIONS: Final = ("create", "remix", "extend", "edit")
