@@ -7,6 +7,8 @@ the URL patterns, and ``tests/test_api_openapi.py`` holds the two in step.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -121,8 +123,18 @@ def _request_name(name: str, encoding: str, encodings: tuple[str, ...]) -> str:
     return f"{name}{'Multipart' if both else ''}Request"
 
 
-def _components() -> Schema:
-    """The schemas, generated from the contract's models."""
+@functools.lru_cache(maxsize=8)
+def _components(models: tuple[str, ...]) -> Schema:
+    """The schemas, generated from the contract's models (about 15 ms, so kept per model
+    list)."""
+    token = documented_models.set(models)
+    try:
+        return _generate_components()
+    finally:
+        documented_models.reset(token)
+
+
+def _generate_components() -> Schema:
     _, answers = models_json_schema(
         [(model, "serialization") for model in _RESPONSES],
         ref_template="#/components/schemas/{model}",
@@ -274,11 +286,8 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
     read at import time).
     """
     model_names = list(catalog.routes()) if models is None else list(models)
-    token = documented_models.set(model_names)
-    try:
-        components = _components()
-    finally:
-        documented_models.reset(token)
+    # A copy: a caller (schemathesis, say) may change the document it is given.
+    components = copy.deepcopy(_components(tuple(model_names)))
     video_id = _path_param("video_id", "A video id (`video_...`).")
     variant = _query(contract.ContentQuery)
     video_ok = _json_response("The video.", _ref("Video"))
