@@ -21,7 +21,7 @@ from tests.api_helpers import (  # noqa: F401  (fixtures)
     canary_fixture,
 )
 from tests.factories import image_bytes
-from videos_app.api import fetch
+from videos_app.api import addresses, fetch
 from videos_app.models import Video
 
 pytestmark = pytest.mark.django_db
@@ -92,11 +92,11 @@ class TestFetchRefusals:
         ],
     )
     def test_it_refuses_internal_and_reserved_addresses(self, address: str) -> None:
-        assert fetch.address_allowed(address) is False
+        assert addresses.address_allowed(address) is False
 
     def test_it_allows_public_addresses(self) -> None:
-        assert fetch.address_allowed("93.184.216.34")
-        assert fetch.address_allowed("2606:2800:220:1:248:1893:25c8:1946")
+        assert addresses.address_allowed("93.184.216.34")
+        assert addresses.address_allowed("2606:2800:220:1:248:1893:25c8:1946")
 
     def test_it_refuses_a_name_with_any_internal_address(self) -> None:
         def resolver(host: str, port: int) -> list[str]:
@@ -117,7 +117,7 @@ class TestFetchWhenAllowed:
     @pytest.fixture(autouse=True)
     def fetch_on(self, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         settings.STUDIO_ALLOW_IMAGE_URL_FETCH = True
-        monkeypatch.setattr(fetch, "address_allowed", loopback_only)
+        monkeypatch.setattr(addresses, "address_allowed", loopback_only)
 
     def test_it_fetches_an_image_and_uses_it(self, api: Client, canary: Canary) -> None:
         canary.body = image_bytes(720, 1280, "JPEG")

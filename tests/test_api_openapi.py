@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api_helpers import Key, make_key
 from tests.factories import make_user
-from videos_app.api import openapi
+from videos_app.api import contract, openapi
 from videos_app.api.urls import urlpatterns
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -116,6 +116,23 @@ def test_the_operations_document_both_encodings_and_their_errors() -> None:
             "$ref": "#/components/schemas/Video"
         }
     assert "unsupported_operation" not in json.dumps(document)
+
+
+def test_the_components_are_generated_from_the_contract_models() -> None:
+    schemas = seed_document()["components"]["schemas"]
+    for name, model in (("Video", contract.Video), ("File", contract.File)):
+        assert schemas[name]["required"] == list(model.model_fields), name
+    create = schemas["CreateVideoRequest"]["properties"]
+    assert list(create) == list(contract.VideoCreate.model_fields)
+    # Multipart carries nested values as bracket keys, every value as text.
+    upload = schemas["CreateFileRequest"]["properties"]
+    assert {"expires_after[anchor]", "expires_after[seconds]"} <= set(upload)
+    multipart = schemas["CreateVideoMultipartRequest"]["properties"]
+    assert multipart["private"] == {
+        "type": "string",
+        "enum": ["true", "false"],
+        "description": create["private"]["description"],
+    }
 
 
 REQUESTS = [

@@ -360,6 +360,20 @@ class TestErrors:
         assert response.status_code == 400
         assert_error(response, 400)
 
+    def test_only_the_first_refusal_is_answered_in_field_order(self, api: Client) -> None:
+        # At each level an unknown key comes first, then the fields in the contract's order.
+        body = {"prompt": "p", "model": "nope", "width": 1}
+        assert_error(post_json(api, "/v1/videos", body), 400, param="width")
+        body = {"prompt": 5, "input_reference": {"width": 1}}
+        assert_error(post_json(api, "/v1/videos", body), 400, param="prompt")
+        body = {"prompt": "p", "characters": [{"id": "a"}, {"id": 5, "x": 1}]}
+        assert_error(post_json(api, "/v1/videos", body), 400, param="characters[1].x")
+        body = {"prompt": "p", "characters": [{"id": "a"}, {"id": 5}]}
+        error = assert_error(post_json(api, "/v1/videos", body), 400, code="invalid_type")
+        assert error["message"] == (
+            "Invalid type for 'characters[1].id': expected a string, but got an integer instead."
+        )
+
 
 class TestBracketKeys:
     def test_nested_keys_become_objects_and_arrays(self) -> None:

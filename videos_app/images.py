@@ -20,15 +20,7 @@ def reference_image_prepare(file: IO[bytes], *, width: int, height: int, fit: bo
     With ``fit``, an image of other dimensions is center-cropped and resized; without it,
     it is refused with a message that names both sizes.
     """
-    max_bytes = settings.STUDIO_MAX_IMAGE_BYTES
-    data = file.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ValidationError(
-            f"The image is larger than {max_bytes // (1024 * 1024)} MB.", code="too_large"
-        )
-    if not data:
-        raise ValidationError("The image file is empty.", code="empty")
-    image = _decode(data)
+    _data, image = image_read(file)
     if image.size != (width, height):
         if not fit:
             raise ValidationError(
@@ -41,6 +33,22 @@ def reference_image_prepare(file: IO[bytes], *, width: int, height: int, fit: bo
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False, compress_level=3)
     return out.getvalue()
+
+
+def image_read(file: IO[bytes]) -> tuple[bytes, Image.Image]:
+    """The file's bytes and its decoded upright RGB image, or ValidationError.
+
+    The one reading of an uploaded image (the create form, ``input_reference``, /v1/files):
+    a size cap, the type from the content, a pixel cap from the header, a full decode."""
+    max_bytes = settings.STUDIO_MAX_IMAGE_BYTES
+    data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValidationError(
+            f"The image is larger than {max_bytes // (1024 * 1024)} MB.", code="too_large"
+        )
+    if not data:
+        raise ValidationError("The image file is empty.", code="empty")
+    return data, _decode(data)
 
 
 def _decode(data: bytes) -> Image.Image:

@@ -12,6 +12,22 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.http import JsonResponse
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class Error(BaseModel):
+    """The body of every error: all four keys present, `param` and `code` may be null."""
+
+    error: ErrorDetail
 
 
 class ApiError(Exception):
@@ -55,7 +71,7 @@ def error_response(
     type: str = "invalid_request_error",
     headers: Mapping[str, str] | None = None,
 ) -> JsonResponse:
-    body = {"error": {"message": message, "type": type, "param": param, "code": code}}
+    body = Error(error=ErrorDetail(message=message, type=type, param=param, code=code)).model_dump()
     response = JsonResponse(body, status=status)
     for name, value in (headers or {}).items():
         response[name] = value

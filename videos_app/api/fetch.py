@@ -1,30 +1,26 @@
 """Fetching an ``https://`` reference image without letting a URL reach inside the network.
 
-Off unless ``STUDIO_ALLOW_IMAGE_URL_FETCH`` is on. When on, every hop is resolved and
-every address checked (private, loopback, link-local, reserved and the like are refused)
-before a connection is made, and the connection goes to the checked address, so a second
-DNS answer cannot swap it. Redirects are followed by hand (at most MAX_REDIRECTS, each
-checked the same way); size and time are capped.
+Off unless ``STUDIO_ALLOW_IMAGE_URL_FETCH`` is on. When on, every hop goes through the
+address guard (``addresses.pin``: resolved, every address checked, the connection made to
+the checked one) before a connection is made. Redirects are followed by hand (at most
+MAX_REDIRECTS, each checked the same way); size and time are capped.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import time
-from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import httpx
 from django.conf import settings
 
+from . import addresses
+from .addresses import AddressCheck, AddressRefused, Resolver
+
 MAX_REDIRECTS = 3
 TIMEOUT_SECONDS = 10.0
 CHUNK_SIZE = 64 * 1024
-
-Resolver = Callable[[str, int], list[str]]
-AddressCheck = Callable[[str], bool]
 
 
 class FetchError(Exception):
@@ -40,25 +36,6 @@ def fetch_enabled() -> bool:
     return bool(value)
 
 
-def resolve(host: str, port: int) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"The host '{host}' could not be resolved.") from exc
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def address_allowed(address: str) -> bool:
-    """Only globally routable unicast addresses: no private, loopback, link-local, ..."""
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def image_url_fetch(
     url: str,
     *,
@@ -69,8 +46,6 @@ def image_url_fetch(
     transport: httpx.BaseTransport | None = None,
 ) -> bytes:
     """The body of ``url`` (http or https), at most ``max_bytes``, or FetchError."""
-    resolver = resolver or resolve
-    allowed = allowed or address_allowed
     deadline = time.monotonic() + timeout
     with httpx.Client(
         transport=transport,
@@ -100,37 +75,28 @@ def image_url_fetch(
     raise FetchError(f"The image URL redirected more than {MAX_REDIRECTS} times.")
 
 
+# The guard's refusals, worded for someone sending an image URL.
+_REFUSALS = {
+    "scheme": "Only https (or http) image URLs can be fetched.",
+    "port": "The image URL has an invalid port.",
+    "host": "The image URL must name a host and carry no credentials.",
+    "unresolved": "The host '{host}' could not be resolved.",
+    "private": "The image URL points to a private, loopback or reserved address and was refused.",
+}
+
+
 def _checked_request(
-    client: httpx.Client, url: str, resolver: Resolver, allowed: AddressCheck
+    client: httpx.Client, url: str, resolver: Resolver | None, allowed: AddressCheck | None
 ) -> httpx.Request:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise FetchError("Only https (or http) image URLs can be fetched.")
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError as exc:
-        raise FetchError("The image URL has an invalid port.") from exc
-    host = parts.hostname
-    if not host or parts.username is not None or parts.password is not None:
-        raise FetchError("The image URL must name a host and carry no credentials.")
-    addresses = resolver(host, port)
-    if not addresses:
-        raise FetchError(f"The host '{host}' could not be resolved.")
-    if not all(allowed(address) for address in addresses):
-        raise FetchError(
-            "The image URL points to a private, loopback or reserved address and was refused."
-        )
-    address = addresses[0]
-    netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-    target = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-    # SNI and certificate checks still use the name from the URL.
-    extensions = {"sni_hostname": host} if scheme == "https" else {}
+        target = addresses.pin(url, resolver=resolver, allowed=allowed)
+    except AddressRefused as exc:
+        raise FetchError(_REFUSALS[exc.reason].format(host=exc.host)) from exc
     return client.build_request(
         "GET",
-        target,
-        headers={"Host": parts.netloc, "Accept": "image/*", "User-Agent": "studio-fetch"},
-        extensions=extensions,
+        target.url,
+        headers={"Host": target.host_header, "Accept": "image/*", "User-Agent": "studio-fetch"},
+        extensions=target.extensions,
     )
 
 

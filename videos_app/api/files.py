@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -27,16 +25,7 @@ def api_file_create(
     expires_after_seconds: int | None = None,
 ) -> ApiFile:
     """Store an uploaded image, or raise ValidationError if it is not a usable one."""
-    max_bytes = settings.STUDIO_MAX_IMAGE_BYTES
-    data = upload.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ValidationError(
-            f"The image is larger than {max_bytes // (1024 * 1024)} MB.", code="too_large"
-        )
-    if not data:
-        raise ValidationError("The image file is empty.", code="empty")
-    # The same decoder as reference images: type from content, pixel cap, full decode.
-    images._decode(data)
+    data, _image = images.image_read(upload)
     now = timezone.now()
     api_file = ApiFile(
         owner=owner,

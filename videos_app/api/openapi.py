@@ -1,17 +1,25 @@
 """The OpenAPI 3.1 document of the studio's /v1 API, served at ``GET /v1/openapi.json``.
 
-Written by hand next to the views; enums come from the catalog so they follow its
-configuration. ``tests/test_api_openapi.py`` keeps it in sync with the URL patterns.
+The components are generated from the ``contract`` models that parse the requests and
+shape the responses; the operations (paths, statuses, summaries) are written here, next to
+the URL patterns, and ``tests/test_api_openapi.py`` holds the two in step.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
 from videos_app.providers import catalog
 
-from . import schemas
+from . import contract
+from .errors import Error
+from .fields import BINARY, documented_models
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -85,71 +93,62 @@ def _body(json_schema: Schema, multipart_schema: Schema | None = None) -> Schema
     return {"required": True, "content": content}
 
 
-def _components(models: list[str]) -> Schema:
-    seconds = [str(s) for s in catalog.SECONDS]
-    prompt = {"type": "string", "minLength": 1, "maxLength": catalog.MAX_PROMPT_LENGTH}
-    reference_object = {
-        "type": "object",
-        "description": "Exactly one of `file_id` (from /v1/files) or `image_url` (an https "
-        "URL, fetched only where the studio allows it, or a base64 data URL).",
-        "properties": {"file_id": {"type": "string"}, "image_url": {"type": "string"}},
-        "additionalProperties": False,
-    }
-    video_ref_object = {
-        "type": "object",
-        "properties": {"id": {"type": "string"}},
-        "required": ["id"],
-        "additionalProperties": False,
-    }
-    binary = {"type": "string", "format": "binary"}
-    source_id = {
-        "type": "object",
-        "description": "A completed video the key can see (`video_...`); the result keeps "
-        "its model, size and seed.",
-        "properties": {"id": {"type": "string"}},
-        "required": ["id"],
-        "additionalProperties": False,
-    }
-    source_upload = {
-        **binary,
-        "description": "An MP4 (decided from its content, not its name or type) of at most "
-        f"{catalog.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
-    }
-    # Multipart carries the source as a file part or as the bracket key `video[id]`.
-    one_source = [{"required": ["video"]}, {"required": ["video[id]"]}]
-    edit_model = {
-        "type": "string",
-        "enum": models,
-        "default": catalog.DEFAULT_MODEL,
-        "description": "For an uploaded source only; an edit of a video id keeps its model.",
-    }
-    extension_seconds = {
-        "type": "string",
-        "enum": [str(s) for s in catalog.EXTENSION_SECONDS],
-        "description": "The new segment's length (a string). The result's `seconds` is the "
-        f"stitched total, at most {catalog.MAX_TOTAL_SECONDS}.",
-    }
-    character_ids = {
-        "type": "array",
-        "maxItems": catalog.MAX_CHARACTERS,
-        "description": "Characters to show, by id (`char_...`). Characters named in the prompt "
-        f"are added too; at most {catalog.MAX_CHARACTERS} in all.",
-        "items": video_ref_object,
-    }
-    team_slug = {
-        "type": "string",
-        "maxLength": 100,
-        "description": "A studio extension: the slug of the team the video goes into (its "
-        "members see it). Absent: the key user's first team they may create in; empty: no "
-        "team (only the user and staff see it). A team the user cannot see answers 404, one "
-        "they may not create in (a viewer) 403.",
-    }
-    private_flag = {
-        "type": "boolean",
-        "default": False,
-        "description": "A studio extension: keep the video to its creator and staff even "
-        "inside its team.",
-    }
+# Request bodies: (component name, model, encodings). Multipart-only bodies carry a file
+# part that JSON cannot.
+_REQUESTS: tuple[tuple[str, type[BaseModel], tuple[str, ...]], ...] = (
+    ("CreateVideo", contract.VideoCreate, (JSON, MULTIPART)),
+    ("RemixVideo", contract.VideoRemix, (JSON, MULTIPART)),
+    ("EditVideo", contract.VideoEdit, (JSON, MULTIPART)),
+    ("ExtendVideo", contract.VideoExtend, (JSON, MULTIPART)),
+    ("CreateCharacter", contract.CharacterCreate, (MULTIPART,)),
+    ("CreateFile", contract.FileCreate, (MULTIPART,)),
+)
+_RESPONSES: tuple[type[BaseModel], ...] = (
+    Error,
+    contract.Video,
+    contract.VideoList,
+    contract.VideoDeleted,
+    contract.Character,
+    contract.File,
+    contract.FileDeleted,
+)
+_MULTIPART_NOTE = (
+    "What the official SDK sends. Nested values arrive as bracket keys "
+    "(`input_reference[file_id]`, `video[id]`, `characters[][id]` once per item)."
+)
+
+
+def _request_name(name: str, encoding: str, encodings: tuple[str, ...]) -> str:
+    both = len(encodings) > 1 and encoding == MULTIPART
+    return f"{name}{'Multipart' if both else ''}Request"
+
+
+@functools.lru_cache(maxsize=8)
+def _components(models: tuple[str, ...]) -> Schema:
+    """The schemas, generated from the contract's models (about 15 ms, so kept per model
+    list)."""
+    token = documented_models.set(models)
+    try:
+        return _generate_components()
+    finally:
+        documented_models.reset(token)
+
+
+def _generate_components() -> Schema:
+    _, answers = models_json_schema(
+        [(model, "serialization") for model in _RESPONSES],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas: Schema = {name: _clean(schema) for name, schema in answers["$defs"].items()}
+    for name, model, encodings in _REQUESTS:
+        schema = model.model_json_schema(mode="validation")
+        body = _request(_inline(schema, schema.pop("$defs", {})))
+        for encoding in encodings:
+            if encoding == MULTIPART:
+                variant = _multipart(body, also_json=JSON in encodings)
+            else:
+                variant = _json_only(body)
+            schemas[_request_name(name, encoding, encodings)] = variant
     return {
         "securitySchemes": {
             "bearerAuth": {
@@ -158,265 +157,126 @@ def _components(models: list[str]) -> Schema:
                 "description": "An API key `sk-studio-...` from /account/api-keys.",
             }
         },
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {
-                    "error": {
-                        "type": "object",
-                        "required": ["message", "type", "param", "code"],
-                        "properties": {
-                            "message": {"type": "string"},
-                            "type": {"type": "string"},
-                            "param": {"type": ["string", "null"]},
-                            "code": {"type": ["string", "null"]},
-                        },
-                    }
-                },
-            },
-            "Video": {
-                "type": "object",
-                "required": [
-                    "id",
-                    "object",
-                    "model",
-                    "status",
-                    "progress",
-                    "created_at",
-                    "completed_at",
-                    "expires_at",
-                    "prompt",
-                    "size",
-                    "seconds",
-                    "remixed_from_video_id",
-                    "error",
-                ],
-                "properties": {
-                    "id": {"type": "string", "pattern": "^video_"},
-                    "object": {"const": "video"},
-                    "model": {"type": "string"},
-                    "status": {
-                        "type": "string",
-                        "enum": ["queued", "in_progress", "completed", "failed"],
-                    },
-                    "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-                    "created_at": {"type": "integer"},
-                    "completed_at": {"type": ["integer", "null"]},
-                    "expires_at": {"type": ["integer", "null"]},
-                    "prompt": {"type": "string"},
-                    "size": {"type": "string"},
-                    "seconds": {
-                        "type": "string",
-                        "description": 'A string, e.g. "4"; for an extension, the stitched total.',
-                    },
-                    "remixed_from_video_id": {"type": ["string", "null"]},
-                    "error": _nullable(
-                        {
-                            "type": "object",
-                            "required": ["code", "message"],
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
-                        }
-                    ),
-                },
-            },
-            "VideoList": {
-                "type": "object",
-                "required": ["object", "data", "first_id", "last_id", "has_more"],
-                "properties": {
-                    "object": {"const": "list"},
-                    "data": {"type": "array", "items": _ref("Video")},
-                    "first_id": {"type": ["string", "null"]},
-                    "last_id": {"type": ["string", "null"]},
-                    "has_more": {"type": "boolean"},
-                },
-            },
-            "VideoDeleted": {
-                "type": "object",
-                "required": ["id", "object", "deleted"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "object": {"const": "video.deleted"},
-                    "deleted": {"const": True},
-                },
-            },
-            "Character": {
-                "type": "object",
-                "required": ["id", "name", "created_at"],
-                "properties": {
-                    "id": {"type": "string", "pattern": "^char_"},
-                    "name": {"type": "string"},
-                    "created_at": {"type": "integer"},
-                },
-            },
-            "File": {
-                "type": "object",
-                "required": [
-                    "id",
-                    "object",
-                    "bytes",
-                    "created_at",
-                    "expires_at",
-                    "filename",
-                    "purpose",
-                    "status",
-                    "status_details",
-                ],
-                "properties": {
-                    "id": {"type": "string", "pattern": "^file-"},
-                    "object": {"const": "file"},
-                    "bytes": {"type": "integer"},
-                    "created_at": {"type": "integer"},
-                    "expires_at": {"type": ["integer", "null"]},
-                    "filename": {"type": "string"},
-                    "purpose": {"type": "string", "enum": list(schemas.FILE_PURPOSES)},
-                    "status": {"const": "processed"},
-                    "status_details": {"type": "null"},
-                },
-            },
-            "FileDeleted": {
-                "type": "object",
-                "required": ["id", "object", "deleted"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "object": {"const": "file"},
-                    "deleted": {"const": True},
-                },
-            },
-            "CreateVideoRequest": {
-                "type": "object",
-                "required": ["prompt"],
-                "additionalProperties": False,
-                "properties": {
-                    "prompt": prompt,
-                    "model": {"type": "string", "enum": models, "default": catalog.DEFAULT_MODEL},
-                    "seconds": {
-                        "type": "string",
-                        "enum": seconds,
-                        "default": str(catalog.DEFAULT_SECONDS),
-                    },
-                    "size": {
-                        "type": "string",
-                        "enum": list(catalog.SIZES),
-                        "default": catalog.DEFAULT_SIZE,
-                    },
-                    "input_reference": reference_object,
-                    "characters": character_ids,
-                    "team": team_slug,
-                    "private": private_flag,
-                },
-            },
-            "CreateVideoMultipartRequest": {
-                "type": "object",
-                "required": ["prompt"],
-                "additionalProperties": False,
-                "description": "What the official SDK sends. Nested values arrive as "
-                "bracket keys (`input_reference[file_id]`, `characters[][id]` once per "
-                "character).",
-                "properties": {
-                    "prompt": prompt,
-                    "model": {"type": "string", "enum": models},
-                    "seconds": {"type": "string", "enum": seconds},
-                    "size": {"type": "string", "enum": list(catalog.SIZES)},
-                    "input_reference": {
-                        **binary,
-                        "description": "A JPEG, PNG or WebP image of exactly `size`.",
-                    },
-                    "input_reference[file_id]": {"type": "string"},
-                    "input_reference[image_url]": {"type": "string"},
-                    "characters[][id]": {
-                        "type": "array",
-                        "maxItems": catalog.MAX_CHARACTERS,
-                        "items": {"type": "string"},
-                        "description": "A character id (`char_...`), repeated per character.",
-                    },
-                    "team": team_slug,
-                    "private": {"type": "string", "enum": ["true", "false"]},
-                },
-            },
-            "RemixVideoRequest": {
-                "type": "object",
-                "required": ["prompt"],
-                "additionalProperties": False,
-                "properties": {"prompt": prompt},
-            },
-            "EditVideoRequest": {
-                "type": "object",
-                "required": ["prompt", "video"],
-                "additionalProperties": False,
-                "properties": {"prompt": prompt, "video": source_id, "model": edit_model},
-            },
-            "EditVideoMultipartRequest": {
-                "type": "object",
-                "required": ["prompt"],
-                "oneOf": one_source,
-                "additionalProperties": False,
-                "description": "What the official SDK sends: the source as the file part "
-                "`video`, or as `video[id]` (through `extra_body`).",
-                "properties": {
-                    "prompt": prompt,
-                    "video": {
-                        **source_upload,
-                        "description": source_upload["description"]
-                        + f" At most {catalog.MAX_EDIT_SECONDS} s.",
-                    },
-                    "video[id]": {"type": "string", "description": source_id["description"]},
-                    "model": edit_model,
-                },
-            },
-            "ExtendVideoRequest": {
-                "type": "object",
-                "required": ["prompt", "seconds", "video"],
-                "additionalProperties": False,
-                "properties": {"prompt": prompt, "seconds": extension_seconds, "video": source_id},
-            },
-            "ExtendVideoMultipartRequest": {
-                "type": "object",
-                "required": ["prompt", "seconds"],
-                "oneOf": one_source,
-                "additionalProperties": False,
-                "description": "What the official SDK sends: the source as the file part "
-                "`video`, or as `video[id]` (through `extra_body`).",
-                "properties": {
-                    "prompt": prompt,
-                    "seconds": extension_seconds,
-                    "video": source_upload,
-                    "video[id]": {"type": "string", "description": source_id["description"]},
-                },
-            },
-            "CreateCharacterRequest": {
-                "type": "object",
-                "required": ["name", "video"],
-                "additionalProperties": False,
-                "properties": {
-                    "name": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": schemas.MAX_CHARACTER_NAME,
-                    },
-                    "video": {
-                        **binary,
-                        "description": "An MP4 clip of the character, "
-                        f"{catalog.MIN_CHARACTER_SECONDS:g} to "
-                        f"{catalog.MAX_CHARACTER_SECONDS:g} s (2 to 4 s works best), at most "
-                        f"{catalog.MAX_CHARACTER_BYTES // (1024 * 1024)} MB.",
-                    },
-                },
-            },
-            "CreateFileRequest": {
-                "type": "object",
-                "required": ["file", "purpose"],
-                "additionalProperties": False,
-                "properties": {
-                    "file": {**binary, "description": "A JPEG, PNG or WebP image."},
-                    "purpose": {"type": "string", "enum": list(schemas.FILE_PURPOSES)},
-                },
-            },
-        },
+        "schemas": schemas,
     }
+
+
+def _inline(node: Any, defs: Schema) -> Any:
+    """Nested models written in place: each request schema stands on its own."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = defs[node["$ref"].rsplit("/", 1)[1]]
+            return _inline({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def _clean(node: Any, *, names: bool = False) -> Any:
+    """No generated titles; descriptions on one line. ``names``: a properties map."""
+    if isinstance(node, list):
+        return [_clean(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: Schema = {}
+    for key, value in node.items():
+        if not names and key == "title":
+            continue
+        if not names and key == "description" and isinstance(value, str):
+            out[key] = " ".join(value.split())
+        else:
+            out[key] = _clean(value, names=not names and key == "properties")
+    return out
+
+
+def _request(node: Any) -> Any:
+    """A request's null is an absent value: documented as the type alone."""
+    if isinstance(node, list):
+        return [_request(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = _clean(node)
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        outer = {k: v for k, v in node.items() if k != "anyOf"}
+        node = {**rest[0], **outer} if len(rest) == 1 else {**outer, "anyOf": rest}
+    if "default" in node and node["default"] is None:
+        del node["default"]
+    return {key: _request(value) for key, value in node.items()}
+
+
+def _file_or_object(prop: Schema) -> Schema | None:
+    """The object branch of a file-or-object field, else None."""
+    branches = prop.get("oneOf") or []
+    if BINARY in branches:
+        return next(b for b in branches if b != BINARY)
+    return None
+
+
+def _json_only(body: Schema) -> Schema:
+    """The JSON encoding: a file-or-object field is the object."""
+    props: Schema = {}
+    for name, prop in body["properties"].items():
+        obj = _file_or_object(prop)
+        if obj is not None:
+            # The object's own description, where it has one, says more than the field's.
+            outer = {k: v for k, v in prop.items() if k not in ("oneOf", "x-upload")}
+            prop = {**outer, **obj}
+        props[name] = prop
+    return {**body, "properties": props}
+
+
+def _multipart(body: Schema, *, also_json: bool) -> Schema:
+    """The multipart encoding: every value a string or a file part, nested values as
+    bracket keys; a required file-or-object field is one of its two forms."""
+    props: Schema = {}
+    required: list[str] = []
+    one_of: list[Schema] = []
+    for name, prop in body["properties"].items():
+        needed = name in body.get("required", [])
+        obj = _file_or_object(prop)
+        description = {"description": prop["description"]} if "description" in prop else {}
+        if obj is not None:
+            props[name] = {**BINARY, **description}
+            if prop.get("x-upload"):  # the object form is not documented
+                required += [name] if needed else []
+                continue
+            props |= {f"{name}[{key}]": sub for key, sub in obj["properties"].items()}
+            if needed:
+                keys = [f"{name}[{key}]" for key in obj.get("required", [])]
+                one_of = [{"required": [name]}, {"required": keys}]
+        elif prop.get("type") == "array" and prop.get("items", {}).get("type") == "object":
+            limits = {k: v for k, v in prop.items() if k in ("maxItems", "description")}
+            for key, sub in prop["items"]["properties"].items():
+                props[f"{name}[][{key}]"] = {"type": "array", "items": sub, **limits}
+        elif prop.get("type") == "object":
+            props |= {f"{name}[{key}]": sub for key, sub in prop["properties"].items()}
+        elif prop.get("type") == "boolean":
+            props[name] = {"type": "string", "enum": ["true", "false"], **description}
+        else:
+            props[name] = prop
+            required += [name] if needed else []
+    schema: Schema = {
+        "type": "object",
+        "required": required,
+        "additionalProperties": False,
+        "properties": props,
+    }
+    if also_json:
+        schema["description"] = _MULTIPART_NOTE
+    return schema | ({"oneOf": one_of} if one_of else {})
+
+
+def _query(model: type[BaseModel]) -> list[Schema]:
+    """A query model's fields as the operation's parameters."""
+    schema = _clean(model.model_json_schema(mode="validation"))
+    parameters = []
+    for name, prop in _request(schema)["properties"].items():
+        description = {"description": prop.pop("description")} if "description" in prop else {}
+        parameters.append({"name": name, "in": "query", **description, "schema": prop})
+    return parameters
 
 
 def document(*, models: Iterable[str] | None = None) -> Schema:
@@ -426,12 +286,10 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
     read at import time).
     """
     model_names = list(catalog.routes()) if models is None else list(models)
+    # A copy: a caller (schemathesis, say) may change the document it is given.
+    components = copy.deepcopy(_components(tuple(model_names)))
     video_id = _path_param("video_id", "A video id (`video_...`).")
-    variant = {
-        "name": "variant",
-        "in": "query",
-        "schema": {"type": "string", "enum": list(schemas.CONTENT_VARIANTS), "default": "video"},
-    }
+    variant = _query(contract.ContentQuery)
     video_ok = _json_response("The video.", _ref("Video"))
     return {
         "openapi": "3.1.0",
@@ -459,30 +317,7 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                 "get": {
                     "operationId": "listVideos",
                     "summary": "List visible videos, newest first by default.",
-                    "parameters": [
-                        {
-                            "name": "after",
-                            "in": "query",
-                            "description": "A video id from the previous page (`last_id`); "
-                            "an unknown id is a 400 with `param: after`.",
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 0,
-                                "maximum": schemas.LIST_MAX_LIMIT,
-                                "default": schemas.LIST_DEFAULT_LIMIT,
-                            },
-                        },
-                        {
-                            "name": "order",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": ["asc", "desc"]},
-                        },
-                    ],
+                    "parameters": _query(contract.VideoListQuery),
                     "responses": _responses(_json_response("A page.", _ref("VideoList"))),
                 },
                 "post": {
@@ -527,7 +362,7 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                 "get": {
                     "operationId": "downloadVideoContent",
                     "summary": "The MP4, thumbnail or spritesheet (400 until completed).",
-                    "parameters": [variant],
+                    "parameters": variant,
                     "responses": {
                         **_responses(
                             {
@@ -549,7 +384,7 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                 "head": {
                     "operationId": "headVideoContent",
                     "summary": "The content's headers (type, Content-Length) without the bytes.",
-                    "parameters": [variant],
+                    "parameters": variant,
                     "responses": {
                         "200": {"description": "The headers alone.", "headers": _REQUEST_ID},
                         "404": _error("Unknown, or not visible to this key."),
@@ -670,5 +505,5 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                 },
             },
         },
-        "components": _components(model_names),
+        "components": components,
     }

@@ -7,6 +7,11 @@ the rest of the key check), so each process counts locally and adds its count to
 shared one in batches of ``limit / FLUSHES_PER_WINDOW`` requests, and at once when its
 estimate reaches the limit. A few requests more than the limit may pass (at most one
 batch per process), which is fine for a guard rail; small limits are exact.
+
+Ours rather than a library: ``django-ratelimit`` writes the cache on every request (the
+cost the batching avoids) and sends no ``x-ratelimit-*`` headers; ``pyrate-limiter`` keeps
+its buckets in memory, SQLite, Redis or Postgres of its own, not in the Django cache the
+deployment already shares between processes.
 """
 
 from __future__ import annotations

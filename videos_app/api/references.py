@@ -14,15 +14,16 @@ from typing import IO
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 
 from videos_app.images import reference_image_prepare
 from videos_app.providers import catalog
 
 from . import fetch
+from .contract import ImageReference
 from .errors import ApiError
 from .files import api_file_get
 from .models import ApiFile
-from .schemas import ImageReference
 
 PARAM = "input_reference"
 
@@ -34,7 +35,7 @@ _CODES = {
 }
 
 
-def reference_png(ref: ImageReference, *, user: User, size: str) -> bytes:
+def reference_png(ref: UploadedFile | ImageReference, *, user: User, size: str) -> bytes:
     """PNG bytes of exactly ``size``, or ApiError(400, param="input_reference")."""
     width, height = catalog.parse_size(size)
     source = _open(ref, user=user)
@@ -46,9 +47,9 @@ def reference_png(ref: ImageReference, *, user: User, size: str) -> bytes:
         source.close()
 
 
-def _open(ref: ImageReference, *, user: User) -> IO[bytes]:
-    if ref.upload is not None:
-        return ref.upload
+def _open(ref: UploadedFile | ImageReference, *, user: User) -> IO[bytes]:
+    if isinstance(ref, UploadedFile):
+        return ref
     if ref.file_id is not None:
         try:
             api_file = api_file_get(user=user, file_id=ref.file_id)

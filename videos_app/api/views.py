@@ -1,6 +1,6 @@
 """The /v1 Videos API: plain function views over the same services as the pages.
 
-Each endpoint parses its input with ``schemas``, calls a service or a selector, and
+Each endpoint parses its input with its ``contract`` model, calls a service or a selector, and
 answers one of the ``objects``; ``api_endpoint`` and ``key_required`` own the wire rules
 (request ids, auth, rate limits, the error envelope).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 
@@ -18,11 +19,12 @@ from videos_app.media import stored_file_response
 from videos_app.models import Character, Team, Video
 from videos_app.views import MEDIA_VARIANTS
 
-from . import files, objects, openapi, parsing, references, schemas
+from . import contract, files, objects, openapi, parsing, references
 from . import selectors as api_selectors
 from .auth import ApiRequest, api_endpoint, key_required
 from .errors import ApiError, from_validation_error, not_found
 from .models import ApiFile
+from .schemas import parse
 
 # --- /videos --------------------------------------------------------------------------
 
@@ -36,11 +38,11 @@ def videos(request: ApiRequest) -> HttpResponseBase:
 
 
 def video_create(request: ApiRequest) -> JsonResponse:
-    params = schemas.video_create(parsing.request_params(request))
+    params = parse(contract.VideoCreate, parsing.request_params(request))
     try:
         # Listed by id or named in the prompt, as on the page.
         characters = services.characters_for_prompt(
-            user=request.user, prompt=params.prompt, ids=params.character_ids
+            user=request.user, prompt=params.prompt, ids=[c.id for c in params.characters]
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from None
@@ -52,7 +54,7 @@ def video_create(request: ApiRequest) -> JsonResponse:
     video = services.video_create(
         owner=request.user,
         prompt=params.prompt,
-        model=params.model,
+        model=params.model.name,
         size=params.size,
         seconds=params.seconds,
         reference_png=reference,
@@ -90,7 +92,7 @@ def _team_for_create(request: ApiRequest, slug: str | None) -> Team | None:
 
 
 def video_list(request: ApiRequest) -> JsonResponse:
-    params = schemas.video_list(request.GET)
+    params = parse(contract.VideoListQuery, request.GET.dict())
     try:
         page, has_more = api_selectors.video_page(
             user=request.user, after=params.after, limit=params.limit, order=params.order
@@ -169,7 +171,7 @@ def video_delete(request: ApiRequest, video_id: str) -> JsonResponse:
 @api_endpoint("GET", "HEAD")
 @key_required
 def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
-    variant = schemas.content_variant(request.GET)
+    variant = parse(contract.ContentQuery, request.GET.dict()).variant
     video = _visible_video(request, video_id)
     # 400, never 409: the SDK would retry a 409.
     if video.status == Video.Status.FAILED:
@@ -218,7 +220,7 @@ def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
 @api_endpoint("POST")
 @key_required
 def video_remix(request: ApiRequest, video_id: str) -> JsonResponse:
-    params = schemas.video_remix(parsing.request_params(request))
+    params = parse(contract.VideoRemix, parsing.request_params(request))
     source = _visible_video(request, video_id)
     try:
         video = services.video_remix(owner=request.user, source=source, prompt=params.prompt)
@@ -227,26 +229,26 @@ def video_remix(request: ApiRequest, video_id: str) -> JsonResponse:
     return JsonResponse(objects.video_object(video))
 
 
-def _source(request: ApiRequest, ref: schemas.VideoRef) -> dict[str, Any]:
+def _source(request: ApiRequest, ref: UploadedFile | contract.SourceVideo) -> dict[str, Any]:
     """The source of an edit or extension, as keyword arguments for the service.
 
     A studio video decides the new video's team (services._derived_placement); an upload
     goes into the key's default team, as a new video does.
     """
-    if ref.video_id is not None:
-        return {"source": _visible_video(request, ref.video_id, param="video")}
-    return {"upload": ref.upload, "team": permissions.default_team(request.user)}
+    if isinstance(ref, contract.SourceVideo):
+        return {"source": _visible_video(request, ref.id, param="video")}
+    return {"upload": ref, "team": permissions.default_team(request.user)}
 
 
 @api_endpoint("POST")
 @key_required
 def video_edit(request: ApiRequest) -> JsonResponse:
-    params = schemas.video_edit(parsing.request_params(request))
+    params = parse(contract.VideoEdit, parsing.request_params(request))
     try:
         video = services.video_edit(
             owner=request.user,
             prompt=params.prompt,
-            model=params.model,
+            model=params.model.name if params.model else None,
             **_source(request, params.video),
         )
     except ValidationError as exc:
@@ -257,7 +259,7 @@ def video_edit(request: ApiRequest) -> JsonResponse:
 @api_endpoint("POST")
 @key_required
 def video_extend(request: ApiRequest) -> JsonResponse:
-    params = schemas.video_extend(parsing.request_params(request))
+    params = parse(contract.VideoExtend, parsing.request_params(request))
     try:
         video = services.video_extend(
             owner=request.user,
@@ -273,8 +275,8 @@ def video_extend(request: ApiRequest) -> JsonResponse:
 @api_endpoint("POST")
 @key_required
 def character_create(request: ApiRequest) -> JsonResponse:
-    params = schemas.character_create(parsing.request_params(request))
-    if params.video.upload is None:
+    params = parse(contract.CharacterCreate, parsing.request_params(request))
+    if not isinstance(params.video, UploadedFile):
         raise ApiError(
             400,
             "A character is made from an uploaded MP4 clip, not a video id.",
@@ -285,7 +287,7 @@ def character_create(request: ApiRequest) -> JsonResponse:
         character = services.character_create(
             owner=request.user,
             name=params.name,
-            clip=params.video.upload,
+            clip=params.video,
             team=permissions.default_team(request.user),
         )
     except ValidationError as exc:
@@ -309,13 +311,13 @@ def character_retrieve(request: ApiRequest, character_id: str) -> JsonResponse:
 @api_endpoint("POST")
 @key_required
 def file_create(request: ApiRequest) -> JsonResponse:
-    params = schemas.file_create(parsing.request_params(request))
+    params = parse(contract.FileCreate, parsing.request_params(request))
     try:
         api_file = files.api_file_create(
             owner=request.user,
             upload=params.file,
             purpose=params.purpose,
-            expires_after_seconds=params.expires_after_seconds,
+            expires_after_seconds=params.expires_after.seconds if params.expires_after else None,
         )
     except ValidationError as exc:
         raise ApiError(

@@ -9,10 +9,11 @@ MAX_ATTEMPTS the delivery is failed, and a person can redeliver it from its endp
 page. Every attempt is claimed with a conditional update, so two workers never send the
 same attempt.
 
-Targets: an endpoint's host is resolved at every attempt and the connection goes to the
-checked address. Private, loopback, link-local and reserved addresses are refused unless
-the endpoint belongs to a staff user or ``STUDIO_WEBHOOKS_ALLOW_PRIVATE`` is on (a
-studio on a private network delivering to its neighbours).
+Targets: an endpoint's host goes through the address guard (``api.addresses.pin``) at
+every attempt, and the connection goes to the checked address. Private, loopback,
+link-local and reserved addresses are refused unless the endpoint belongs to a staff user
+or ``STUDIO_WEBHOOKS_ALLOW_PRIVATE`` is on (a studio on a private network delivering to
+its neighbours).
 """
 
 from __future__ import annotations
@@ -24,10 +25,8 @@ import os
 import random
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -37,7 +36,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from videos_app.api.fetch import Resolver, address_allowed, resolve
+from videos_app.api.addresses import AddressRefused, Resolver, Target, any_address, pin
 
 from . import signing
 from .models import WebhookDelivery, WebhookEndpoint
@@ -73,41 +72,23 @@ def private_targets_allowed(owner: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(value)
 
 
-@dataclass(frozen=True)
-class Target:
-    url: str  # what is connected to: the checked address in place of the name
-    host_header: str
-    sni_hostname: str | None
+# The guard's refusals, worded for someone registering an endpoint.
+_REFUSALS = {
+    "scheme": "The URL must start with https:// (or http://).",
+    "port": "The URL has an invalid port.",
+    "host": "The URL must name a host and carry no user name or password.",
+    "unresolved": "The host '{host}' could not be resolved.",
+    "private": "The URL points to a private, loopback or reserved address. Only staff can "
+    "register such endpoints (or set STUDIO_WEBHOOKS_ALLOW_PRIVATE on the server).",
+}
 
 
 def target_check(url: str, *, private_ok: bool, resolver: Resolver | None = None) -> Target:
     """Where a delivery to ``url`` connects, or TargetRefused."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise TargetRefused("The URL must start with https:// (or http://).")
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError as exc:
-        raise TargetRefused("The URL has an invalid port.") from exc
-    host = parts.hostname
-    if not host or parts.username is not None or parts.password is not None:
-        raise TargetRefused("The URL must name a host and carry no user name or password.")
-    try:
-        addresses = (resolver or resolve)(host, port)
-    except Exception as exc:  # FetchError from resolve(), anything from a test resolver
-        raise TargetRefused(f"The host '{host}' could not be resolved.") from exc
-    if not addresses:
-        raise TargetRefused(f"The host '{host}' could not be resolved.")
-    if not private_ok and not all(address_allowed(a) for a in addresses):
-        raise TargetRefused(
-            "The URL points to a private, loopback or reserved address. Only staff can "
-            "register such endpoints (or set STUDIO_WEBHOOKS_ALLOW_PRIVATE on the server)."
-        )
-    address = addresses[0]
-    netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-    pinned = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-    return Target(pinned, parts.netloc, host if scheme == "https" else None)
+        return pin(url, resolver=resolver, allowed=any_address if private_ok else None)
+    except AddressRefused as exc:
+        raise TargetRefused(_REFUSALS[exc.reason].format(host=exc.host)) from exc
 
 
 # --- Events ---------------------------------------------------------------------------
@@ -344,10 +325,9 @@ def _send(
         follow_redirects=False,  # a redirect is an answer (not 2xx), never followed
         trust_env=False,  # no proxy from the environment: the checked address is the peer
     )
-    extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
     try:
         request = http.build_request(
-            "POST", target.url, content=body, headers=headers, extensions=extensions
+            "POST", target.url, content=body, headers=headers, extensions=target.extensions
         )
         response = http.send(request, stream=True)
         try:
