@@ -64,7 +64,7 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_the_redis_broker(
     config = json.loads(result.stdout)
     assert config["engine"] == "django.db.backends.postgresql"
     assert config["q"] == {"name": "studio", "redis": "redis://127.0.0.1:6379/3"}
-    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"] == "studio.cache.OutageTolerantRedisCache"  # Redis, outage-tolerant
 
 
 def test_check_deploy_passes_with_production_variables(tmp_path: Path) -> None:
