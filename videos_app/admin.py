@@ -32,9 +32,10 @@ from django.utils.html import format_html
 from . import (
     services,
 )
+from .accounts import admin as accounts_admin  # noqa: F401  (users, with their usage)
 from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile)
 from .models import Character, Comment, ReviewEvent, Team, Video
-from .providers import admin as providers_admin  # noqa: F401  (Provider, ModelRoute; user usage)
+from .providers import admin as providers_admin  # noqa: F401  (Provider, ModelRoute)
 from .review import admin as review_admin  # noqa: F401  (registers Comment and ReviewEvent)
 from .review import services as review_services
 from .teams import admin as teams_admin  # registers Team and Membership; the storage page

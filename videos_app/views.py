@@ -32,14 +32,10 @@ from .http import HtmxHttpRequest, video_or_404
 from .media import stored_file_response
 from .models import Character, ModelRoute, Video
 from .presets import selectors as presets
+from .providers.base import ASSET_VARIANTS
 from .teams.forms import add_team_fields, chosen_team, chosen_visibility
 
 GALLERY_PAGE_SIZE = 24
-MEDIA_VARIANTS = {
-    "video": ("video_file", "video/mp4", "mp4"),
-    "thumbnail": ("thumbnail_file", "image/webp", "webp"),
-    "spritesheet": ("spritesheet_file", "image/jpeg", "jpg"),
-}
 
 
 def _poll_count(request: HttpRequest) -> int:
@@ -359,15 +355,17 @@ def video_delete(request: HttpRequest, video_id: str) -> HttpResponseBase:
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def video_media(request: HttpRequest, video_id: str, variant: str) -> HttpResponseBase:
-    if variant not in MEDIA_VARIANTS:
+    if variant not in ASSET_VARIANTS:
         raise Http404("No such variant.")
     video = video_or_404(request, video_id)
-    field_name, content_type, extension = MEDIA_VARIANTS[variant]
-    name = getattr(video, field_name).name
+    kind = ASSET_VARIANTS[variant]
+    name = getattr(video, kind.field).name
     if not video.is_completed or not name:
         raise Http404("This video has no finished file yet.")
-    download = f"{video.pk}.{extension}" if request.GET.get("download") else None
-    return stored_file_response(request, name, content_type=content_type, download_name=download)
+    download = f"{video.pk}.{kind.extension}" if request.GET.get("download") else None
+    return stored_file_response(
+        request, name, content_type=kind.content_type, download_name=download
+    )
 
 
 # --- Characters -------------------------------------------------------------------------

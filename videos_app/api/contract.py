@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from videos_app.providers import catalog
+from videos_app.providers.base import ASSET_VARIANTS
 
 from .errors import ApiError, from_validation_error
 from .fields import (
@@ -47,7 +48,7 @@ from .fields import (
 MAX_CHARACTER_NAME = 80
 LIST_MAX_LIMIT = 100
 LIST_DEFAULT_LIMIT = 20
-CONTENT_VARIANTS = ("video", "thumbnail", "spritesheet")
+CONTENT_VARIANTS = tuple(ASSET_VARIANTS)
 FILE_PURPOSES = ("vision", "user_data")
 FILE_EXPIRY_SECONDS = (3600, 30 * 24 * 3600)  # the bounds upstream allowed
 

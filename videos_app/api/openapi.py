@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from videos_app.providers import catalog
+from videos_app.providers.base import ASSET_VARIANTS
 
 from . import contract
 from .errors import Error
@@ -370,7 +371,7 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                                 "headers": _REQUEST_ID,
                                 "content": {
                                     media: {"schema": {"type": "string", "format": "binary"}}
-                                    for media in ("video/mp4", "image/webp", "image/jpeg")
+                                    for media in (v.content_type for v in ASSET_VARIANTS.values())
                                 },
                             },
                             404,

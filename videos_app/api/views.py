@@ -17,7 +17,7 @@ from django.utils import timezone
 from videos_app import permissions, selectors, services
 from videos_app.media import stored_file_response
 from videos_app.models import Character, Team, Video
-from videos_app.views import MEDIA_VARIANTS
+from videos_app.providers.base import ASSET_VARIANTS
 
 from . import contract, files, objects, openapi, parsing, references
 from . import selectors as api_selectors
@@ -189,14 +189,14 @@ def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
             "to check its status.",
             code="video_not_ready",
         )
-    field_name, content_type, extension = MEDIA_VARIANTS[variant]
-    name = getattr(video, field_name).name
+    kind = ASSET_VARIANTS[variant]
+    name = getattr(video, kind.field).name
     try:
         if not name:
             raise FileNotFoundError(variant)
         # Raw bytes whatever the Accept header says (the SDK sends application/binary).
         # Inline with a file name, so `curl -OJ` saves video_….mp4 rather than "content".
-        response = stored_file_response(request, name, content_type=content_type)
+        response = stored_file_response(request, name, content_type=kind.content_type)
     except FileNotFoundError:
         raise ApiError(
             404, f"This video has no stored {variant} file.", code="content_not_found"
@@ -209,7 +209,7 @@ def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
             code="range_not_satisfiable",
             headers={"Content-Range": response["Content-Range"]},
         )
-    response["Content-Disposition"] = f'inline; filename="{video_id}.{extension}"'
+    response["Content-Disposition"] = f'inline; filename="{video_id}.{kind.extension}"'
     return response
 
 

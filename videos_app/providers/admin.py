@@ -1,4 +1,4 @@
-"""Admin for providers, model routes and per-user usage.
+"""Admin for providers and model routes.
 
 A provider's API key never appears here: only where it is read from (an environment
 variable's name, a file's path) and whether a key is found there now.
@@ -11,22 +11,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
 
-from videos_app.models import Membership
-from videos_app.teams.services import last_admin_refusals
-from videos_app.usage import selectors as usage
-
-from . import catalog
+from . import catalog, registry
 from .base import ProviderError
 from .http import key_file_refusal, key_from
 from .models import ModelRoute, Provider
-from .registry import LOCAL, OPENAI_COMPATIBLE
 
 
 def key_status(provider: Provider) -> str:
@@ -44,8 +35,9 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ProviderForm(forms.ModelForm):
-    """Refuses what cannot work: an upstream with no base URL or no key source, and (the
-    mistake that would store a key) a key pasted where a variable's name belongs."""
+    """Refuses what cannot work: a provider without the base URL or key source its kind
+    needs (``registry``), and (the mistake that would store a key) a key pasted where a
+    variable's name belongs."""
 
     class Meta:
         model = Provider
@@ -65,16 +57,16 @@ class ProviderForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("kind") == OPENAI_COMPATIBLE:
-            if not data.get("base_url") and "base_url" not in self.errors:
-                self.add_error("base_url", "Give the service's base URL, e.g. https://host/v1.")
-            if not (data.get("api_key_env") or data.get("api_key_file")) and not (
-                self.has_error("api_key_env") or self.has_error("api_key_file")
-            ):
-                self.add_error(
-                    "api_key_env",
-                    "Name the environment variable (or below, the file) that holds the key.",
-                )
+        needs = registry.needs(data.get("kind") or "")
+        if "base_url" in needs and not data.get("base_url") and "base_url" not in self.errors:
+            self.add_error("base_url", "Give the service's base URL, e.g. https://host/v1.")
+        has_key_source = data.get("api_key_env") or data.get("api_key_file")
+        key_field_refused = self.has_error("api_key_env") or self.has_error("api_key_file")
+        if "key" in needs and not has_key_source and not key_field_refused:
+            self.add_error(
+                "api_key_env",
+                "Name the environment variable (or below, the file) that holds the key.",
+            )
         return data
 
 
@@ -136,8 +128,8 @@ class ProviderAdmin(admin.ModelAdmin):
         """Where the upstream announces its jobs' ends, and whether that URL is open."""
         from videos_app.webhooks.inbound import provider_secret
 
-        if provider.kind == LOCAL or not provider.pk:
-            return "—"
+        if "key" not in registry.needs(provider.kind) or not provider.pk:
+            return "—"  # an engine on this machine: nobody to send webhooks
         url = reverse("provider_webhook", args=[provider.name])
         if provider_secret(provider):
             return f"{url} (secret set: give the upstream this URL and the secret)"
@@ -145,7 +137,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="API key")
     def key(self, provider: Provider) -> str:
-        if provider.kind == LOCAL:
+        if "key" not in registry.needs(provider.kind):
             return "not needed"
         return key_status(provider)
 
@@ -216,60 +208,3 @@ class ModelRouteAdmin(admin.ModelAdmin):
     @admin.display(description="Durations")
     def allowed_seconds(self, route: ModelRoute) -> str:
         return ", ".join(str(s) for s in route.seconds) if route.seconds else "all"
-
-
-User = get_user_model()
-ZERO = Value(0, output_field=DecimalField(max_digits=12, decimal_places=4))
-
-
-class StudioUserAdmin(UserAdmin):
-    """Django's user admin plus each user's video count, rendered seconds and cost.
-
-    The totals are annotations on the changelist's own query (one query for the page).
-    """
-
-    list_display = [
-        "username",
-        "email",
-        "is_staff",
-        "video_count",
-        "video_seconds",
-        "video_cost",
-    ]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                usage_videos=Count("videos"),
-                usage_seconds=Coalesce(Sum(usage.billed_seconds("videos__")), 0),
-                usage_cost=Coalesce(Sum("videos__cost_estimate"), ZERO),
-            )
-        )
-
-    def get_deleted_objects(
-        self, objs: Any, request: HttpRequest
-    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
-        """Refused (like a user who still owns videos) when it would leave a team
-        without an admin."""
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        leaving = Membership.objects.filter(user__in=[user.pk for user in objs])
-        return deleted, counts, perms_needed, [*protected, *last_admin_refusals(leaving)]
-
-    @admin.display(description="Videos", ordering="usage_videos")
-    def video_count(self, user: Any) -> int:
-        return int(user.usage_videos)
-
-    @admin.display(description="Seconds", ordering="usage_seconds")
-    def video_seconds(self, user: Any) -> int:
-        return int(user.usage_seconds)
-
-    @admin.display(description="Est. cost", ordering="usage_cost")
-    def video_cost(self, user: Any) -> str:
-        return catalog.format_usd(user.usage_cost)
-
-
-if admin.site.is_registered(User):
-    admin.site.unregister(User)
-admin.site.register(User, StudioUserAdmin)

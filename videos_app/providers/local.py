@@ -31,9 +31,6 @@ from .base import Assets, JobSpec, ProgressCallback, ProviderError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WORKER_COMMAND = (sys.executable, "-m", "videos_app.renderer")
-VIDEO_NAME = "video.mp4"
-THUMBNAIL_NAME = "thumbnail.webp"
-SPRITESHEET_NAME = "spritesheet.jpg"
 INVALID_SPEC_STATUS = 2  # the worker's exit status for a spec it refuses
 SOURCE_UNREADABLE_STATUS = 3  # ... for a source video it cannot decode
 REFERENCE_PIXELS = 1280 * 720
@@ -82,34 +79,23 @@ class LocalRenderer:
     def run(self, spec: JobSpec, *, workdir: Path, on_progress: ProgressCallback) -> Assets:
         staging = Path(tempfile.mkdtemp(prefix=".render-", dir=workdir))
         try:
-            staged = Assets(
-                video=staging / VIDEO_NAME,
-                thumbnail=staging / THUMBNAIL_NAME,
-                spritesheet=staging / SPRITESHEET_NAME,
-            )
-            payload = {
-                **spec.to_dict(),
-                "video": str(staged.video),
-                "thumbnail": str(staged.thumbnail),
-                "spritesheet": str(staged.spritesheet),
-            }
+            staged = Assets.in_dir(staging)
+            payload = {**spec.to_dict(), **{k: str(v) for k, v in staged.by_variant().items()}}
             timeout = self.timeout_for(spec)
             # In a file, not on the command line: a 32,000-character prompt of CJK text is
             # larger than Linux allows one argument to be.
             spec_file = staging / "spec.json"
             spec_file.write_text(json.dumps(payload))
             self._run_child([*self.command, f"@{spec_file}"], timeout, on_progress)
-            missing = [path.name for path in _paths(staged) if not path.is_file()]
+            missing = [path.name for path in staged.by_variant().values() if not path.is_file()]
             if missing:
                 raise ProviderError(
                     "render_failed", f"The renderer finished without writing {', '.join(missing)}."
                 )
-            assets = Assets(
-                video=workdir / VIDEO_NAME,
-                thumbnail=workdir / THUMBNAIL_NAME,
-                spritesheet=workdir / SPRITESHEET_NAME,
-            )
-            for source, target in zip(_paths(staged), _paths(assets), strict=True):
+            assets = Assets.in_dir(workdir)
+            for source, target in zip(
+                staged.by_variant().values(), assets.by_variant().values(), strict=True
+            ):
                 os.replace(source, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -209,10 +195,6 @@ class LocalRenderer:
                 )
             time.sleep(0.01)
         return done
-
-
-def _paths(assets: Assets) -> tuple[Path, Path, Path]:
-    return assets.video, assets.thumbnail, assets.spritesheet
 
 
 def _has_exited(process: subprocess.Popen[bytes]) -> bool:

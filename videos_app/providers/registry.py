@@ -11,7 +11,8 @@ To add an engine:
    copying the files home and verifying them). ``openai_compatible.py`` is the example;
    ``http.py`` has the backoff, ``retry-after``, pooled client and key source.
 2. Add one line to ``ENGINES`` below: kind -> (label, dotted path of the class, or of
-   any callable that takes the row and returns the engine).
+   any callable that takes the row and returns the engine, and what its row needs:
+   ``"base_url"``, ``"key"``; the provider admin asks for those).
 3. ``manage.py makemigrations videos_app``: ``Provider.kind``'s choices come from here.
 
 A deployment (or a test) can add kinds without touching this file: the
@@ -35,6 +36,8 @@ OPENAI_COMPATIBLE = "openai_compatible"
 class EngineKind(NamedTuple):
     label: str
     path: str  # dotted path of the engine class (or of a callable taking the row)
+    # What its Provider row must give, checked by the admin form: "base_url", "key".
+    needs: tuple[str, ...] = ()
 
 
 ENGINES: dict[str, EngineKind] = {
@@ -42,6 +45,7 @@ ENGINES: dict[str, EngineKind] = {
     OPENAI_COMPATIBLE: EngineKind(
         "OpenAI-compatible /v1/videos service",
         "videos_app.providers.openai_compatible.OpenAICompatibleProvider",
+        needs=("base_url", "key"),
     ),
 }
 
@@ -57,6 +61,12 @@ def engines() -> dict[str, EngineKind]:
 def kind_choices() -> list[tuple[str, str]]:
     """``Provider.kind``'s choices."""
     return [(kind, entry.label) for kind, entry in engines().items()]
+
+
+def needs(kind: str) -> tuple[str, ...]:
+    """What a Provider row of ``kind`` must give (nothing for an unknown kind)."""
+    entry = engines().get(kind)
+    return entry.needs if entry is not None else ()
 
 
 def engine_builder(kind: str) -> Callable[[Any], Engine]:
