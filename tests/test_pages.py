@@ -393,6 +393,17 @@ class TestDetail:
 
 
 class TestMedia:
+    @pytest.mark.parametrize("variant", ["video", "thumbnail", "spritesheet"])
+    def test_a_file_gone_from_storage_is_not_found_and_logged(
+        self, client_in: Client, user: object, variant: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        video = completed_video(user)
+        stored = getattr(video, f"{variant}_file")
+        stored.storage.delete(stored.name)
+        response = client_in.get(reverse("videos:media", args=[video.pk, variant]))
+        assert response.status_code == 404
+        assert stored.name in caplog.text  # the operator learns which file
+
     def test_it_serves_the_whole_file(self, client_in: Client, user: object) -> None:
         video = completed_video(user)
         response = client_in.get(reverse("videos:media", args=[video.pk, "video"]))

@@ -7,16 +7,46 @@ Django's FileResponse has no Range support, and a <video> element needs it to se
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Iterator
 from typing import IO
 
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.utils.http import content_disposition_header, http_date
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def stored_file_or_404(
+    request: HttpRequest,
+    name: str,
+    *,
+    content_type: str,
+    download_name: str | None = None,
+) -> HttpResponseBase:
+    """``stored_file_response`` for pages: a file gone from storage is a 404, logged.
+
+    The row says the file exists; if storage lost it (removed by hand, a restore that
+    missed it), the user gets a clear "not found" and the operator a log line naming it.
+    """
+    try:
+        return stored_file_response(
+            request, name, content_type=content_type, download_name=download_name
+        )
+    except FileNotFoundError:
+        logger.error("a stored file is missing from media storage: %s", name)
+        raise Http404("This file is missing from the studio's storage.") from None
 
 
 def stored_file_response(

@@ -29,7 +29,7 @@ from .forms import (
     add_service_error,
 )
 from .http import HtmxHttpRequest, video_or_404
-from .media import stored_file_response
+from .media import stored_file_or_404
 from .models import Character, ModelRoute, Video
 from .presets import selectors as presets
 from .providers.base import ASSET_VARIANTS
@@ -363,9 +363,7 @@ def video_media(request: HttpRequest, video_id: str, variant: str) -> HttpRespon
     if not video.is_completed or not name:
         raise Http404("This video has no finished file yet.")
     download = f"{video.pk}.{kind.extension}" if request.GET.get("download") else None
-    return stored_file_response(
-        request, name, content_type=kind.content_type, download_name=download
-    )
+    return stored_file_or_404(request, name, content_type=kind.content_type, download_name=download)
 
 
 # --- Characters -------------------------------------------------------------------------
@@ -449,4 +447,4 @@ def character_media(request: HttpRequest, character_id: str, variant: str) -> Ht
     name = getattr(character, field_name).name
     if not name:
         raise Http404("No such file.")
-    return stored_file_response(request, name, content_type=content_type)
+    return stored_file_or_404(request, name, content_type=content_type)

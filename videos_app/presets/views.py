@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from .. import permissions
 from ..forms import add_service_error
-from ..media import stored_file_response
+from ..media import stored_file_or_404
 from ..models import Team
 from . import selectors, services
 from .forms import PresetForm
@@ -131,4 +131,4 @@ def video_reference(request: HttpRequest, video_id: str) -> HttpResponseBase:
     name = video.reference_image.name if video is not None else None
     if not name:
         raise Http404("No such reference image.")
-    return stored_file_response(request, name, content_type="image/png")
+    return stored_file_or_404(request, name, content_type="image/png")
