@@ -150,6 +150,19 @@ class TestFileAsReference:
         )
         assert_error(response, 400, param="input_reference", code="image_size_mismatch")
 
+    def test_a_file_whose_stored_content_is_gone_is_a_400_like_a_deleted_one(
+        self, api: Client
+    ) -> None:
+        file_id = upload(api, image_bytes(1280, 720, "JPEG")).json()["id"]
+        stored = ApiFile.objects.get(pk=file_id).content
+        stored.storage.delete(stored.name)
+        response = api.post(
+            "/v1/videos",
+            {"prompt": "p", "size": "1280x720", "input_reference[file_id]": file_id},
+        )
+        assert_error(response, 400, param="input_reference", code="invalid_value")
+        assert not Video.objects.exists()
+
     def test_an_unknown_file_id_is_a_400_on_input_reference(self, api: Client) -> None:
         response = api.post("/v1/videos", {"prompt": "p", "input_reference[file_id]": "file-x"})
         assert_error(response, 400, param="input_reference")

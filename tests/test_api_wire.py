@@ -360,6 +360,41 @@ class TestErrors:
         assert response.status_code == 400
         assert_error(response, 400)
 
+    def test_a_multipart_body_cut_off_before_its_closing_boundary_answers_400(
+        self, api: Client
+    ) -> None:
+        whole = (
+            b'--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nA calm sea\r\n'
+            b'--xyz\r\nContent-Disposition: form-data; name="seconds"\r\n\r\n4\r\n--xyz--\r\n'
+        )
+        cut = whole[: whole.index(b"--xyz--")]
+        response = api.generic(
+            "POST", "/v1/videos", cut, content_type="multipart/form-data; boundary=xyz"
+        )
+        error = assert_error(response, 400, code="invalid_multipart")
+        assert "closing boundary" in error["message"]
+        assert not Video.objects.exists()
+        response = api.generic(
+            "POST", "/v1/videos", whole, content_type="multipart/form-data; boundary=xyz"
+        )
+        assert response.status_code == 200, response.content  # the whole body is accepted
+
+    def test_a_key_nested_thousands_deep_is_refused_quickly(self, api: Client) -> None:
+        from urllib.parse import urlencode
+
+        key = "input_reference" + "[a]" * 5000
+        body = urlencode({"prompt": "p", key: "x"})
+        response = api.generic(
+            "POST", "/v1/videos", body, content_type="application/x-www-form-urlencoded"
+        )
+        error = assert_error(response, 400, code="invalid_parameter")
+        assert "nests more than 8 levels" in error["message"]
+        assert len(error["message"]) < 200
+        # In multipart too (a key short enough for Django's part-header limit).
+        response = api.post("/v1/videos", {"prompt": "p", "input_reference" + "[a]" * 20: "x"})
+        assert_error(response, 400, code="invalid_parameter")
+        assert not Video.objects.exists()
+
     def test_only_the_first_refusal_is_answered_in_field_order(self, api: Client) -> None:
         # At each level an unknown key comes first, then the fields in the contract's order.
         body = {"prompt": "p", "model": "nope", "width": 1}

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.http.multipartparser import MultiPartParserError
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 
 from videos_app.providers import catalog
 
@@ -27,6 +27,9 @@ Params = dict[str, Any]
 _KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+# The SDK's keys nest two deep (``characters[][id]``); a key nested thousands deep cost
+# seconds of CPU and ended in a RecursionError.
+MAX_KEY_DEPTH = 8
 
 
 def max_body_bytes(content_type: str = "application/json") -> int:
@@ -99,15 +102,56 @@ def _json_params(request: HttpRequest) -> Params:
 def _form_params(request: HttpRequest) -> Params:
     items: list[tuple[str, Any]] = []
     try:
-        for key, values in request.POST.lists():
+        if request.content_type == "multipart/form-data":
+            post, files = _multipart(request)
+        else:
+            post, files = request.POST, request.FILES
+        for key, values in post.lists():
             items.extend((key, value) for value in values)
-        for key, uploads in request.FILES.lists():
+        for key, uploads in files.lists():
             items.extend((key, upload) for upload in uploads)
-    except MultiPartParserError:
+    except MultiPartParserError as error:
         raise ApiError(
-            400, "The multipart body could not be parsed.", code="invalid_multipart"
+            400, f"The multipart body could not be parsed: {error}", code="invalid_multipart"
         ) from None
     return nest(items)
+
+
+class _TailRecorder:
+    """A request stream that remembers the last bytes read from it."""
+
+    KEEP = 512
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.tail = b""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        chunk = self.request.read(size)
+        self.tail = (self.tail + chunk)[-self.KEEP :]
+        return chunk
+
+
+def _multipart(request: HttpRequest) -> tuple[Any, Any]:
+    """Django's multipart parser, refusing a body cut off before its closing boundary.
+
+    Django's parser takes whatever parts arrived and ignores a missing end, so a
+    truncated upload (a dropped connection, a client bug) was accepted as complete.
+    """
+    boundary = (request.content_params or {}).get("boundary", "").encode("ascii", "replace")
+    recorder = _TailRecorder(request)
+    # The parser only ever calls read() on its input (in chunks).
+    parser = MultiPartParser(
+        request.META, cast(Any, recorder), request.upload_handlers, request.encoding
+    )
+    post, files = parser.parse()
+    # RFC 2046: the close delimiter, optionally followed by an epilogue (kept short here).
+    if boundary and b"--" + boundary + b"--" not in recorder.tail:
+        for _key, uploads in files.lists():
+            for upload in uploads:
+                upload.close()
+        raise MultiPartParserError("it ends before its closing boundary")
+    return post, files
 
 
 def nest(items: Iterable[tuple[str, Any]]) -> Params:
@@ -118,6 +162,13 @@ def nest(items: Iterable[tuple[str, Any]]) -> Params:
     """
     root: Params = {}
     for key, value in items:
+        if key.count("[") >= MAX_KEY_DEPTH:
+            raise ApiError(
+                400,
+                f"Invalid parameter name '{key[:60]}…': it nests more than "
+                f"{MAX_KEY_DEPTH} levels deep.",
+                code="invalid_parameter",
+            )
         match = _KEY_RE.match(key)
         path = [match.group(1), *_SEGMENT_RE.findall(match.group(2))] if match else [key]
         _insert(root, path, value)

@@ -53,14 +53,16 @@ def _open(ref: UploadedFile | ImageReference, *, user: User) -> IO[bytes]:
     if ref.file_id is not None:
         try:
             api_file = api_file_get(user=user, file_id=ref.file_id)
-        except ApiFile.DoesNotExist:
+            return api_file.content.open("rb")
+        except (ApiFile.DoesNotExist, FileNotFoundError):
+            # Deleted, possibly at this very moment (the row read, then its content
+            # removed), or its stored content gone: either way there is no such file.
             raise ApiError(
                 400,
                 f"Invalid 'input_reference.file_id': no file with id '{ref.file_id}'.",
                 param=PARAM,
                 code="invalid_value",
             ) from None
-        return api_file.content.open("rb")
     url = ref.image_url or ""
     if url[:5].lower() == "data:":
         return io.BytesIO(data_url_bytes(url))
