@@ -196,6 +196,16 @@ class TestCreate:
             param="input_reference.url",
         )
 
+    def test_it_accepts_and_ignores_the_end_user_identifier(self, api: Client) -> None:
+        # LiteLLM and other clients of the retired service send OpenAI's `user` field.
+        for response in (
+            api.post("/v1/videos", {"prompt": "p", "user": "end-user-42"}),
+            post_json(api, "/v1/videos", {"prompt": "p", "user": "end-user-42"}),
+        ):
+            assert response.status_code == 200, response.content
+            assert "end-user-42" not in response.content.decode()
+        assert Video.objects.count() == 2
+
     def test_it_refuses_seconds_that_are_not_a_string_in_json(self, api: Client) -> None:
         error = assert_error(
             post_json(api, "/v1/videos", {"prompt": "p", "seconds": 4}),

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import stored_files
-from tests.factories import make_video, mp4_bytes
+from tests.factories import make_team, make_user, make_video, mp4_bytes
 from videos_app import services
 from videos_app.models import Character, Video
 
@@ -202,6 +202,38 @@ class TestCharacters:
         with pytest.raises(ValidationError) as exc:
             services.characters_for_prompt(user=user, prompt="Ada and Bo", ids=[made[2].pk])
         assert exc.value.error_dict["characters"][0].code == "too_many_characters"
+
+    def test_a_name_means_one_character_the_callers_own_then_the_newest(self, user: Any) -> None:
+        mate = make_user()
+        team = make_team(members={user: "editor", mate: "editor"})
+        clip = mp4_bytes(1.5)
+        theirs = services.character_create(owner=mate, name="X", clip=upload(clip), team=team)
+        mine_old = services.character_create(owner=user, name="x", clip=upload(clip))
+        mine_new = services.character_create(owner=user, name="X", clip=upload(clip))
+        # The official SDK's own sequence: create_character(name="x") three times, then a
+        # prompt containing "x" (it failed with too_many_characters).
+        assert services.characters_for_prompt(user=user, prompt="x") == [mine_new]
+        assert mine_old.created_at <= mine_new.created_at
+        # A teammate's prompt means the teammate's own.
+        assert services.characters_for_prompt(user=mate, prompt="x walks") == [theirs]
+        # Without one of their own, the team's, the newest of them.
+        newer = services.character_create(owner=mate, name="x", clip=upload(clip), team=team)
+        other = make_user()
+        team.memberships.create(user=other, role="viewer")
+        assert services.characters_for_prompt(user=other, prompt="x walks") == [newer]
+
+    def test_staff_prompts_do_not_pull_in_everyones_characters(self, user: Any) -> None:
+        services.character_create(owner=user, name="Pixel", clip=upload(mp4_bytes(1.5)))
+        admin = make_user(is_staff=True)
+        assert services.characters_for_prompt(user=admin, prompt="pixel waves") == []
+
+    def test_a_name_inside_a_longer_named_one_means_the_longer(self, user: Any) -> None:
+        clip = mp4_bytes(1.5)
+        fox = services.character_create(owner=user, name="Red Fox", clip=upload(clip))
+        red = services.character_create(owner=user, name="Red", clip=upload(clip))
+        assert services.characters_for_prompt(user=user, prompt="the red fox runs") == [fox]
+        found = services.characters_for_prompt(user=user, prompt="red meets the red fox")
+        assert {c.pk for c in found} == {fox.pk, red.pk}
 
     def test_an_unknown_character_id_is_refused(self, user: Any) -> None:
         with pytest.raises(ValidationError) as exc:

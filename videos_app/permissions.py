@@ -166,6 +166,16 @@ def characters_visible_to(user: AnyUser) -> QuerySet[Character]:
     return Character.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=_team_ids(user)))
 
 
+def characters_named_by(user: AnyUser) -> QuerySet[Character]:
+    """Characters a prompt of this user can bring in by name: their own and their teams'.
+
+    Staff too: staff may pick anyone's character by id, but a prompt's words mean the
+    caller's own cast, not every character on the studio."""
+    if not user.is_authenticated:
+        return Character.objects.none()
+    return Character.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=_team_ids(user)))
+
+
 def can_delete_character(user: AnyUser, character: Character) -> bool:
     if is_staff(user) or character.owner_id == user.pk:
         return True

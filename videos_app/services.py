@@ -17,7 +17,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, When
 from django_q.tasks import async_task
 
 from . import permissions, probe
@@ -443,7 +443,13 @@ def storage_delete(names: list[str]) -> None:
 
 
 def characters_for_prompt(*, user: User, prompt: str, ids: Sequence[str] = ()) -> list[Character]:
-    """The characters a create names: listed by id, or named in the prompt (at most two)."""
+    """The characters a create names: listed by id, or named in the prompt (at most two).
+
+    A name in the prompt means one character, chosen predictably: the caller's own
+    before a team's, then the newest of same-named ones; only the caller's and their
+    teams' characters count (``permissions.characters_named_by``), and a name found only
+    inside a longer name that also matched ("Red" in "Red Fox") is that longer one.
+    """
     visible = permissions.characters_visible_to(user)
     chosen: dict[str, Character] = {}
     for character_id in ids:
@@ -458,10 +464,10 @@ def characters_for_prompt(*, user: User, prompt: str, ids: Sequence[str] = ()) -
                 }
             ) from None
         chosen[character.pk] = character
-    lowered = f" {prompt.lower()} "
-    for character in visible.only("id", "name", "poster"):
-        name = character.name.lower().strip()
-        if name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered):
+    for character in _characters_named_in(user=user, prompt=prompt):
+        if not any(
+            c.name.lower().strip() == character.name.lower().strip() for c in chosen.values()
+        ):
             chosen.setdefault(character.pk, character)
     if len(chosen) > catalog.MAX_CHARACTERS:
         raise ValidationError(
@@ -474,6 +480,34 @@ def characters_for_prompt(*, user: User, prompt: str, ids: Sequence[str] = ()) -
             }
         )
     return list(chosen.values())
+
+
+def _characters_named_in(*, user: User, prompt: str) -> list[Character]:
+    """One character per name the prompt contains (see ``characters_for_prompt``)."""
+    lowered = prompt.lower()
+    spans: dict[str, list[tuple[int, int]]] = {}
+    meant: dict[str, Character] = {}
+    # Own first, then the newest: the first one seen of a name is the one it means.
+    candidates = (
+        permissions.characters_named_by(user)
+        .annotate(not_own=Case(When(owner_id=user.pk, then=0), default=1))
+        .order_by("not_own", "-created_at", "-id")
+        .only("id", "name", "poster")
+    )
+    for character in candidates:
+        name = character.name.lower().strip()
+        if name and name not in meant:
+            pattern = rf"(?<!\w){re.escape(name)}(?!\w)"
+            if found := [m.span() for m in re.finditer(pattern, lowered)]:
+                spans[name], meant[name] = found, character
+
+    def inside_a_longer_name(name: str) -> bool:
+        longer = [
+            span for other, found in spans.items() if len(other) > len(name) for span in found
+        ]
+        return all(any(a <= i and j <= b for a, b in longer) for i, j in spans[name])
+
+    return [character for name, character in meant.items() if not inside_a_longer_name(name)]
 
 
 def character_create(

@@ -141,6 +141,9 @@ class VideoCreate(Body):
         description="A studio extension: keep the video to its creator and staff even "
         "inside its team.",
     )
+    # OpenAI's end-user identifier, which clients of the retired service (LiteLLM among
+    # them) send on every call: accepted, and ignored.
+    user: Text | None = Field(default=None, description="Accepted and ignored.")
 
     @model_validator(mode="after")
     def _route_renders_it(self) -> Self:
