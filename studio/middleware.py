@@ -33,7 +33,11 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return _refusal(400, "Content-Length is not a number.")
-        signed_in = SESSION_KEY in request.session
+        if length <= settings.STUDIO_MAX_ANONYMOUS_BODY:
+            return self.get_response(request)  # no session read: most requests, polls too
+        signed_in = (
+            settings.SESSION_COOKIE_NAME in request.COOKIES and SESSION_KEY in request.session
+        )
         limit = settings.STUDIO_MAX_PAGE_BODY if signed_in else settings.STUDIO_MAX_ANONYMOUS_BODY
         if length > limit:
             why = "" if signed_in else " before signing in"
