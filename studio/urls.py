@@ -7,13 +7,9 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 
+from studio import health
 from videos_app.api import views as api_views
 from videos_app.jobs import views as jobs_views
-
-
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
 
 
 @require_GET
@@ -29,7 +25,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("healthz/ready", health.ready, name="healthz-ready"),
     path("healthz/queue", jobs_views.queue, name="healthz-queue"),
     path("v1/", include("videos_app.api.urls")),
     # The bare base URL answers like any unknown API path (an envelope, not HTML).
