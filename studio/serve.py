@@ -64,7 +64,7 @@ def commands() -> list[list[str]]:
         workers=os.environ.get("WEB_CONCURRENCY", "2"),
         threads=os.environ.get("WEB_THREADS", "4"),
     )
-    worker = [sys.executable, "manage.py", "qcluster"]
+    worker = [sys.executable, "manage.py", "worker"]
     return [web, worker]
 
 

@@ -87,13 +87,23 @@ class LiveStudio:
         raise RuntimeError("the studio did not start:\n" + self.tail())
 
     def start_worker(self) -> None:
-        self.worker = self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+        self.worker = self._spawn("worker", [sys.executable, "manage.py", "worker"])
 
     def kill_worker(self) -> None:
         """SIGKILL the worker's whole process group, as an OOM kill or a crash would."""
         assert self.worker is not None
         os.killpg(self.worker.pid, signal.SIGKILL)
         self.worker.wait(timeout=10)
+
+    def stop_worker(self) -> None:
+        """Stop the worker as an operator would (SIGTERM to its group)."""
+        assert self.worker is not None
+        os.killpg(self.worker.pid, signal.SIGTERM)
+        try:
+            self.worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait()
 
     def stop(self) -> None:
         for proc in (self.worker, self.web):

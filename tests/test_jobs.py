@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.conf import Conf
 
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_user, make_video
@@ -201,17 +202,109 @@ class TestRecovery:
         assert sorted(queued) == sorted([dead.pk, lost.pk])
 
     def test_a_queued_job_is_queued_again_at_most_once_per_window(
-        self, monkeypatch: pytest.MonkeyPatch
+        self, monkeypatch: pytest.MonkeyPatch, broker_with_a_task_ahead: None
     ) -> None:
         queued: list[str] = []
         monkeypatch.setattr(services, "video_enqueue", lambda *, video_id: queued.append(video_id))
         waiting = make_video()
         Video.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(minutes=5))
-        assert recover_stale_jobs() == 0  # just waiting its turn
+        assert recover_stale_jobs() == 0  # just waiting its turn behind the broker's task
         Video.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(hours=1))
         assert recover_stale_jobs() == 1
         assert recover_stale_jobs() == 0  # not again within the window
         assert queued == [waiting.pk]
+
+    def test_with_nothing_in_the_broker_a_queued_job_is_queued_again_at_the_next_sweep(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Its task was lost (a restarted Redis) or failed during a database outage:
+        # nothing can be ahead of it, so it does not wait ten minutes.
+        queued: list[str] = []
+        monkeypatch.setattr(services, "video_enqueue", lambda *, video_id: queued.append(video_id))
+        from django_q.brokers import get_broker
+
+        assert get_broker().queue_size() == 0
+        fresh = make_video()
+        lost = make_video()
+        Video.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(seconds=40))
+        assert recover_stale_jobs() == 1
+        assert queued == [lost.pk]
+        assert fresh.pk not in queued  # just made: its task may still be on its way
+
+    @pytest.mark.skipif(not Conf.ORM, reason="the ORM broker's locks (Redis keeps none)")
+    def test_a_worker_starting_releases_tasks_a_dead_one_had_taken(self) -> None:
+        from django_q.brokers import get_broker
+
+        from videos_app.jobs.recover import orphaned_tasks_release
+
+        broker = get_broker()
+        broker.enqueue("a task")
+        assert broker.dequeue()  # taken (locked for its retry time) by a cluster that died
+        assert broker.queue_size() == 0
+        assert orphaned_tasks_release() == 1
+        assert broker.queue_size() == 1
+        assert orphaned_tasks_release() == 0
+
+
+@pytest.fixture
+def broker_with_a_task_ahead() -> Any:
+    """A task in the real broker's queue, ahead of the test's job."""
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    task_id = broker.enqueue("a task ahead")
+    yield
+    if Conf.ORM:
+        broker.delete(task_id)
+    else:
+        broker.purge_queue()
+
+
+class TestDatabaseOutage:
+    def test_a_task_that_meets_an_outage_waits_and_then_runs(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from django.db import OperationalError
+
+        from videos_app.jobs import outage
+
+        answers = iter([False, False, False, True])
+        monkeypatch.setattr(outage, "database_answers", lambda: next(answers))
+        runs: list[int] = []
+
+        def run() -> None:
+            runs.append(1)
+            if len(runs) == 1:
+                raise OperationalError("the database system is shutting down")
+
+        outage.through_database_outages(run, check_every=0)
+        assert len(runs) == 2  # ran again once the database answered
+
+    def test_an_error_while_the_database_answers_is_raised_at_once(self) -> None:
+        from django.db import OperationalError
+
+        from videos_app.jobs import outage
+
+        def run() -> None:
+            raise OperationalError("no such column")
+
+        with pytest.raises(OperationalError, match="no such column"):
+            outage.through_database_outages(run, check_every=0)
+
+    def test_it_gives_up_when_the_database_stays_away(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from django.db import OperationalError
+
+        from videos_app.jobs import outage
+
+        monkeypatch.setattr(outage, "database_answers", lambda: False)
+
+        def run() -> None:
+            raise OperationalError("connection refused")
+
+        with pytest.raises(OperationalError):
+            outage.through_database_outages(run, give_up_after=0, check_every=0)
 
 
 class TestProgressRead:

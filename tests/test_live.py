@@ -226,7 +226,9 @@ def test_a_hung_worker_does_not_outlive_a_killed_supervisor(tmp_path: Path) -> N
         (watchdog,) = [pid for pid in children if is_watchdog(pid)]
         groups = [pid for pid in children if pid != watchdog]
         (worker,) = [
-            pid for pid in groups if b"qcluster" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            pid
+            for pid in groups
+            if b"manage.py\0worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
         descendants = [*groups, *(g for c in groups for g in children_of(c))]
         # A stopped cluster cannot act on the SIGTERM its death signal sends: it hangs,

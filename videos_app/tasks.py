@@ -7,12 +7,13 @@ schedules (migration 0002): they stay here whatever moves behind them.
 from __future__ import annotations
 
 from .jobs.dispatch import video_job_run
+from .jobs.outage import through_database_outages
 from .jobs.recover import video_jobs_recover
 from .jobs.remote import remote_copy_delete
 
 
 def render_video(video_id: str) -> None:
-    video_job_run(video_id=video_id)
+    through_database_outages(lambda: video_job_run(video_id=video_id))
 
 
 def recover_stale_jobs() -> int:
