@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "axes",
     "videos_app",
 ]
 
@@ -92,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers for a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -192,7 +196,27 @@ else:
     Q_CLUSTER["poll"] = 0.5
 
 # --- Auth -----------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["videos_app.auth.CachedModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    # Sign-in throttling first: a locked-out account or address is refused before any
+    # password is hashed. Sessions store the second one's path (keep it).
+    "axes.backends.AxesStandaloneBackend",
+    "videos_app.auth.CachedModelBackend",
+]
+# django-axes: after STUDIO_SIGNIN_FAILURES wrong passwords for one account, or from one
+# client address, that account or address is refused for STUDIO_SIGNIN_LOCKOUT_MINUTES
+# (staff lift it early under Axes > Access attempts in the admin, or `manage.py axes_reset`).
+AXES_FAILURE_LIMIT = envint("STUDIO_SIGNIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("STUDIO_SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Password hashing at once per web process, at most: the other threads stay free for
+# everything else (a burst of sign-ins used to hold every thread; /healthz took 18 s).
+SIGNIN_CONCURRENCY = envint("STUDIO_SIGNIN_CONCURRENCY", max(1, envint("WEB_THREADS", 4) // 2))
+# /v1: wrong or missing API keys from one client address, per minute, before it is
+# refused (429) for the rest of the minute without a lookup (0: off).
+STUDIO_API_AUTH_FAILURES_PER_MINUTE = envint("STUDIO_API_AUTH_FAILURES_PER_MINUTE", 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "videos:gallery"
 LOGOUT_REDIRECT_URL = "login"

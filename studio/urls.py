@@ -8,6 +8,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 
 from studio import health
+from videos_app.accounts.signin import SignInView
 from videos_app.api import views as api_views
 from videos_app.jobs import views as jobs_views
 
@@ -23,7 +24,7 @@ admin.site.site_title = "studio admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("healthz/ready", health.ready, name="healthz-ready"),

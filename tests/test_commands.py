@@ -7,6 +7,8 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.http import HttpRequest
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,11 +19,16 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
+def sign_in() -> HttpRequest:
+    """A sign-in request: authentication goes through the sign-in throttle, which needs one."""
+    return RequestFactory().post("/login/")
+
+
 def test_ensureadmin_uses_the_configured_account(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STUDIO_ADMIN_USERNAME", "boss")
     monkeypatch.setenv("STUDIO_ADMIN_PASSWORD", "a long enough password")
     assert "Created the admin account 'boss'." in run("ensureadmin")
-    user = authenticate(username="boss", password="a long enough password")
+    user = authenticate(sign_in(), username="boss", password="a long enough password")
     assert user is not None and user.is_superuser and user.is_staff
 
 
@@ -32,7 +39,7 @@ def test_ensureadmin_prints_a_generated_password_once(monkeypatch: pytest.Monkey
     first = run("ensureadmin")
     password = first.split("password: ")[1].split()[0]
     assert "http://127.0.0.1:8123/login/" in first
-    assert authenticate(username="admin", password=password) is not None
+    assert authenticate(sign_in(), username="admin", password=password) is not None
     second = run("ensureadmin")
     assert "already exists" in second and password not in second
     assert get_user_model().objects.count() == 1

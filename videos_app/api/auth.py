@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import (
     PermissionDenied,
@@ -117,8 +118,22 @@ def key_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         api_request = cast(ApiRequest, request)
+        # An address that keeps presenting wrong keys is refused before any lookup.
+        failures = f"auth-failures:{request.META.get('REMOTE_ADDR', '')}"
+        failure_limit = settings.STUDIO_API_AUTH_FAILURES_PER_MINUTE
+        seen = ratelimit.rate_limit_peek(failures, limit=failure_limit)
+        if seen is not None and seen.remaining <= 0:
+            raise ApiError(
+                429,
+                "Too many requests with a missing or wrong API key from this address. "
+                f"Please try again in {seen.reset_seconds}s.",
+                type="requests",
+                code="rate_limit_exceeded",
+                headers={"retry-after": str(seen.reset_seconds)},
+            )
         token = bearer_token(request)
         if not token:
+            ratelimit.rate_limit_hit(failures, limit=failure_limit)
             raise ApiError(
                 401,
                 "You didn't provide an API key. Provide it in an Authorization header "
@@ -128,6 +143,7 @@ def key_required(view: View) -> View:
             )
         key = keys.api_key_authenticate(token)
         if key is None:
+            ratelimit.rate_limit_hit(failures, limit=failure_limit)
             raise ApiError(
                 401,
                 "Incorrect API key provided. It is unknown or has been revoked.",

@@ -68,9 +68,12 @@ _counters: dict[tuple[str, int], _Counter] = {}
 _lock = threading.Lock()
 
 
-def rate_limit_hit(bucket: str, *, now: float | None = None) -> Usage | None:
-    """Count one request against ``bucket``; None when limiting is off."""
-    limit = requests_per_minute()
+def rate_limit_hit(
+    bucket: str, *, limit: int | None = None, now: float | None = None
+) -> Usage | None:
+    """Count one request against ``bucket`` (``limit`` per minute, by default the per-key
+    limit); None when limiting is off."""
+    limit = requests_per_minute() if limit is None else limit
     if limit <= 0:
         return None
     now = time.time() if now is None else now
@@ -90,6 +93,20 @@ def rate_limit_hit(bucket: str, *, now: float | None = None) -> Usage | None:
         count = counter.shared + counter.unflushed
     reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     return Usage(limit=limit, remaining=limit - count, reset_seconds=reset)
+
+
+def rate_limit_peek(bucket: str, *, limit: int, now: float | None = None) -> Usage | None:
+    """``bucket``'s count so far in this window, counting nothing; None when off."""
+    if limit <= 0:
+        return None
+    now = time.time() if now is None else now
+    window = int(now // WINDOW_SECONDS)
+    with _lock:
+        counter = _counters.get((bucket, window))
+        local = counter.unflushed if counter is not None else 0
+    shared = int(cache.get(f"api-ratelimit:{bucket}:{window}") or 0)
+    reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+    return Usage(limit=limit, remaining=limit - shared - local, reset_seconds=reset)
 
 
 def _shared_add(key: str, amount: int) -> int:
