@@ -227,6 +227,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Email (password reset links) ---------------------------------------------------
+# Without STUDIO_EMAIL_HOST the emails are written to the server's log (console), so a
+# fresh studio's reset links are in the terminal that runs `make run`.
+_EMAIL_HOST = os.environ.get("STUDIO_EMAIL_HOST", "")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _EMAIL_HOST,
+                "port": envint("STUDIO_EMAIL_PORT", 587),
+                "username": os.environ.get("STUDIO_EMAIL_USER", ""),
+                "password": os.environ.get("STUDIO_EMAIL_PASSWORD", ""),
+                "use_tls": envbool("STUDIO_EMAIL_TLS", True),
+                "timeout": 10,
+            },
+        }
+        if _EMAIL_HOST
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = os.environ.get("STUDIO_EMAIL_FROM", "studio@localhost")
+
 # --- Static and media -----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

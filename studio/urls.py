@@ -26,6 +26,29 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset by email, and changing one's own (Django's views, the studio's pages).
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("account/password", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "account/password/changed",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("healthz", health.healthz, name="healthz"),
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("healthz/queue", jobs_views.queue, name="healthz-queue"),
