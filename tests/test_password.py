@@ -61,6 +61,7 @@ def test_a_signed_in_user_changes_their_password_and_other_sessions_end() -> Non
     here.force_login(user)
     elsewhere.force_login(user)
     assert "Change your password" in here.get("/account/password").text
+    assert 'href="/account/password"' in here.get("/account/api-keys").text  # on phones too
     refused = here.post(
         "/account/password",
         {"old_password": "not it", "new_password1": NEW, "new_password2": NEW},

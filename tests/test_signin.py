@@ -33,7 +33,7 @@ def test_after_the_limit_an_account_is_paused_even_for_the_right_password(limit:
         assert response.status_code == 200 and "correct username and password" in response.text
     response = sign_in("ana", "wrong again", address="10.0.1.99")
     assert response.status_code == 429
-    assert "Sign-in paused" in response.text
+    assert "Sign-in paused" in response.text and "paused for 15 minutes" in response.text
     # From a new address too: the account is what is paused.
     assert sign_in("ana", PASSWORD, address="10.0.2.1").status_code == 429
 
