@@ -1,7 +1,8 @@
 """Run the web server and the job worker together in the foreground.
 
-``python -m studio.serve`` starts gunicorn (WSGI) and the django-q2 cluster as child
-processes. Ctrl-C or SIGTERM stops both; if either exits, the other is stopped too, and
+``python -m studio.serve`` starts gunicorn (WSGI), the job worker and the housekeeping
+worker (two django-q2 clusters) as child processes. Ctrl-C or SIGTERM stops them all; if
+one exits, the others are stopped too, and
 the children are told to die with this process even if it is killed outright, and a
 watchdog kills any that does not stop within its grace (``STUDIO_STOP_GRACE``, 30 s),
 even when this process was killed before that grace ended.
@@ -65,7 +66,8 @@ def commands() -> list[list[str]]:
         threads=os.environ.get("WEB_THREADS", "4"),
     )
     worker = [sys.executable, "manage.py", "worker"]
-    return [web, worker]
+    housekeeping = [*worker, "--housekeeping"]
+    return [web, worker, housekeeping]
 
 
 def stop_grace() -> float:

@@ -174,9 +174,13 @@ HEARTBEAT_STALE_SECONDS = envint("STUDIO_HEARTBEAT_STALE", 90)
 # More engine kinds, merged over the built-ins: kind -> (label, dotted path of the engine
 # class). See videos_app/providers/registry.py.
 STUDIO_ENGINES: dict[str, tuple[str, str]] = {}
+QUEUE_NAME = os.environ.get("STUDIO_QUEUE_NAME", "studio")
+# Webhook deliveries, their retries and the stale-job sweep: short tasks with a queue and
+# a cluster of their own (`manage.py worker --housekeeping`), never behind renders.
+HOUSEKEEPING_QUEUE = f"{QUEUE_NAME}-housekeeping"
 Q_CLUSTER: dict[str, object] = {
     # Separate names keep separate queues on one Redis (tests, several studios).
-    "name": os.environ.get("STUDIO_QUEUE_NAME", "studio"),
+    "name": QUEUE_NAME,
     "workers": envint("STUDIO_WORKERS", 2),
     # A task must finish (or be killed) before the broker hands it out again.
     "timeout": RENDER_TIMEOUT + 60,
@@ -188,6 +192,14 @@ Q_CLUSTER: dict[str, object] = {
     "catch_up": False,
     "save_limit": 1000,
     "label": "Job queue",
+    "ALT_CLUSTERS": {
+        HOUSEKEEPING_QUEUE: {
+            "workers": envint("STUDIO_HOUSEKEEPING_WORKERS", 2),
+            "timeout": 120,
+            "retry": 180,
+            "label": "Housekeeping queue",
+        }
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -249,6 +261,9 @@ MAILERS = {
     )
 }
 DEFAULT_FROM_EMAIL = os.environ.get("STUDIO_EMAIL_FROM", "studio@localhost")
+# Without SMTP the log is the studio's mailbox on purpose (an admin reads a reset link
+# there); `check --deploy` would call that an error.
+SILENCED_SYSTEM_CHECKS = [] if _EMAIL_HOST else ["mail.E001"]
 
 # --- Static and media -----------------------------------------------------------------
 STATIC_URL = "static/"

@@ -41,6 +41,7 @@ class LiveStudio:
     env: dict[str, str]
     web: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
+    housekeeper: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
 
     @property
@@ -89,6 +90,12 @@ class LiveStudio:
     def start_worker(self) -> None:
         self.worker = self._spawn("worker", [sys.executable, "manage.py", "worker"])
 
+    def start_housekeeper(self) -> None:
+        """The housekeeping cluster: webhook deliveries and the stale-job sweep."""
+        self.housekeeper = self._spawn(
+            "housekeeper", [sys.executable, "manage.py", "worker", "--housekeeping"]
+        )
+
     def kill_worker(self) -> None:
         """SIGKILL the worker's whole process group, as an OOM kill or a crash would."""
         assert self.worker is not None
@@ -106,7 +113,7 @@ class LiveStudio:
             self.worker.wait()
 
     def stop(self) -> None:
-        for proc in (self.worker, self.web):
+        for proc in (self.worker, self.housekeeper, self.web):
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
@@ -181,6 +188,7 @@ def live_studio(tmp_dir: Path, **extra_env: str) -> Iterator[LiveStudio]:
         studio.manage("ensureadmin")
         studio.start_web()
         studio.start_worker()
+        studio.start_housekeeper()
         yield studio
     finally:
         studio.stop()

@@ -128,3 +128,20 @@ def test_a_provider_webhook_through_gunicorn_is_verified_and_acted_on_once(
     assert (again.status_code, again.json()["outcome"]) == (200, "duplicate")
     assert tampered.status_code == 400
     assert tampered.json()["error"]["code"] == "invalid_signature"
+
+
+def test_a_test_event_is_sent_at_once_while_renders_fill_the_queue(
+    studio: LiveStudio, received: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    url, got = received
+    client = studio.client()
+    response = client.post("/account/webhooks/", data={"url": url, "events": ["video.completed"]})
+    assert response.status_code == 302, response.text[:1000]
+    endpoint = response.headers["location"]
+    for i in range(10):  # ten long renders: both render workers busy, the rest waiting
+        create_video(client, seconds="20", size="1792x1024", prompt=f"slow zoom, take {i}")
+    started = time.monotonic()
+    client.post(endpoint + "test")
+    wait_for(got, 1, timeout=8)  # the housekeeping queue does not wait behind them
+    print(f"test event delivered {time.monotonic() - started:.1f} s after it was asked for")
+    assert json.loads(got[0][1])["type"] == "video.completed"

@@ -15,6 +15,7 @@ class VideosConfig(AppConfig):
 
         post_migrate.connect(_repair_search_index, sender=self)
         post_migrate.connect(seed_routes, sender=self, dispatch_uid="seed_routes")
+        post_migrate.connect(_housekeeping_schedules, sender=self, dispatch_uid="housekeeping")
         from .jobs.signals import video_finished
         from .webhooks.outbound import on_video_finished
 
@@ -34,3 +35,19 @@ def _repair_search_index(using: str = "default", **kwargs: object) -> None:
     from .search import ensure_sqlite_index
 
     ensure_sqlite_index(connections[using])
+
+
+HOUSEKEEPING_TASKS = (
+    "videos_app.tasks.recover_stale_jobs",
+    "videos_app.webhooks.tasks.webhooks_tick",
+)
+
+
+def _housekeeping_schedules(using: str = "default", **kwargs: object) -> None:
+    """The sweep and the webhook retries run on the housekeeping queue (this studio's name)."""
+    from django.conf import settings
+    from django_q.models import Schedule
+
+    Schedule.objects.using(using).filter(func__in=HOUSEKEEPING_TASKS).exclude(
+        cluster=settings.HOUSEKEEPING_QUEUE
+    ).update(cluster=settings.HOUSEKEEPING_QUEUE)

@@ -223,6 +223,7 @@ def _enqueue_on_commit(delivery_id: int) -> None:
             delivery_id,
             task_name=f"webhook {delivery_id}",
             group="webhooks",
+            cluster=settings.HOUSEKEEPING_QUEUE,
         )
     )
 
