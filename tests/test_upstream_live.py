@@ -220,7 +220,7 @@ def test_with_the_redis_broker_a_lost_task_is_recovered_by_the_sweeper(
         # The Redis broker dropped the killed worker's task: only the schedule brings
         # the job back.
         kill_while_polling_then_recover(main, upstream[0], by_schedule=True)
-        log = (main.data_dir / "worker.log").read_text()
+        log = (main.data_dir / "housekeeper.log").read_text()  # the sweep's cluster
         assert "requeueing video" in log, main.tail()
 
 

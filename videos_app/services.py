@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -369,6 +370,8 @@ def video_enqueue(*, video_id: str) -> None:
         video_id,
         task_name=f"render {video_id}",
         group="render",
+        # Named, not the caller's own: the sweep runs in the housekeeping cluster.
+        cluster=settings.QUEUE_NAME,
     )
 
 
@@ -412,6 +415,7 @@ def video_remove(*, video: Video) -> None:
                     upstream_id,
                     task_name=f"delete {upstream_id} on {provider}",
                     group="upstream delete",
+                    cluster=settings.HOUSEKEEPING_QUEUE,
                 )
             )
 

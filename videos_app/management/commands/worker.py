@@ -40,6 +40,10 @@ class Command(qcluster.Command):
             # django-q2 reads its cluster's name once, at import, from Q_CLUSTER_NAME.
             env = {**os.environ, "Q_CLUSTER_NAME": settings.HOUSEKEEPING_QUEUE}
             os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606  (this same command, re-run)
+        if Conf.CLUSTER_NAME == settings.HOUSEKEEPING_QUEUE:
+            # Its stats apart from the render clusters': a studio whose render workers
+            # are all gone reads as stalled (/healthz/queue) even while this one runs.
+            Conf.Q_STAT = f"django_q:{Conf.PREFIX}:housekeeping"
         if released := orphaned_tasks_release():
             self.stdout.write(f"Released {released} task(s) taken by a worker that stopped.")
         super().handle(*args, **options)
