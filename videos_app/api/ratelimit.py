@@ -68,6 +68,13 @@ _counters: dict[tuple[str, int], _Counter] = {}
 _lock = threading.Lock()
 
 
+def _window(now: float | None) -> tuple[int, int]:
+    """The current one-minute window's number, and whole seconds until it ends (>= 1)."""
+    now = time.time() if now is None else now
+    window = int(now // WINDOW_SECONDS)
+    return window, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+
+
 def rate_limit_hit(
     bucket: str, *, limit: int | None = None, now: float | None = None
 ) -> Usage | None:
@@ -76,8 +83,7 @@ def rate_limit_hit(
     limit = requests_per_minute() if limit is None else limit
     if limit <= 0:
         return None
-    now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
+    window, reset = _window(now)
     batch = max(1, limit // FLUSHES_PER_WINDOW)
     with _lock:
         counter = _counters.get((bucket, window))
@@ -91,7 +97,6 @@ def rate_limit_hit(
             counter.shared = _shared_add(f"api-ratelimit:{bucket}:{window}", counter.unflushed)
             counter.unflushed = 0
         count = counter.shared + counter.unflushed
-    reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     return Usage(limit=limit, remaining=limit - count, reset_seconds=reset)
 
 
@@ -99,13 +104,11 @@ def rate_limit_peek(bucket: str, *, limit: int, now: float | None = None) -> Usa
     """``bucket``'s count so far in this window, counting nothing; None when off."""
     if limit <= 0:
         return None
-    now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
+    window, reset = _window(now)
     with _lock:
         counter = _counters.get((bucket, window))
         local = counter.unflushed if counter is not None else 0
     shared = int(cache.get(f"api-ratelimit:{bucket}:{window}") or 0)
-    reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     return Usage(limit=limit, remaining=limit - shared - local, reset_seconds=reset)
 
 
