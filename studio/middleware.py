@@ -9,6 +9,8 @@ from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 
+from videos_app.api.errors import is_api_path
+
 
 class BodySizeLimitMiddleware:
     """Refuse a page request whose body is too large before anything reads it.
@@ -25,7 +27,7 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith("/v1/") or request.path_info == "/v1":
+        if is_api_path(request.path_info):
             return self.get_response(request)
         if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return _refusal(411, "A request body must say its length (Content-Length).")
@@ -66,7 +68,8 @@ class DropTrailingSlashMiddleware:
             response.status_code != 404
             or request.method not in ("GET", "HEAD")
             or not path.endswith("/")
-            or path.startswith(("/v1/", "//"))
+            or is_api_path(path)
+            or path.startswith("//")
             or path == "/"
         ):
             return response

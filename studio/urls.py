@@ -22,6 +22,11 @@ def favicon(request: HttpRequest) -> HttpResponse:
 admin.site.site_header = "studio administration"
 admin.site.site_title = "studio admin"
 
+handler400 = "studio.error_pages.bad_request"
+handler403 = "studio.error_pages.permission_denied"
+handler404 = "studio.error_pages.page_not_found"
+handler500 = "studio.error_pages.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", SignInView.as_view(), name="login"),

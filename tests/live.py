@@ -122,6 +122,20 @@ class LiveStudio:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
 
+    def leftover_work_folders(self, within: float = 15.0) -> list[Path]:
+        """What is left in the studio's scratch folder once the workers have tidied up.
+
+        A worker removes an attempt's folder just after it marks the row finished, so a
+        test that has seen the row finish gives it a moment before calling a file stray.
+        """
+        tmp = self.data_dir / "tmp"
+        deadline = time.monotonic() + within
+        while True:
+            left = sorted(tmp.iterdir()) if tmp.exists() else []
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.2)
+
     def tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs if p.exists())
 

@@ -68,7 +68,7 @@ def assert_each_completed_once(studio: LiveStudio, ids: list[str]) -> None:
     for video_id in ids:
         files = sorted(p.name for p in (studio.data_dir / "media" / "videos" / video_id).iterdir())
         assert files == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"], (video_id, files)
-    assert list((studio.data_dir / "tmp").iterdir()) == []
+    assert studio.leftover_work_folders() == []
 
 
 def create_jobs(studio: LiveStudio, n: int) -> list[str]:

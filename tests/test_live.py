@@ -129,7 +129,7 @@ def test_a_job_survives_its_worker_being_killed(studio: LiveStudio) -> None:
     assert shell.split() == ["completed", "2"]
     files = sorted(p.name for p in (studio.data_dir / "media" / "videos" / video_id).iterdir())
     assert files == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"]
-    assert list((studio.data_dir / "tmp").iterdir()) == []
+    assert studio.leftover_work_folders() == []
 
 
 def children_of(pid: int) -> list[int]:

@@ -198,7 +198,7 @@ def kill_while_polling_then_recover(
     assert row["attempts"] == 2 and row["provider_job_id"] == polling["provider_job_id"]
     assert upstream_count(up) == before + 1  # exactly one create upstream
     assert asset_names(main, video_id) == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"]
-    assert list((main.data_dir / "tmp").iterdir()) == []
+    assert main.leftover_work_folders() == []
 
 
 def test_a_job_survives_its_worker_being_killed_while_polling(

@@ -15,6 +15,11 @@ from django.http import JsonResponse
 from pydantic import BaseModel, ConfigDict
 
 
+def is_api_path(path: str) -> bool:
+    """Whether a request's path is the /v1 API's (which answers only in the envelope)."""
+    return path == "/v1" or path.startswith("/v1/")
+
+
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
