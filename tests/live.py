@@ -96,6 +96,15 @@ class LiveStudio:
             "housekeeper", [sys.executable, "manage.py", "worker", "--housekeeping"]
         )
 
+    def wait_running(self, name: str, within: float = 60.0) -> None:
+        """Wait until the cluster logging to ``<name>.log`` says it is running."""
+        log = self.data_dir / f"{name}.log"
+        deadline = time.monotonic() + within
+        while "] running." not in (log.read_text() if log.exists() else ""):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {name} cluster did not start:\n" + self.tail())
+            time.sleep(0.2)
+
     def kill_worker(self) -> None:
         """SIGKILL the worker's whole process group, as an OOM kill or a crash would."""
         assert self.worker is not None

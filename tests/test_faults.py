@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import LiveStudio, live_studio
+from tests.live import LiveStudio, free_port, live_studio
 from tests.test_live import create_video
 
 pytestmark = pytest.mark.live
@@ -36,7 +36,12 @@ WITHIN_SECONDS = 60 + 30
 
 @pytest.fixture
 def studio(tmp_path: Path) -> Iterator[LiveStudio]:
-    yield from live_studio(tmp_path, STUDIO_HEARTBEAT_STALE="5")
+    for studio in live_studio(tmp_path, STUDIO_HEARTBEAT_STALE="5"):
+        # An outage starts only once both clusters run (one starting in an outage is
+        # the worker command's own test).
+        studio.wait_running("worker")
+        studio.wait_running("housekeeper")
+        yield studio
 
 
 def statuses(studio: LiveStudio, ids: list[str]) -> dict[str, tuple[str, int]]:
@@ -154,10 +159,12 @@ def test_jobs_waiting_through_a_broker_outage_all_run_once(
     ids = create_jobs(studio, 4)  # queued in Redis, which then loses them
     redis_stop()
     assert httpx.get(f"{studio.url}/healthz/ready").status_code == 503
+    studio.start_worker()  # started in the outage, it waits for the broker
     time.sleep(OUTAGE_SECONDS)
+    assert studio.worker is not None and studio.worker.poll() is None, studio.tail()
+    assert "Waiting for the broker" in (studio.data_dir / "worker.log").read_text()
     redis_start()
     wait_for(redis_up)
-    studio.start_worker()
     took = wait_all_completed(studio, ids, within=WITHIN_SECONDS)
     print(f"all {len(ids)} completed {took:.1f} s after the broker came back")
     assert_each_completed_once(studio, ids)
@@ -179,3 +186,27 @@ def test_jobs_waiting_and_rendering_survive_a_killed_worker(studio: LiveStudio) 
     print(f"all {len(ids)} completed {took:.1f} s after the worker was started again")
     assert_each_completed_once(studio, ids)
     assert all(attempts <= 2 for _, attempts in statuses(studio, ids).values())
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_workers_started_before_their_broker_wait_for_it_then_run_jobs(tmp_path: Path) -> None:
+    port = free_port()
+    for studio in live_studio(tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0"):
+        time.sleep(4)  # both clusters come up while nothing listens on the port
+        for name, proc in (("worker", studio.worker), ("housekeeper", studio.housekeeper)):
+            assert proc is not None and proc.poll() is None, studio.tail()
+            assert "Waiting for the broker" in (studio.data_dir / f"{name}.log").read_text()
+        redis = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            studio.wait_running("worker")
+            studio.wait_running("housekeeper")
+            ids = create_jobs(studio, 1)
+            wait_all_completed(studio, ids, within=60)
+            assert_each_completed_once(studio, ids)
+        finally:
+            redis.terminate()
+            redis.wait(timeout=10)

@@ -20,8 +20,9 @@ QUEUED_RETRY = timedelta(minutes=10)
 # waiting in line (it was lost with a restarted Redis, acknowledged as failed during a
 # database outage, or locked by a cluster that died), so it is queued again at the next
 # sweep instead of ten minutes later. At worst a task still sitting in a live cluster's
-# small prefetch buffer gets a twin, which finds the row taken and ends.
-QUEUED_RETRY_WHEN_EMPTY = timedelta(seconds=30)
+# small prefetch buffer gets a twin, which finds the row taken and ends. Ten seconds is
+# ample for a task just taken from the broker to claim its row (milliseconds).
+QUEUED_RETRY_WHEN_EMPTY = timedelta(seconds=10)
 
 
 def orphaned_tasks_release() -> int:

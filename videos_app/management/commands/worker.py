@@ -8,20 +8,27 @@ Before the cluster starts, tasks that a cluster killed outright had already take
 the ORM broker are released: the broker hands a taken task out again only after its
 ``retry`` (17 minutes by default), so a queued video would wait that long after a crash.
 A task released while another cluster runs it gets a twin, which finds its row taken.
+
+A worker started while its broker (Redis) cannot be reached waits for it, as does one
+whose broker went away while it was starting (django-q2 gives up on such a start): a
+studio whose host brings Redis up late, or a worker restarted during an outage, runs
+once Redis answers instead of exiting.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.management.commands import qcluster
 
-from videos_app.jobs.recover import orphaned_tasks_release
+from videos_app.jobs.recover import orphaned_tasks_release, video_jobs_recover
 
 
 class Command(qcluster.Command):
@@ -44,6 +51,40 @@ class Command(qcluster.Command):
             # Its stats apart from the render clusters': a studio whose render workers
             # are all gone reads as stalled (/healthz/queue) even while this one runs.
             Conf.Q_STAT = f"django_q:{Conf.PREFIX}:housekeeping"
+        self.broker_wait()
         if released := orphaned_tasks_release():
             self.stdout.write(f"Released {released} task(s) taken by a worker that stopped.")
-        super().handle(*args, **options)
+        try:
+            super().handle(*args, **options)
+        except RuntimeError:  # the sentinel died starting
+            if broker_reachable():
+                raise
+            self.stderr.write("The broker went away while the worker was starting.")
+            self.broker_wait()
+            # A clean process for the next start (django-q2's start is not re-entrant).
+            os.execve(sys.executable, [sys.executable, *sys.argv], dict(os.environ))  # noqa: S606
+
+    def broker_wait(self) -> None:
+        if broker_reachable():
+            return
+        self.stderr.write("Waiting for the broker to answer.")
+        pause = 1.0
+        while not broker_reachable():
+            time.sleep(pause)
+            pause = min(pause * 2, BROKER_WAIT_MAX_SECONDS)
+        # What the broker lost meanwhile is queued again now, not at the next sweep.
+        if requeued := video_jobs_recover():
+            self.stdout.write(f"Queued again {len(requeued)} job(s) the broker lost.")
+        self.stdout.write("The broker answers; starting.")
+
+
+BROKER_WAIT_MAX_SECONDS = 5.0  # between tries, once an outage has lasted a while
+
+
+def broker_reachable() -> bool:
+    """Whether the broker answers (the ORM broker always does while its database does)."""
+    try:
+        get_broker().ping()
+    except Exception:  # any failure to answer is "not yet"
+        return False
+    return True
