@@ -43,11 +43,18 @@ HOUSEKEEPING_TASKS = (
 )
 
 
+# Their runs succeed every minute: kept, they would bury the renders in the admin's task
+# history (a failed run is still kept).
+HOUSEKEEPING_SCHEDULE_KWARGS = "q_options={'save': False}"
+
+
 def _housekeeping_schedules(using: str = "default", **kwargs: object) -> None:
-    """The sweep and the webhook retries run on the housekeeping queue (this studio's name)."""
+    """The sweep and the webhook retries run on the housekeeping queue (this studio's name),
+    and their successful runs stay out of the task history."""
     from django.conf import settings
+    from django.db.models import Q
     from django_q.models import Schedule
 
-    Schedule.objects.using(using).filter(func__in=HOUSEKEEPING_TASKS).exclude(
-        cluster=settings.HOUSEKEEPING_QUEUE
-    ).update(cluster=settings.HOUSEKEEPING_QUEUE)
+    Schedule.objects.using(using).filter(func__in=HOUSEKEEPING_TASKS).filter(
+        ~Q(cluster=settings.HOUSEKEEPING_QUEUE) | ~Q(kwargs=HOUSEKEEPING_SCHEDULE_KWARGS)
+    ).update(cluster=settings.HOUSEKEEPING_QUEUE, kwargs=HOUSEKEEPING_SCHEDULE_KWARGS)
