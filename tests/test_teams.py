@@ -93,6 +93,12 @@ def test_only_admins_and_staff_add_members(people: dict[str, User], role: str) -
         assert not Membership.objects.filter(user=newcomer).exists()
 
 
+def test_the_add_member_form_offers_the_least_privilege_first(people: dict[str, User]) -> None:
+    body = client_for(people["admin"]).get(reverse("videos:team", args=["crew"])).content.decode()
+    assert '<option value="viewer" selected>Viewer</option>' in body
+    assert '<option value="editor">Editor</option>' in body
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_only_admins_and_staff_change_roles_and_remove(people: dict[str, User], role: str) -> None:
     client = client_for(people[role])

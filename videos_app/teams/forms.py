@@ -62,7 +62,7 @@ class MemberAddForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "username"}),
         error_messages={"required": "Give the username of the person to add."},
     )
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
 
 
 class MemberRoleForm(forms.Form):
