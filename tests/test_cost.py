@@ -177,6 +177,17 @@ class TestDetailAndGallery:
         assert "Estimated cost of visible videos: <strong>$1.65</strong>" in html
         assert "yours: <strong>$0.40</strong>" in html
 
+    def test_the_gallery_says_nothing_of_cost_while_nothing_visible_is_priced(
+        self, client_in: Client, user: User
+    ) -> None:
+        make_video(user, provider="local")
+        make_video(user, provider="gateway", cost_estimate=Decimal("0"))
+        assert "Estimated cost of visible videos" not in client_in.get("/").content.decode()
+        make_video(user, provider="gateway", cost_estimate=None)  # a price nobody knows
+        html = client_in.get("/").content.decode()
+        assert "Estimated cost of visible videos: <strong>$0.00</strong>" in html
+        assert "1 unpriced" in html
+
     def test_the_summary_is_one_query(self, user: User) -> None:
         make_video(user, cost_estimate=Decimal("0.40"))
         user = User.objects.get(pk=user.pk)

@@ -52,6 +52,11 @@ class Summary:
     own_cost: Decimal
     unpriced: int  # visible videos with no estimate (unpriced upstream routes)
 
+    @property
+    def worth_showing(self) -> bool:
+        """Whether any visible video costs (or may cost) something: "$0.00" says nothing."""
+        return self.cost > 0 or self.unpriced > 0
+
 
 @dataclass(frozen=True)
 class UserUsage:
