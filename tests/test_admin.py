@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import stored_files
-from tests.factories import make_user, make_video
+from tests.factories import make_team, make_user, make_video
 from videos_app.models import Video
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +96,16 @@ def test_deleting_one_video_in_the_admin_takes_its_files_along(
     assert response.status_code == 302
     assert not Video.objects.exists()
     assert stored_files(media_root) == []
+
+
+def test_the_video_list_shows_thumbnails_and_names_the_no_team_choice(
+    admin_client: Client,
+) -> None:
+    done = completed(prompt="lighthouse at dawn")
+    make_video(prompt="still rendering", status=Video.Status.IN_PROGRESS, progress=40)
+    make_video(prompt="the crew's", team=make_team())
+    body = admin_client.get(reverse("admin:videos_app_video_changelist")).content.decode()
+    assert f'<img src="/videos/{done.pk}/media/thumbnail"' in body
+    assert "In progress 40%" in body
+    assert f"{done.size} · {done.seconds} s" in body
+    assert "(no team)" in body  # the team filter's choice for videos in no team
