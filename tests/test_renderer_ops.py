@@ -428,6 +428,12 @@ def test_the_edit_vocabulary() -> None:
     }
     # Words inside the quoted caption are text, not effects.
     assert parse_edit("caption “warm welcome”").effects == frozenset()
+    # Single quotes too, straight or curly; apostrophes are not quotes.
+    assert parse_edit("vignette, caption 'Final cut'") == parse_edit('vignette "Final cut"')
+    assert parse_edit("vignette, caption 'Final cut'").caption == "Final cut"
+    assert parse_edit("sepia, caption \u2018Day one\u2019").caption == "Day one"
+    assert parse_edit("don't go dark, it's the kids' film").caption == ""
+    assert parse_edit("don't go dark, it's the kids' film").effects == {"dark"}
 
 
 def test_an_upload_of_another_size_is_scaled_and_cropped(work: Path, upload: Path) -> None:

@@ -64,8 +64,12 @@ EFFECT_WORDS: Final[dict[str, str]] = {
 }
 OPPOSITES: Final = (("warm", "cool"), ("bright", "dark"), ("contrast", "faded"))
 OPPOSITES_TOO: Final = (("vivid", "muted"), ("slow", "fast"))
-# "Quoted words" (straight or curly double quotes) become the caption.
-QUOTED: Final = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
+# "Quoted words" (straight or curly, double or single quotes) become the caption. A
+# single quote opens only after a space or punctuation and closes only before one, so
+# the apostrophes of "don't" or "the kids' film" stay words.
+QUOTED: Final = re.compile(
+    r"\"([^\"]+)\"|“([^”]+)”|(?<!\w)'([^']+)'(?!\w)|\u2018([^\u2019]+)\u2019"
+)
 
 
 @dataclass(frozen=True)
