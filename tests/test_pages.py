@@ -526,3 +526,26 @@ def test_favicon_ico_points_at_the_studio_icon(client: Client) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("studio/favicon.svg")
+
+
+def test_the_video_page_lists_the_characters_it_used_that_the_viewer_may_see(
+    db: None,
+) -> None:
+    from videos_app.models import Character
+
+    owner, teammate = make_user("owner"), make_user("teammate")
+    team = make_team(members={owner: "editor", teammate: "viewer"})
+    shared = Character.objects.create(owner=owner, team=team, name="Mo", clip="c/mo.mp4")
+    own = Character.objects.create(owner=owner, name="Secret fox", clip="c/fox.mp4")
+    video = make_video(owner=owner, team=team)
+    video.characters.set([shared, own])
+    client = Client()
+    client.force_login(teammate)
+    page = client.get(f"/videos/{video.pk}").content.decode()
+    assert f'<a href="/characters/{shared.pk}">Mo</a>' in page
+    assert "1 you cannot see" in page
+    assert "Secret fox" not in page
+    client.force_login(owner)
+    page = client.get(f"/videos/{video.pk}").content.decode()
+    assert f'<a href="/characters/{own.pk}">Secret fox</a>' in page
+    assert "you cannot see" not in page

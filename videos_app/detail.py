@@ -46,7 +46,10 @@ def detail_context(
     posted = {open_tool: tool_form} if tool_form is not None else {}
     extensions_left, seconds_left = services.extension_budget(video)
     context = stage_context(request, video, 0)
+    characters, hidden_characters = selectors.video_characters(user=request.user, video=video)
     context.update(
+        characters=characters,
+        hidden_characters=hidden_characters,
         lineage=selectors.video_lineage(user=request.user, video=video),
         derivatives=selectors.video_derivatives(user=request.user, video=video),
         remix_form=posted.get("remix") or VideoRemixForm(prefix="remix"),

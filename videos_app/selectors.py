@@ -150,6 +150,18 @@ def characters_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ch
     return permissions.characters_visible_to(user)
 
 
+def video_characters(
+    *, user: AbstractBaseUser | AnonymousUser, video: Video
+) -> tuple[list[Character], int]:
+    """The characters ``video`` used that ``user`` may see (by name), and how many others."""
+    used = list(video.characters.order_by("name", "pk"))
+    visible = set(
+        characters_visible_to(user).filter(pk__in=[c.pk for c in used]).values_list("pk", flat=True)
+    )
+    shown = [c for c in used if c.pk in visible]
+    return shown, len(used) - len(shown)
+
+
 def character_get(*, user: AbstractBaseUser | AnonymousUser, character_id: str) -> Character:
     return characters_visible_to(user).select_related("owner").get(pk=character_id)
 
