@@ -119,7 +119,11 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 if database_url := os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
+    # Connections persist for a minute; each is checked before a request reuses it, so
+    # the first request of every thread after a database restart is not an error.
+    DATABASES = {
+        "default": dj_database_url.parse(database_url, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
