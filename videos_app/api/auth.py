@@ -85,6 +85,15 @@ def api_endpoint(*methods: str) -> Callable[[View], View]:
 
 
 def _error_for(exc: Exception, request: HttpRequest) -> HttpResponseBase:
+    response = error_envelope(exc)
+    if response is None:
+        logger.exception("API error on %s %s", request.method, request.path)
+        response = server_error_envelope()
+    return response
+
+
+def error_envelope(exc: Exception) -> HttpResponseBase | None:
+    """The envelope for a failure the API names (a client's mistake); None for any other."""
     if isinstance(exc, ApiError):
         return exc.response()
     if isinstance(exc, Http404):
@@ -97,7 +106,10 @@ def _error_for(exc: Exception, request: HttpRequest) -> HttpResponseBase:
         return error_response(400, "The request could not be read.", code="invalid_request")
     if isinstance(exc, ValidationError):
         return error_response(400, " ".join(exc.messages), code="invalid_request")
-    logger.exception("API error on %s %s", request.method, request.path)
+    return None
+
+
+def server_error_envelope() -> HttpResponseBase:
     return error_response(
         500,
         "The server had an error while processing your request.",
