@@ -153,12 +153,15 @@ def characters_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ch
 def video_characters(
     *, user: AbstractBaseUser | AnonymousUser, video: Video
 ) -> tuple[list[Character], int]:
-    """The characters ``video`` used that ``user`` may see (by name), and how many others."""
-    used = list(video.characters.order_by("name", "pk"))
-    visible = set(
-        characters_visible_to(user).filter(pk__in=[c.pk for c in used]).values_list("pk", flat=True)
+    """The characters ``video`` used that ``user`` may see (by name), and how many others
+    (one query)."""
+    visible = characters_visible_to(user).filter(pk=OuterRef("pk"))
+    used = list(
+        Character.objects.filter(videos=video)
+        .annotate(visible=Exists(visible))
+        .order_by("name", "pk")
     )
-    shown = [c for c in used if c.pk in visible]
+    shown: list[Character] = [c for c in used if c.visible]
     return shown, len(used) - len(shown)
 
 
