@@ -23,15 +23,27 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from PIL import Image
 
 from . import search
-from .images import reference_image_prepare
+from .images import (
+    KeptUpload,
+    image_read,
+    kept_upload_delete,
+    kept_upload_open,
+    kept_upload_save,
+    reference_image_sized,
+)
 from .models import Video
 from .providers import catalog
 
 MODEL_UNAVAILABLE = (
     "The model %(value)s is not available: it is unknown or turned off on this studio. "
     "Pick another."
+)
+KEPT_GONE = (
+    "The image kept from your last try is no longer there (kept images last an hour). "
+    "Choose the file again."
 )
 
 
@@ -60,13 +72,17 @@ class VideoCreateForm(forms.Form):
     reference_image = forms.FileField(
         required=False,
         label="Reference image",
-        help_text="Optional first frame: JPEG, PNG or WebP, exactly the video's size.",
+        help_text="Optional first frame: a JPEG, PNG or WebP image.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
+    # On by default here; /v1 keeps the retired service's exact-size rule unless asked
+    # (``input_reference_fit``). An unticked box is simply absent from a POST.
     fit_image = forms.BooleanField(
         required=False,
+        initial=True,
         label="Fit image to size",
-        help_text="Center-crop and resize an image of other dimensions.",
+        help_text="An image of other dimensions is cropped evenly from both sides to the "
+        "video's shape, then resized. Untick to use only an image of exactly the video's size.",
     )
     characters = forms.MultipleChoiceField(
         required=False,
@@ -75,9 +91,18 @@ class VideoCreateForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, character_choices: list[tuple[str, str]] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        character_choices: list[tuple[str, str]] | None = None,
+        user: Any = None,
+        **kwargs: Any,
     ) -> None:
+        """``user``: whose upload a kept-image token (``reference_kept``) may name."""
         super().__init__(*args, **kwargs)
+        self.user = user
+        self.kept: KeptUpload | None = None  # the kept image the page offers again
+        self._kept_posted: KeptUpload | None = None  # the one this POST's token names
+        self._upload: tuple[bytes, Image.Image] | None = None  # a new upload, while usable
         characters = self.fields["characters"]
         assert isinstance(characters, forms.MultipleChoiceField)
         characters.choices = character_choices or []
@@ -126,17 +151,56 @@ class VideoCreateForm(forms.Form):
             self.add_error("size", f"{model} does not render {size}.")
         if route and seconds and seconds not in route.seconds:
             self.add_error("seconds", f"{model} does not render {seconds} seconds.")
-        upload = cleaned.get("reference_image")
         cleaned["reference_png"] = None
-        if upload and size and "size" not in self.errors:
+        image = self._reference_image(cleaned.get("reference_image"))
+        if image is not None and size and "size" not in self.errors:
             width, height = catalog.parse_size(size)
             try:
-                cleaned["reference_png"] = reference_image_prepare(
-                    upload, width=width, height=height, fit=bool(cleaned.get("fit_image"))
+                cleaned["reference_png"] = reference_image_sized(
+                    image, width=width, height=height, fit=bool(cleaned.get("fit_image"))
                 )
             except forms.ValidationError as exc:
                 self.add_error("reference_image", exc)
+                self._upload = None  # a refused image is not kept
         return cleaned
+
+    def _reference_image(self, upload: Any) -> Image.Image | None:
+        """The image this submit uses: a new upload, else the one kept from the last try
+        (unless its "Use this reference image" box was unticked)."""
+        token = str(self.data.get("reference_kept", ""))
+        opened = None
+        if token and self.user is not None:
+            opened = kept_upload_open(token, user_id=self.user.pk)
+        self._kept_posted = opened[0] if opened else None
+        if upload:
+            try:
+                data, image = image_read(upload)
+            except forms.ValidationError as exc:
+                self.add_error("reference_image", exc)
+                return None
+            self._upload = (data, image)
+            return image
+        if not token or not self.data.get("keep_reference"):
+            return None
+        if opened is None:
+            self.add_error("reference_image", forms.ValidationError(KEPT_GONE, code="kept_gone"))
+            return None
+        self.kept = self._kept_posted
+        return opened[1]
+
+    def keep_reference(self) -> None:
+        """On a refused form: keep this submit's usable upload for the next try (the page
+        offers it again), and delete the kept one it replaces or that was unticked."""
+        if self._upload is not None and self.user is not None:
+            data, image = self._upload
+            self.kept = kept_upload_save(user_id=self.user.pk, data=data, image=image)
+        if self._kept_posted is not None and self._kept_posted != self.kept:
+            kept_upload_delete(self._kept_posted.name)
+
+    def drop_kept_reference(self) -> None:
+        """After a create: the kept upload it used (or replaced, or dropped) is deleted."""
+        if self._kept_posted is not None:
+            kept_upload_delete(self._kept_posted.name)
 
 
 def model_choices(form: forms.Form, routes: dict[str, catalog.Route]) -> None:

@@ -6,6 +6,7 @@ schedules (migration 0002): they stay here whatever moves behind them.
 
 from __future__ import annotations
 
+from .images import kept_uploads_sweep
 from .jobs.dispatch import video_job_run
 from .jobs.outage import through_database_outages
 from .jobs.recover import video_jobs_recover
@@ -17,7 +18,10 @@ def render_video(video_id: str) -> None:
 
 
 def recover_stale_jobs() -> int:
-    return len(video_jobs_recover())
+    recovered = len(video_jobs_recover())
+    # The same minute clears the create form's uploads kept past their hour.
+    kept_uploads_sweep()
+    return recovered
 
 
 def delete_upstream_copy(provider_name: str, upstream_id: str) -> bool:

@@ -119,7 +119,9 @@ def video_new(request: HttpRequest) -> HttpResponse:
     visible = list(selectors.characters_visible_to(request.user).only("id", "name", "poster")[:200])
     choices = [(c.pk, c.name) for c in visible]
     if request.method == "POST":
-        form = VideoCreateForm(request.POST, request.FILES, character_choices=choices)
+        form = VideoCreateForm(
+            request.POST, request.FILES, character_choices=choices, user=request.user
+        )
         add_team_fields(form, request.user)
         if form.is_valid():
             data = form.cleaned_data
@@ -147,7 +149,10 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     team=chosen_team(form),
                     visibility=chosen_visibility(form),
                 )
+                form.drop_kept_reference()
                 return redirect(video)
+        # Refused: a browser cannot fill the file input again, so its image waits here.
+        form.keep_reference()
     else:
         form = VideoCreateForm(character_choices=choices, initial=_initial_from(request))
         add_team_fields(form, request.user)

@@ -81,3 +81,124 @@
   seconds.addEventListener("change", update);
   update();
 })();
+
+// The reference image's preview: the chosen file (or the image the form carries, kept
+// from a refused try or taken from another video) in a frame of the chosen size's shape,
+// cropped as images.reference_image_sized crops it: it covers the frame, the overflow
+// cut evenly from both sides (object-fit: cover, centred). Without Fit an image of
+// another size is refused, and this says so before the form is sent.
+(function () {
+  "use strict";
+
+  var figure = document.getElementById("reference-preview");
+  var form = figure && figure.closest("form");
+  if (!form) return;
+  var frame = figure.querySelector(".reference-preview__frame");
+  var img = figure.querySelector("img");
+  var note = document.getElementById("reference-preview-note");
+  var input = form.querySelector("input[type=file][name=reference_image]");
+  var size = form.querySelector("select[name=size]");
+  var model = form.querySelector("select[name=model]");
+  var fit = form.querySelector("input[name=fit_image]");
+  var carried = form.querySelector("[data-reference-source]");
+  var keep = form.querySelector("input[name=keep_reference]");
+  var MAX_HEIGHT = 240; // px: a portrait frame stays on screen
+  var objectUrl = null;
+  var source = null; // {width, height, alwaysFit} of the image shown
+  var pending = null; // the same, while its image loads
+
+  function times(w, h) {
+    return w + "\u00d7" + h;
+  }
+
+  function say(text, refused) {
+    note.textContent = text;
+    note.className = refused ? "error" : "help";
+  }
+
+  function render() {
+    var parts = size ? size.value.split("x") : [];
+    var w = parseInt(parts[0], 10);
+    var h = parseInt(parts[1], 10);
+    if (!source || !w || !h) {
+      figure.hidden = !note.textContent; // an image that would not load still says so
+      return;
+    }
+    figure.hidden = false;
+    frame.hidden = false;
+    frame.style.aspectRatio = w + " / " + h;
+    frame.style.maxWidth = Math.round((MAX_HEIGHT * w) / h) + "px";
+    var sw = source.width;
+    var sh = source.height;
+    var exact = sw === w && sh === h;
+    var refused = !exact && !source.alwaysFit && !(fit && fit.checked);
+    figure.classList.toggle("reference-preview--refused", refused);
+    if (exact) {
+      say(times(w, h) + ": exactly the video's size, used as it is.", false);
+    } else if (refused) {
+      say("This image is " + times(sw, sh) + "; without Fit it must be exactly " + times(w, h) + ".", true);
+    } else {
+      var cut = sw * h > w * sh ? "its left and right edges cut" :
+        sw * h < w * sh ? "its top and bottom cut" : "nothing cut";
+      say("Cropped from " + times(sw, sh) + " (" + cut + ") and resized to " + times(w, h) + ".", false);
+    }
+  }
+
+  img.addEventListener("load", function () {
+    if (!pending) return;
+    source = {
+      width: pending.width || img.naturalWidth,
+      height: pending.height || img.naturalHeight,
+      alwaysFit: pending.alwaysFit,
+    };
+    pending = null;
+    render();
+  });
+  img.addEventListener("error", function () {
+    if (!pending) return;
+    pending = null;
+    source = null;
+    frame.hidden = true;
+    figure.hidden = false;
+    say("This file cannot be shown as an image: the studio takes JPEG, PNG or WebP.", true);
+  });
+
+  function load(url, width, height, alwaysFit) {
+    pending = { width: width, height: height, alwaysFit: alwaysFit };
+    source = null;
+    note.textContent = "";
+    img.src = url;
+  }
+
+  function choose() {
+    if (objectUrl) URL.revokeObjectURL(objectUrl);
+    objectUrl = null;
+    var file = input && input.files && input.files[0];
+    if (file) {
+      objectUrl = URL.createObjectURL(file); // read here: nothing is uploaded for it
+      load(objectUrl, 0, 0, false);
+    } else if (carried && (!keep || keep.checked)) {
+      // A kept upload's preview is a thumbnail: its data attributes give the real size.
+      load(
+        carried.currentSrc || carried.src,
+        parseInt(carried.getAttribute("data-width"), 10) || 0,
+        parseInt(carried.getAttribute("data-height"), 10) || 0,
+        carried.hasAttribute("data-always-fit")
+      );
+    } else {
+      pending = null;
+      source = null;
+      note.textContent = "";
+      img.removeAttribute("src");
+      render();
+    }
+  }
+
+  if (carried) carried.hidden = true; // the preview shows it, cropped
+  if (input) input.addEventListener("change", choose);
+  if (keep) keep.addEventListener("change", choose);
+  if (size) size.addEventListener("change", render);
+  if (model) model.addEventListener("change", render); // it may move the size
+  if (fit) fit.addEventListener("change", render);
+  choose();
+})();

@@ -120,6 +120,12 @@ class VideoCreate(Body):
         default=None,
         description="A JPEG, PNG or WebP image of exactly `size`, used as the first frame.",
     )
+    input_reference_fit: FormBool = Field(
+        default=False,
+        description="A studio extension: crop an `input_reference` of other dimensions "
+        "evenly from both sides to the video's shape, then resize it to `size` (as the "
+        "studio's create page does). Absent or false: the image must be exactly `size`.",
+    )
     characters: Annotated[
         list[IdRef], BeforeValidator(array_of_objects), Field(max_length=catalog.MAX_CHARACTERS)
     ] = Field(

@@ -35,12 +35,17 @@ _CODES = {
 }
 
 
-def reference_png(ref: UploadedFile | ImageReference, *, user: User, size: str) -> bytes:
-    """PNG bytes of exactly ``size``, or ApiError(400, param="input_reference")."""
+def reference_png(
+    ref: UploadedFile | ImageReference, *, user: User, size: str, fit: bool = False
+) -> bytes:
+    """PNG bytes of exactly ``size``, or ApiError(400, param="input_reference").
+
+    ``fit`` (the ``input_reference_fit`` extension) crops an image of other dimensions to
+    the size; without it one must match exactly, as the retired service required."""
     width, height = catalog.parse_size(size)
     source = _open(ref, user=user)
     try:
-        return reference_image_prepare(source, width=width, height=height, fit=False)
+        return reference_image_prepare(source, width=width, height=height, fit=fit)
     except ValidationError as exc:
         raise ApiError(400, _message(exc), param=PARAM, code=_code(exc)) from None
     finally:
@@ -127,5 +132,8 @@ def _message(exc: ValidationError) -> str:
     message = " ".join(exc.messages)
     if exc.code == "wrong_size":
         # The shared rule's message ends with a hint for the page form's checkbox.
-        message = message.split(". ")[0] + ". input_reference must match the video's size."
+        message = (
+            message.split(". ")[0] + ". input_reference must match the video's size "
+            "(or send input_reference_fit=true to crop it to fit)."
+        )
     return message

@@ -49,7 +49,10 @@ def video_create(request: ApiRequest) -> JsonResponse:
     reference = None
     if params.input_reference is not None:
         reference = references.reference_png(
-            params.input_reference, user=request.user, size=params.size
+            params.input_reference,
+            user=request.user,
+            size=params.size,
+            fit=params.input_reference_fit,
         )
     video = services.video_create(
         owner=request.user,
