@@ -18,6 +18,7 @@ from .. import permissions
 from ..forms import add_service_error
 from ..media import stored_file_or_404
 from ..models import Team
+from ..teams.forms import PRIVATE
 from . import selectors, services
 from .forms import PresetForm
 from .models import PromptPreset
@@ -52,9 +53,10 @@ def presets(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("from_create"):
         # "Save as preset" on the create form posts its fields here: fill the preset
         # form with them (nothing is saved until the preset is named and saved).
-        form = PresetForm(
-            user=request.user, initial={k: request.POST.get(k, "") for k in FROM_CREATE}
-        )
+        initial = {k: request.POST.get(k, "") for k in FROM_CREATE}
+        # Its "Who can see it" menu names a team as "<id>" or "<id>:private".
+        initial["team"] = initial["team"].removesuffix(PRIVATE)
+        form = PresetForm(user=request.user, initial=initial)
     elif request.method == "POST":
         form = PresetForm(request.POST, user=request.user)
         if _save(request, form, None):

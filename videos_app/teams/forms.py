@@ -1,12 +1,17 @@
-"""The "Team" select and "Private" checkbox of the create forms, and the teams pages' forms.
+"""Who sees what a create form makes (one "Who can see it" menu), and the teams pages' forms.
 
-Any form gets them with ``add_team_fields(form, user)``; ``chosen_team(form)`` reads the
-team back after ``is_valid()``. The choices are the teams the user may create in
-(``permissions.teams_for_create``) plus "Only me" (no team), so a team the user may not
-create in is an invalid choice, a form error, and nothing is stored.
+Any form gets the menu with ``add_team_fields(form, user)``; ``chosen_team(form)`` and
+``chosen_visibility(form)`` read it back after ``is_valid()``. It is one ``team`` field
+whose choices are, per team the user may create in (``permissions.teams_for_create``),
+"everyone in it" (the team's id) and, for videos, "only me, kept in it" (the id with
+``:private``), then "Only me (no team)" (empty). A team the user may not create in is an
+invalid choice, a form error, and nothing is stored. The pair the form used to post,
+``team=<id>`` and a ``private`` checkbox, is still understood.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 
@@ -15,42 +20,65 @@ from ..models import Video
 from .models import Membership, Team
 
 ONLY_ME = ""
+PRIVATE = ":private"  # a team's "only me" choice: "<team id>:private"
 
 
 def add_team_fields(
     form: forms.Form, user: permissions.AnyUser, *, private: bool = True, noun: str = "video"
 ) -> None:
+    """``private``: offer "only me, kept in the team" (videos have it, characters not)."""
     teams = {str(team.pk): team for team in permissions.teams_for_create(user)}
     form._studio_teams = teams  # type: ignore[attr-defined]
-    choices = [(pk, team.name) for pk, team in teams.items()]
+    choices: list[Any] = []
+    for pk, team in teams.items():
+        if private:
+            choices.append(
+                (
+                    team.name,
+                    [
+                        (pk, f"Everyone in {team.name}"),
+                        (pk + PRIVATE, f"Only me — private, kept in {team.name}"),
+                    ],
+                )
+            )
+        else:
+            choices.append((pk, f"Everyone in {team.name}"))
     choices.append((ONLY_ME, "Only me (no team)"))
     default = permissions.default_team(user)
+    initial = form.initial.get("team", str(default.pk) if default else ONLY_ME)
+    if private and form.initial.get("private") and initial:
+        # "Use these settings" of a private video (presets.selectors.video_settings).
+        form.initial["team"] = f"{initial}{PRIVATE}"
+    help_text = f"“Everyone in” a team: its members see the {noun}."
+    if private:
+        help_text += " “Private”: it stays in the team, but only you and staff see it."
+    help_text += " “Only me (no team)”: yours alone (and staff's)."
     form.fields["team"] = forms.ChoiceField(
-        label="Team",
+        label="Who can see it",
         choices=choices,
         required=False,
-        initial=str(default.pk) if default else ONLY_ME,
-        help_text=f"Its members see the {noun}; “Only me” keeps it to you (and staff).",
+        initial=initial,
+        help_text=help_text,
         error_messages={
-            "invalid_choice": "You cannot create in that team: editors and admins can."
+            "invalid_choice": "You cannot create in that team: only its editors and admins "
+            "can. Pick one of the choices listed."
         },
     )
-    if private:
-        form.fields["private"] = forms.BooleanField(
-            label="Private (only me and staff)",
-            required=False,
-            help_text="Keep it out of the team's gallery while it stays in the team.",
-        )
+    form._studio_private = private  # type: ignore[attr-defined]
 
 
 def chosen_team(form: forms.Form) -> Team | None:
-    """The team chosen in a valid form (None: "Only me")."""
+    """The team chosen in a valid form (None: "Only me (no team)")."""
     teams: dict[str, Team] = getattr(form, "_studio_teams", {})
-    return teams.get(form.cleaned_data.get("team") or ONLY_ME)
+    value: str = form.cleaned_data.get("team") or ONLY_ME
+    return teams.get(value.removesuffix(PRIVATE))
 
 
 def chosen_visibility(form: forms.Form) -> str:
-    if form.cleaned_data.get("private"):
+    value: str = form.cleaned_data.get("team") or ONLY_ME
+    # The old separate checkbox, from a page still open (or a script) from before.
+    legacy = forms.CheckboxInput().value_from_datadict(form.data, form.files, "private")
+    if value.endswith(PRIVATE) or (legacy and getattr(form, "_studio_private", False)):
         return Video.Visibility.PRIVATE
     return Video.Visibility.TEAM
 
