@@ -67,3 +67,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_export.py
 	$(BIN)/python bench/bench_upstream.py
+
+# The README's screenshots (docs/images/*.png), taken from a throwaway live studio.
+.PHONY: screenshots
+screenshots: $(VENV)/.installed-dev chromium
+	$(BIN)/python bin/screenshots
