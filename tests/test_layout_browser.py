@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-from tests.browser import launch_browser, shot, sign_in  # noqa: E402
+from tests.browser import launch_browser, shot, sign_in, wait_for_js  # noqa: E402
 
 DESK = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -160,3 +160,21 @@ def test_the_comment_box_is_in_view_with_the_player(
     assert box["bottom"] <= height and button["bottom"] <= height, (player, box, button)
     # Not squeezed to make room: as tall as the page's width allows, up to 280 px.
     assert player["height"] >= min(280, player["width"] * 9 / 16 - 2), player
+
+
+def test_timecode_is_a_preference_the_player_label_follows(page: Any, studio: LiveStudio) -> None:
+    page.goto(studio.url + "/account/preferences")  # start from the default, whatever ran before
+    page.check("input[name=time_format][value=clock]")
+    page.click("form.panel button[type=submit]")
+    page.goto(studio.url + "/")
+    href = page.get_attribute("#gallery-grid article.card a.card__media[data-video]", "href")
+    page.goto(studio.url + href)
+    page.wait_for_selector("#player")
+    label = page.locator("[data-at-now]")
+    assert "(0:00.0)" in label.inner_text()
+    page.click("#comments .comments__times button")  # "Show timecode": back on this page
+    page.wait_for_selector('#comments[data-time-format="timecode"]')
+    page.evaluate("document.getElementById('player').currentTime = 1.5")
+    wait_for_js(page, "document.querySelector('[data-at-now]').innerText.includes('00:00:01:12')")
+    page.click("#comments .comments__times button")  # and back
+    page.wait_for_selector('#comments[data-time-format="clock"]')

@@ -15,8 +15,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import permissions, polling, selectors, services
+from .accounts.selectors import time_format_for
 from .forms import VideoEditForm, VideoExtendForm, VideoRemixForm
 from .models import Video
+from .renderer.spec import FPS
 from .review import selectors as review_selectors
 from .review.forms import CommentForm
 from .review.services import allowed_transitions
@@ -97,7 +99,8 @@ def comments_context(
     request: HttpRequest, video: Video, form: CommentForm | None = None
 ) -> dict[str, Any]:
     """The comment section; ``form`` is a posted form with errors, shown where it was."""
-    threads = review_selectors.comment_threads(video=video)
+    time_format = time_format_for(request.user)
+    threads = review_selectors.comment_threads(video=video, time_format=time_format)
     reply_to = None
     if form is not None:
         parent = str(form.data.get("parent", ""))
@@ -111,4 +114,6 @@ def comments_context(
         "reply_form": form if reply_to is not None else None,
         "reply_error_for": reply_to,
         "user_is_staff": permissions.is_staff(request.user),
+        "time_format": time_format,
+        "fps": FPS,
     }

@@ -10,6 +10,7 @@ from django.urls import reverse
 # The domains' rows, defined in their packages and imported here so they keep the app
 # label ``videos_app``, their tables and their migrations (``videos_app.models.Team`` etc.
 # stay importable).
+from .accounts.models import Preferences  # noqa: F401
 from .presets.models import PromptPreset  # noqa: F401
 from .providers import catalog
 from .review.models import Comment, Favorite, ReviewEvent, ReviewState  # noqa: F401

@@ -48,10 +48,7 @@
   }
 
   function fmt(t) {
-    var tenths = Math.round(t * 10);
-    var m = Math.floor(tenths / 600);
-    var s = Math.floor((tenths % 600) / 10);
-    return m + ":" + (s < 10 ? "0" : "") + s + "." + (tenths % 10);
+    return window.studioMoment(t, root);
   }
 
   function showTime() {

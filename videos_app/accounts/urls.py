@@ -1,4 +1,4 @@
-"""The account settings pages (API keys); included at the site root by studio/urls.py."""
+"""The account settings pages (API keys, preferences), included at the root by studio/urls.py."""
 
 from __future__ import annotations
 
@@ -8,5 +8,6 @@ from . import views
 
 urlpatterns: list[URLPattern] = [
     path("account/api-keys", views.api_keys, name="api_keys"),
+    path("account/preferences", views.preferences, name="preferences"),
     path("account/api-keys/<int:key_id>/revoke", views.api_key_revoke, name="api_key_revoke"),
 ]

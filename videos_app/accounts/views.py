@@ -1,4 +1,4 @@
-"""The API keys settings page: create (named), list and revoke the signed-in user's keys."""
+"""The account pages: API keys (create, named; list; revoke) and display preferences."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..api import keys
 from ..models import ApiKey
-from .forms import ApiKeyCreateForm
+from . import selectors, services
+from .forms import ApiKeyCreateForm, PreferencesForm
 
 
 @login_required
@@ -45,3 +47,24 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     keys.api_key_revoke(key=key)
     messages.success(request, f"Revoked “{key.name}”. Programs using it now get 401.")
     return redirect("api_keys")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The preferences page; a post may come from elsewhere (the comments' switch) with a
+    ``next`` page to go back to."""
+    initial = {"time_format": selectors.time_format_for(request.user)}
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.preferences_update(user=request.user, time_format=form.cleaned_data["time_format"])
+        messages.success(request, "Preferences saved.")
+        back = str(request.POST.get("next", ""))
+        if url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(back)
+        return redirect("preferences")
+    return render(
+        request, "account/preferences.html", {"form": form}, status=400 if form.errors else 200
+    )

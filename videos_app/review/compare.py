@@ -14,8 +14,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from ..accounts.selectors import time_format_for
 from ..http import video_or_404
 from ..models import Video
+from ..renderer.spec import FPS
 
 COMPARE_MIN, COMPARE_MAX = 2, 4
 
@@ -48,6 +50,8 @@ def compare(request: HttpRequest) -> HttpResponse:
         "settings_rows": compare_settings(videos),
         "prompts_differ": len({v.prompt for v in videos}) > 1,
         "max_seconds": max(v.seconds for v in videos),
+        "time_format": time_format_for(request.user),
+        "fps": FPS,
     }
     return render(request, "videos/compare.html", context)
 

@@ -11,7 +11,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .. import permissions
+from ..accounts.selectors import time_format_for
 from ..models import Video
+from ..renderer.spec import FPS
 from .models import Comment, Favorite, ReviewEvent
 from .services import MENTION_RE
 
@@ -32,8 +34,15 @@ def review_history(*, video: Video) -> list[ReviewEvent]:
     return list(events[:REVIEW_HISTORY_LIMIT])
 
 
-def format_seconds(value: float) -> str:
-    """12.34 -> "0:12.3" (minutes:seconds with tenths), as the player's time reads."""
+def format_seconds(value: float, time_format: str = "clock") -> str:
+    """A moment as the user reads it: 12.34 -> "0:12.3" (minutes:seconds with tenths, as
+    the player's time reads) or, as timecode, "00:00:12:08" (hours:minutes:seconds:frames,
+    at the studio's frame rate)."""
+    if time_format == "timecode":
+        seconds, frames = divmod(round(value * FPS), FPS)
+        minutes, seconds = divmod(seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}"
     tenths = round(value * 10)
     minutes, rest = divmod(tenths, 600)
     return f"{minutes}:{rest // 10:02d}.{rest % 10}"
@@ -59,16 +68,17 @@ class Thread:
     replies: list[Comment]
 
 
-def _decorate(comment: Comment) -> Comment:
+def _decorate(comment: Comment, time_format: str) -> Comment:
     mentioned = {user.get_username().lower() for user in comment.mentions.all()}
     comment.body_html = comment_html(comment, mentioned)  # type: ignore[attr-defined]
     if comment.at_seconds is not None:
-        comment.at_label = format_seconds(comment.at_seconds)  # type: ignore[attr-defined]
+        comment.at_label = format_seconds(comment.at_seconds, time_format)  # type: ignore[attr-defined]
     return comment
 
 
-def comment_threads(*, video: Video) -> list[Thread]:
-    """The video's comments as threads: each root comment with its replies, oldest first."""
+def comment_threads(*, video: Video, time_format: str = "clock") -> list[Thread]:
+    """The video's comments as threads: each root comment with its replies, oldest first;
+    moments labelled in ``time_format`` (see ``format_seconds``)."""
     comments = (
         Comment.objects.filter(video_id=video.pk)
         .select_related("author")
@@ -78,7 +88,7 @@ def comment_threads(*, video: Video) -> list[Thread]:
     threads: dict[int, Thread] = {}
     orphans: list[Comment] = []
     for comment in comments:
-        _decorate(comment)
+        _decorate(comment, time_format)
         if comment.parent_id is None:
             threads[comment.pk] = Thread(root=comment, replies=[])
         elif comment.parent_id in threads:
@@ -114,4 +124,5 @@ def mentions_of(*, user: AnyUser) -> list[Comment]:
         .prefetch_related("mentions")
         .order_by("-created_at", "-id")
     )
-    return [_decorate(c) for c in comments[:MENTIONS_PAGE_LIMIT]]
+    time_format = time_format_for(user)
+    return [_decorate(c, time_format) for c in comments[:MENTIONS_PAGE_LIMIT]]
