@@ -122,7 +122,7 @@ class TestEdit:
         with clip.open("rb") as fh:
             uploads: list[Any] = [clip.read_bytes(), fh, clip]
             for upload in uploads:
-                video = client.videos.edit(prompt="make it snow", video=upload)
+                video = client.videos.edit(prompt="make it snow, in black and white", video=upload)
                 # Same length and size as the upload; the default model.
                 row = assert_queued(video, seconds="2", size="1280x720")
                 assert (video.model, video.remixed_from_video_id) == ("sora-2", None)
@@ -130,7 +130,9 @@ class TestEdit:
                 assert row.source_upload
 
     def test_an_upload_may_name_its_model(self, client: OpenAI) -> None:
-        video = client.videos.edit(prompt="p", video=wide_mp4(), extra_body={"model": "sora-2-pro"})
+        video = client.videos.edit(
+            prompt="mirror", video=wide_mp4(), extra_body={"model": "sora-2-pro"}
+        )
         assert video.model == "sora-2-pro"
 
     def test_a_video_id_works_through_extra_body_and_as_json(
@@ -139,7 +141,7 @@ class TestEdit:
         source = completed_video(owner, size="1280x720", seconds=8, model="sora-2-pro")
         # Multipart with the bracket key video[id]; the SDK insists on `video`, so omit it.
         video = client.videos.edit(
-            prompt="p",
+            prompt="mirror",
             video=openai.omit,  # type: ignore[arg-type]
             extra_body={"video": {"id": source.pk}},
         )
@@ -147,7 +149,7 @@ class TestEdit:
         assert video.model == "sora-2-pro"
         assert row.source == source
         video = client.post(
-            "/videos/edits", body={"prompt": "p", "video": {"id": source.pk}}, cast_to=Video
+            "/videos/edits", body={"prompt": "mirror", "video": {"id": source.pk}}, cast_to=Video
         )
         assert VideoRow.objects.get(pk=video.id).source == source
 
@@ -243,7 +245,7 @@ def test_an_upload_of_another_size_never_answers_a_size_the_sdk_refuses(
 ) -> None:
     extra = {"seconds": "4"} if method == "extend" else {}
     try:
-        video = getattr(client.videos, method)(prompt="p", video=mp4_bytes(), **extra)
+        video = getattr(client.videos, method)(prompt="mirror", video=mp4_bytes(), **extra)
     except openai.BadRequestError as exc:  # refusing it is as good as resizing it
         assert exc.param == "video"
     else:

@@ -155,7 +155,7 @@ class TestOperations:
     @pytest.mark.parametrize(
         ("path", "fields", "seconds"),
         [
-            ("/v1/videos/edits", {"prompt": "p"}, "8"),
+            ("/v1/videos/edits", {"prompt": "mirror"}, "8"),
             ("/v1/videos/extensions", {"prompt": "p", "seconds": "4"}, "12"),
         ],
     )
@@ -179,7 +179,7 @@ class TestOperations:
     @pytest.mark.parametrize(
         ("path", "fields"),
         [
-            ("/v1/videos/edits", {"prompt": "p"}),
+            ("/v1/videos/edits", {"prompt": "mirror"}),
             ("/v1/videos/extensions", {"prompt": "p", "seconds": "4"}),
         ],
     )

@@ -85,7 +85,7 @@ class TestRecordedCost:
     ) -> None:
         source = completed_video(user, model="priced", seconds=8, provider="gateway")
         assert (
-            client_in.post(f"/videos/{source.pk}/edit", {"edit-prompt": "b/w"}).status_code == 302
+            client_in.post(f"/videos/{source.pk}/edit", {"edit-prompt": "b&w"}).status_code == 302
         )
         edit = newest(user)
         assert (edit.operation, edit.cost_estimate) == ("edit", Decimal("0.4000"))
@@ -94,7 +94,7 @@ class TestRecordedCost:
         self, api: Client, user: User, priced: ModelRoute
     ) -> None:
         clip = SimpleUploadedFile("clip.mp4", mp4_bytes(2.0), content_type="video/mp4")
-        body = api.post("/v1/videos/edits", {"prompt": "p", "video": clip, "model": "priced"})
+        body = api.post("/v1/videos/edits", {"prompt": "mirror", "video": clip, "model": "priced"})
         video = Video.objects.get(pk=body.json()["id"])
         assert (video.seconds, video.cost_estimate) == (2, Decimal("0.1000"))
 

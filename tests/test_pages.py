@@ -336,7 +336,7 @@ class TestDetail:
         )
         assert response.status_code == 286
         body = response.content.decode()
-        assert "<video" in body and "hx-trigger" not in body
+        assert "<video" in body and "load delay:" not in body  # no poll left
 
     def test_a_poll_costs_at_most_two_queries(self, client_in: Client, user: object) -> None:
         video = make_video(user, status=Video.Status.IN_PROGRESS, progress=5)

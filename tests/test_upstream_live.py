@@ -139,7 +139,9 @@ def test_every_operation_runs_on_the_upstream_studio(
     assert asset_names(main, source) == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"]
     derived = {
         "remix": new_job(main, operation="remix", source_id=source, prompt="a paper boat at dusk"),
-        "edit": new_job(main, operation="edit", source_id=source, prompt="add falling leaves"),
+        "edit": new_job(
+            main, operation="edit", source_id=source, prompt="mirror it and add falling leaves"
+        ),
         "extend": new_job(
             main,
             operation="extend",

@@ -56,7 +56,7 @@ def detail_context(
         derivatives=selectors.video_derivatives(user=request.user, video=video),
         remix_form=posted.get("remix") or VideoRemixForm(prefix="remix"),
         extend_form=posted.get("extend") or VideoExtendForm(prefix="extend"),
-        edit_form=posted.get("edit") or VideoEditForm(prefix="edit"),
+        edit_form=posted.get("edit") or VideoEditForm(prefix="edit", model=video.model),
         extensions_left=extensions_left,
         extension_seconds_left=seconds_left,
         open_tool=open_tool,

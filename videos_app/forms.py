@@ -19,10 +19,12 @@ Query parameters (all optional): ``creator`` (username), ``team`` (slug), ``stat
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from PIL import Image
 
 from . import search
@@ -36,6 +38,7 @@ from .images import (
 )
 from .models import Video
 from .providers import catalog
+from .renderer.edit import EditReading, read_edit
 
 MODEL_UNAVAILABLE = (
     "The model %(value)s is not available: it is unknown or turned off on this studio. "
@@ -260,6 +263,37 @@ class VideoEditForm(forms.Form):
         ),
         error_messages={"required": "Say what the edit should do."},
     )
+    default_look = forms.BooleanField(
+        required=False,
+        label="If nothing is understood, use the default look",
+        help_text="A warm grade, a vignette and the prompt as a caption.",
+    )
+
+    # _form_fields.html shows this fragment under the field (edit_preview fills it live).
+    preview_field = "prompt"
+    preview_template = "videos/_edit_preview.html"
+
+    def __init__(self, *args: Any, model: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # As the prompt is typed, the line after it says what will be applied, by the
+        # model the edit runs on (``model``: a studio video's; else the form's choice).
+        self.preview_model = model
+        self.fields["prompt"].widget.attrs.update(
+            {
+                "hx-get": reverse("videos:edit_preview"),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "next .edit-preview",
+                "hx-swap": "innerHTML",
+                "hx-include": "closest form",
+                **({"hx-vals": json.dumps({"model": model})} if model else {}),
+            }
+        )
+
+    @property
+    def reading(self) -> EditReading | None:
+        """What the prompt typed so far asks for (None before anything is typed)."""
+        prompt = str(self.data.get(self.add_prefix("prompt"), "")) if self.is_bound else ""
+        return read_edit(prompt) if prompt.strip() else None
 
 
 class VideoEditUploadForm(VideoEditForm):

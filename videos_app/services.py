@@ -19,11 +19,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Case, QuerySet, When
+from django.urls import reverse
 from django_q.tasks import async_task
 
 from . import permissions, probe
 from .models import Character, Team, Video, asset_path, new_seed
-from .providers import catalog
+from .providers import catalog, registry
+from .renderer.edit import read_edit
 
 logger = logging.getLogger(__name__)
 
@@ -243,10 +245,14 @@ def video_edit(
     model: str | None = None,
     team: Team | None = None,
     visibility: str | None = None,
+    default_look: bool = False,
+    guide_url: str = "",
 ) -> Video:
     """A new video: the source with what the prompt asks applied; same length and size.
 
     ``team`` is for an upload; a studio source decides the team (``_derived_placement``).
+    On the studio's renderer a prompt that names nothing it understands is refused
+    (naming ``guide_url``, its vocabulary) unless ``default_look`` asks for the default.
     """
     placement = _derived_placement(owner, source, team, visibility)
     # An edit may ask for another model than its source's.
@@ -256,6 +262,8 @@ def video_edit(
         model=model or (source.model if source else catalog.DEFAULT_MODEL),
         limit=catalog.MAX_EDIT_SECONDS,
     )
+    if start.route.provider_kind == registry.LOCAL and not default_look:
+        edit_prompt_check(prompt, guide_url=guide_url)
     return _derived_save(
         start,
         owner=owner,
@@ -264,6 +272,32 @@ def video_edit(
         prompt=prompt,
         seconds=start.seconds,
         billed_seconds=start.seconds,
+    )
+
+
+def edit_guide_path() -> str:
+    """Where the edit vocabulary is listed (the "Edit a video file" page)."""
+    return reverse("videos:edit_upload") + "#vocabulary"
+
+
+def edit_prompt_check(prompt: str, *, guide_url: str = "") -> None:
+    """ValidationError (on ``prompt``) for an edit that names nothing the renderer makes:
+    it would otherwise run the default look without being asked."""
+    reading = read_edit(prompt)
+    if reading.understood:
+        return
+    guide_url = guide_url or edit_guide_path()
+    unknown = f" (not understood: {', '.join(reading.unknown[:8])})" if reading.unknown else ""
+    raise ValidationError(
+        {
+            "prompt": ValidationError(
+                f"Nothing in this prompt names an edit the studio's renderer makes{unknown}. "
+                "Name effects such as black and white, slow motion or vignette, or a caption "
+                f"in quotes; the words it understands are listed at {guide_url}. Or ask for "
+                "the default look (a warm grade, a vignette and the prompt as a caption).",
+                code="edit_not_understood",
+            )
+        }
     )
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("videos/new", views.video_new, name="new"),
     path("videos/progress", views.gallery_progress, name="gallery_progress"),
     path("videos/edit", views.video_edit_upload, name="edit_upload"),
+    path("videos/edit/preview", views.video_edit_preview, name="edit_preview"),
     path("videos/<str:video_id>", views.video_detail, name="detail"),
     path("videos/<str:video_id>/status", views.video_status, name="status"),
     path("videos/<str:video_id>/delete", views.video_delete, name="delete"),

@@ -32,7 +32,9 @@ from .http import HtmxHttpRequest, video_or_404
 from .media import stored_file_or_404
 from .models import Character, ModelRoute, Video
 from .presets import selectors as presets
+from .providers import catalog, registry
 from .providers.base import ASSET_VARIANTS
+from .renderer.edit import read_edit
 from .teams.forms import add_team_fields, chosen_team, chosen_visibility
 
 GALLERY_PAGE_SIZE = 24
@@ -261,8 +263,25 @@ def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
             owner=user,  # type: ignore[arg-type]
             source=source,
             prompt=data["prompt"],
+            default_look=data["default_look"],
         ),
     )
+
+
+@login_required
+@require_GET
+def video_edit_preview(request: HttpRequest) -> HttpResponse:
+    """What an edit prompt will apply, for the line under the prompt (htmx, as it is typed):
+    the studio's renderer reads it against its vocabulary; another engine, as written."""
+    prompt = next((str(v) for k, v in request.GET.items() if k.rsplit("-", 1)[-1] == "prompt"), "")
+    try:
+        route = catalog.route(request.GET.get("model") or catalog.DEFAULT_MODEL)
+    except catalog.ModelUnavailable:
+        route = None
+    context: dict[str, Any] = {"reading": read_edit(prompt) if prompt.strip() else None}
+    if route is not None and route.provider_kind != registry.LOCAL:
+        context = {"engine": route.provider_label}
+    return render(request, "videos/_edit_preview.html", context)
 
 
 @login_required
@@ -279,6 +298,7 @@ def video_edit_upload(request: HttpRequest) -> HttpResponse:
                     upload=form.cleaned_data["video"],
                     prompt=form.cleaned_data["prompt"],
                     model=form.cleaned_data["model"],
+                    default_look=form.cleaned_data["default_look"],
                     team=chosen_team(form),
                     visibility=chosen_visibility(form),
                 )

@@ -171,6 +171,14 @@ class VideoEdit(Body):
         default=None,
         description="For an uploaded source only; an edit of a video id keeps its model.",
     )
+    default_look: FormBool = Field(
+        default=False,
+        description="A studio extension: on the studio's own renderer an edit prompt that "
+        "names none of its effects or a quoted caption is refused (400, "
+        "`edit_not_understood`, naming the vocabulary's page). True: run the default look "
+        "instead (a warm grade, a vignette and the prompt as a caption), as the renderer "
+        "did before.",
+    )
 
 
 class VideoExtend(Body):

@@ -252,6 +252,8 @@ def video_edit(request: ApiRequest) -> JsonResponse:
             owner=request.user,
             prompt=params.prompt,
             model=params.model.name if params.model else None,
+            default_look=params.default_look,
+            guide_url=request.build_absolute_uri(services.edit_guide_path()),
             **_source(request, params.video),
         )
     except ValidationError as exc:

@@ -5,11 +5,12 @@ source is scaled to cover the size and centre-cropped, and its timeline is confo
 the length (a longer source is cut, a shorter one holds its last frame).
 
 Words of the prompt pick effects (the vocabulary shown on the edit page, see
-``EFFECT_WORDS``); several combine. A prompt with none of them gets the default: a warm
-grade, a vignette and the prompt as a caption. Per frame the work is cheap and
-vectorized: the colour effects are composed into one lookup table per plane (Y, U, V),
-blur and pixelation go through libswscale (scale down, scale back up), the vignette is
-one precomputed multiplier, flips are slices.
+``EFFECT_WORDS``); several combine. ``read_edit`` says what a prompt will apply and what
+it did not understand. A prompt with none of them gets the default (a warm grade, a
+vignette and the prompt as a caption): the studio runs one only when it was asked for.
+Per frame the work is cheap and vectorized: the colour effects are composed into one
+lookup table per plane (Y, U, V), blur and pixelation go through libswscale (scale down,
+scale back up), the vignette is one precomputed multiplier, flips are slices.
 
 Frames stream: they are decoded in chunks of at most ``WINDOW`` and converted once.
 Reverse walks the source backwards chunk by chunk, each chunk decoded forward from the
@@ -72,6 +73,62 @@ QUOTED: Final = re.compile(
 )
 
 
+# What each effect is called when the studio says what it will apply.
+EFFECT_LABELS: Final[dict[str, str]] = {
+    "mono": "black and white",
+    "sepia": "sepia",
+    "warm": "warm grade",
+    "cool": "cool grade",
+    "bright": "brighter",
+    "dark": "darker",
+    "contrast": "high contrast",
+    "faded": "faded",
+    "vivid": "vivid colour",
+    "muted": "muted colour",
+    "invert": "inverted",
+    "mirror": "mirrored",
+    "upside_down": "upside down",
+    "reverse": "reversed",
+    "slow": "slow motion",
+    "fast": "fast forward",
+    "blur": "blur",
+    "vignette": "vignette",
+    "pixelate": "pixelated",
+}
+# Words that only join the effects up ("make it look more ... and add a ..."): not
+# reported as misunderstood.
+FILLER: Final = frozenset(
+    """a an the and or but then also plus with without of to in on into onto at as by for
+    from it its this that these those me my our us please make made makes look looks looking
+    like more less much very really bit little slightly some add adds apply give put turn
+    set use keep let have has be is are was were should would could can will just only
+    everything whole all over effect effects filter filters style styled feel vibe video
+    clip footage shot scene caption captions title titles text saying says say reads read
+    write words overlay""".split()  # noqa: SIM905 (a word list reads best as words)
+)
+# The look of an edit that named nothing it understands, used only when asked for.
+DEFAULT_EFFECTS: Final = frozenset({"warm", "vignette"})
+
+
+@dataclass(frozen=True)
+class EditReading:
+    """What a prompt asks of the edit, as the studio understands it."""
+
+    effects: tuple[str, ...]  # in the order the prompt names them
+    caption: str
+    unknown: tuple[str, ...]  # words that are neither effects nor filler
+
+    @property
+    def understood(self) -> bool:
+        return bool(self.effects or self.caption)
+
+    @property
+    def applied(self) -> list[str]:
+        """Human labels of what will be applied, the caption last."""
+        labels = [EFFECT_LABELS[name] for name in self.effects]
+        return labels + ([f"caption \u2018{self.caption}\u2019"] if self.caption else [])
+
+
 @dataclass(frozen=True)
 class Edit:
     effects: frozenset[str] = field(default_factory=frozenset)
@@ -82,25 +139,41 @@ class Edit:
         return 0.5 if "slow" in self.effects else 2.0 if "fast" in self.effects else 1.0
 
 
-def parse_edit(prompt: str) -> Edit:
-    """The effects the prompt asks for (see ``EFFECT_WORDS``); the default if none."""
+def read_edit(prompt: str) -> EditReading:
+    """The effects and caption the prompt asks for (see ``EFFECT_WORDS``, ``QUOTED``), and
+    the words it names that are neither."""
     quoted = [next(g for g in m.groups() if g is not None) for m in QUOTED.finditer(prompt)]
     caption = " / ".join(" ".join(q.split()) for q in quoted if q.strip())
     text = QUOTED.sub(" ", prompt).lower()
     first: dict[str, int] = {}
+    spans: list[tuple[int, int]] = []
     for name, pattern in EFFECT_WORDS.items():
-        match = re.search(rf"(?<![\w&])(?:{pattern})(?![\w&])", text)
-        if match:
-            first[name] = match.start()
+        matches = list(re.finditer(rf"(?<![\w&])(?:{pattern})(?![\w&])", text))
+        if matches:
+            first[name] = matches[0].start()
+            spans += [m.span() for m in matches]
     for a, b in (*OPPOSITES, *OPPOSITES_TOO):
         if a in first and b in first:
             del first[b if first[a] < first[b] else a]
-    effects = set(first)
-    if "sepia" in effects:
-        effects.discard("mono")  # sepia is a toned black and white
-    if not effects and not caption:
-        return Edit(frozenset({"warm", "vignette"}), " ".join(prompt.split()))
-    return Edit(frozenset(effects), caption)
+    if "sepia" in first:
+        first.pop("mono", None)  # sepia is a toned black and white
+    rest = "".join(" " if any(a <= i < b for a, b in spans) else c for i, c in enumerate(text))
+    unknown = dict.fromkeys(
+        word
+        for word in re.findall(r"[a-z][a-z'\u2019-]*", rest)
+        if word.strip("'\u2019-") not in FILLER and len(word) > 1
+    )
+    return EditReading(tuple(sorted(first, key=first.__getitem__)), caption, tuple(unknown))
+
+
+def parse_edit(prompt: str) -> Edit:
+    """The edit the prompt asks for; one that names nothing understood gets the default
+    look (a warm grade, a vignette and the prompt as a caption). The studio refuses such a
+    prompt at create time unless the caller asked for the default (``read_edit``)."""
+    reading = read_edit(prompt)
+    if not reading.understood:
+        return Edit(DEFAULT_EFFECTS, " ".join(prompt.split()))
+    return Edit(frozenset(reading.effects), reading.caption)
 
 
 # ---------------------------------------------------------------------------- colour
