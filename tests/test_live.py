@@ -90,7 +90,7 @@ def test_a_video_created_in_the_form_is_rendered_by_the_worker(studio: LiveStudi
             break
         time.sleep(0.1)
     done = wait_until_done(client, video_id)
-    assert "<video" in done.text and "hx-trigger" not in done.text
+    assert "<video" in done.text and "load delay:" not in done.text  # no poll left
     assert any(0 < v < 100 for v in seen), seen  # the bar moved through real progress
     video = client.get(f"/videos/{video_id}/media/video")
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
