@@ -277,7 +277,6 @@ class VideoEditForm(forms.Form):
         super().__init__(*args, **kwargs)
         # As the prompt is typed, the line after it says what will be applied, by the
         # model the edit runs on (``model``: a studio video's; else the form's choice).
-        self.preview_model = model
         self.fields["prompt"].widget.attrs.update(
             {
                 "hx-get": reverse("videos:edit_preview"),
@@ -292,8 +291,12 @@ class VideoEditForm(forms.Form):
     @property
     def reading(self) -> EditReading | None:
         """What the prompt typed so far asks for (None before anything is typed)."""
-        prompt = str(self.data.get(self.add_prefix("prompt"), "")) if self.is_bound else ""
-        return read_edit(prompt) if prompt.strip() else None
+        return edit_reading(str(self.data.get(self.add_prefix("prompt"), "")))
+
+
+def edit_reading(prompt: str) -> EditReading | None:
+    """What an edit prompt asks for, or None for a blank one (nothing to say yet)."""
+    return read_edit(prompt) if prompt.strip() else None
 
 
 class VideoEditUploadForm(VideoEditForm):

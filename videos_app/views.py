@@ -27,6 +27,7 @@ from .forms import (
     VideoExtendForm,
     VideoRemixForm,
     add_service_error,
+    edit_reading,
 )
 from .http import HtmxHttpRequest, video_or_404
 from .media import stored_file_or_404
@@ -34,7 +35,6 @@ from .models import Character, ModelRoute, Video
 from .presets import selectors as presets
 from .providers import catalog, registry
 from .providers.base import ASSET_VARIANTS
-from .renderer.edit import read_edit
 from .teams.forms import add_team_fields, chosen_team, chosen_visibility
 
 GALLERY_PAGE_SIZE = 24
@@ -278,7 +278,7 @@ def video_edit_preview(request: HttpRequest) -> HttpResponse:
         route = catalog.route(request.GET.get("model") or catalog.DEFAULT_MODEL)
     except catalog.ModelUnavailable:
         route = None
-    context: dict[str, Any] = {"reading": read_edit(prompt) if prompt.strip() else None}
+    context: dict[str, Any] = {"reading": edit_reading(prompt)}
     if route is not None and route.provider_kind != registry.LOCAL:
         context = {"engine": route.provider_label}
     return render(request, "videos/_edit_preview.html", context)
