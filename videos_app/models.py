@@ -37,6 +37,10 @@ def reference_path(video: Video, filename: str) -> str:
     return asset_path(video, "reference" + _suffix(filename))
 
 
+def last_frame_path(video: Video, filename: str) -> str:
+    return asset_path(video, "last-frame" + _suffix(filename))
+
+
 def character_path(character: Character, filename: str) -> str:
     return f"characters/{character.pk}/{filename}"
 
@@ -117,6 +121,11 @@ class Video(models.Model):
     source_upload = models.FileField(blank=True, max_length=255)
     # Extend: the new segment's length (``seconds`` is the stitched total), and how many
     # extensions the chain up to and including this video holds.
+    # Beyond the retired API: an image to end on, what to avoid, sound on or off (None:
+    # the model's default). The route's capabilities say which a model takes.
+    last_frame = models.FileField(upload_to=last_frame_path, blank=True, max_length=255)
+    negative_prompt = models.TextField(blank=True, default="", max_length=2000)
+    audio = models.BooleanField(null=True, blank=True)
     segment_seconds = models.PositiveSmallIntegerField(default=0)
     chain_extensions = models.PositiveSmallIntegerField(default=0)
     video_file = models.FileField(blank=True, max_length=255)

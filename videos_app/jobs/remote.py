@@ -42,7 +42,6 @@ from PIL import Image
 from videos_app.models import Provider as ProviderRow
 from videos_app.models import Video
 from videos_app.providers.base import (
-    ASSET_VARIANTS,
     Assets,
     OutcomeUnknown,
     ProviderError,
@@ -50,14 +49,18 @@ from videos_app.providers.base import (
     RemoteGone,
     RemoteRequest,
     Unavailable,
+    can_cancel,
+    remote_variants,
 )
 from videos_app.providers.catalog import get_provider
 
 from . import wake
 from .attempt import ProgressWriter, complete, heartbeat_interval, heartbeat_stale, job_attempt
+from .finish import previews_from_video
 
 logger = logging.getLogger(__name__)
 
+CANCELLED = "cancelled"  # the error code of a job someone cancelled
 BUSY = -1  # the claim's answer when the provider is at its concurrency limit
 BUSY_RETRY_SECONDS = 3.0
 # A create whose answer was lost is looked for in the upstream's list this many times.
@@ -145,6 +148,45 @@ def remote_job_run(*, video_id: str, engine: RemoteEngine) -> None:
         RemoteJob(video, attempt, engine).run(workdir)
 
 
+def cancelled(video_id: str) -> bool:
+    """Whether someone cancelled the job (``services.video_cancel``)."""
+    return Video.objects.filter(
+        pk=video_id, status=Video.Status.FAILED, error_code=CANCELLED
+    ).exists()
+
+
+def cancel_upstream(engine: RemoteEngine, provider: str, upstream_id: str) -> bool:
+    """Stop a cancelled job at the vendor where the vendor can (True when it stopped or
+    had already ended); elsewhere it is abandoned: its result is never fetched."""
+    if not can_cancel(engine):
+        logger.info("provider %s cannot cancel; job %s is abandoned", provider, upstream_id)
+        return False
+    try:
+        stopped = bool(engine.cancel(upstream_id))  # type: ignore[attr-defined]
+    except ProviderError as exc:
+        logger.warning("could not cancel %s's job %s: %s %s", provider, upstream_id, exc.code, exc)
+        return False
+    logger.info("cancelled %s's job %s at the provider", provider, upstream_id)
+    return stopped
+
+
+def remote_job_cancel(*, video_id: str) -> bool:
+    """Stop a cancelled video's job at its vendor (the task ``cancel_remote_job``)."""
+    video = Video.objects.filter(pk=video_id).only("provider", "provider_job_id").first()
+    if video is None or not video.provider_job_id:
+        return False  # no job yet: the runner cancels it once the create answers
+    try:
+        engine = get_provider(video.provider)
+    except LookupError:
+        return False
+    if not isinstance(engine, RemoteEngine):
+        return False
+    try:
+        return cancel_upstream(engine, video.provider, video.provider_job_id)
+    finally:
+        engine.close()
+
+
 def remote_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
     """Delete the upstream's copy of a video deleted here (best effort: a failure is
     logged, the video is gone here either way). True once the copy is gone."""
@@ -175,7 +217,8 @@ class RemoteJob:
         self.video = video
         self.attempt = attempt
         self.engine = engine
-        self.request = remote_request(video)
+        row = ProviderRow.objects.filter(name=video.provider).first()
+        self.request = remote_request(video, provider_webhook_url(row))
         self.progress = ProgressWriter(video.pk, attempt)
         self.deadline = time.monotonic() + task_budget()
 
@@ -221,6 +264,10 @@ class RemoteJob:
             logger.warning("video %s: %s; reconciling", video.pk, exc.message)
             return self.reconcile(tries=RECONCILE_TRIES)
         self.save_id(upstream_id)
+        if cancelled(video.pk):
+            # Cancelled while the create was on its way: stop what it started.
+            cancel_upstream(self.engine, video.provider, upstream_id)
+            return ""
         return upstream_id
 
     def save_id(self, upstream_id: str) -> bool:
@@ -319,9 +366,9 @@ class RemoteJob:
                     age = (timezone.now() - born).total_seconds()
                     wait = interval = min(POLL_MAX, max(POLL_FIRST, POLL_FRACTION * age))
             self.progress(percent)
-            if not self.progress.owned:
-                return False
-            if not self.sleep(wait, percent):
+            if not self.progress.owned or not self.sleep(wait, percent):
+                if cancelled(self.video.pk):
+                    cancel_upstream(self.engine, self.video.provider, upstream_id)
                 return False
 
     def sleep(self, seconds: float, percent: int) -> bool:
@@ -350,13 +397,17 @@ class RemoteJob:
     # --- assets --------------------------------------------------------------------
 
     def download(self, upstream_id: str, workdir: Path) -> Assets:
+        """Copy the result home (vendor links expire) and make the previews the engine
+        does not give; everything is decoded before the job completes."""
         assets = Assets.in_dir(workdir)
+        given = remote_variants(self.engine)
         self.progress(96)
         try:
-            with ThreadPoolExecutor(max_workers=len(ASSET_VARIANTS)) as pool:
+            with ThreadPoolExecutor(max_workers=len(given)) as pool:
                 futures = [
                     pool.submit(self.engine.fetch, upstream_id, variant, path)
                     for variant, path in assets.by_variant().items()
+                    if variant in given
                 ]
                 for future in futures:
                     future.result()
@@ -366,6 +417,12 @@ class RemoteJob:
                 f"The upstream no longer has the files of job {upstream_id} (finished "
                 "assets expire upstream).",
             ) from None
+        if "thumbnail" not in given or "spritesheet" not in given:
+            previews_from_video(
+                assets.video,
+                thumbnail=None if "thumbnail" in given else assets.thumbnail,
+                spritesheet=None if "spritesheet" in given else assets.spritesheet,
+            )
         verify_assets(assets)
         self.progress(99)
         return assets
@@ -400,7 +457,7 @@ def verify_assets(assets: Assets) -> None:
             ) from None
 
 
-def remote_request(video: Video) -> RemoteRequest:
+def remote_request(video: Video, webhook_url: str = "") -> RemoteRequest:
     """What the engine is asked for, read from the row (and its source's)."""
     source = video.source
     source_id = ""
@@ -421,4 +478,23 @@ def remote_request(video: Video) -> RemoteRequest:
         source_file=(
             Path(source.video_file.path) if source is not None and source.video_file else None
         ),
+        source_prompt=source.prompt if source is not None else "",
+        seed=video.seed,
+        last_frame=Path(video.last_frame.path) if video.last_frame else None,
+        negative_prompt=video.negative_prompt,
+        audio=video.audio,
+        webhook_url=webhook_url,
     )
+
+
+def provider_webhook_url(row: ProviderRow | None) -> str:
+    """Where this provider's webhooks reach the studio ("" when it takes none: the studio
+    has no public address, or the provider row sets no way to verify them)."""
+    site = (getattr(settings, "SITE_URL", "") or "").rstrip("/")
+    if row is None or not site:
+        return ""
+    if not (row.webhook_secret_env or (row.options or {}).get("webhook_jwks_url")):
+        return ""
+    from django.urls import reverse
+
+    return site + reverse("videos:provider_webhook", args=[row.name])

@@ -202,6 +202,26 @@ class RemoteRequest:
     source_id: str = ""
     source_upload: Path | None = None
     source_file: Path | None = None
+    source_prompt: str = ""
+    # Beyond the retired API (each engine sends what its model takes; the route's
+    # capabilities refused the rest before the job was made).
+    seed: int | None = None
+    last_frame: Path | None = None  # an image the video ends on
+    reference_images: tuple[Path, ...] = ()  # images of what the video shows (style, subject)
+    negative_prompt: str = ""
+    audio: bool | None = None  # None: the model's default
+    # A public URL this studio receives the vendor's webhooks at ("" when it has none).
+    webhook_url: str = ""
+
+    @property
+    def aspect_ratio(self) -> str:
+        """``size`` as the vendors' aspect ratio ("16:9", "9:16", "1:1", or "W:H")."""
+        return size_aspect_ratio(self.size)
+
+    @property
+    def resolution(self) -> str:
+        """``size`` as the vendors' resolution name ("720p", "1080p", ...): its short side."""
+        return size_resolution(self.size)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,6 +234,43 @@ class RemoteStatus:
     error_code: str = ""
     error_message: str = ""
     poll_after: float | None = None  # seconds, when the engine advises a wait
+
+
+def size_aspect_ratio(size: str) -> str:
+    """``"1280x720"`` -> ``"16:9"``; ``"1024x1792"`` -> ``"4:7"`` (the reduced W:H)."""
+    from math import gcd
+
+    width, height = (int(n) for n in size.split("x"))
+    common = gcd(width, height)
+    ratio = f"{width // common}:{height // common}"
+    # The near-16:9 sizes some models make (1280x704, 832x480) read as their family's.
+    for name, value in (("16:9", 16 / 9), ("9:16", 9 / 16), ("1:1", 1.0)):
+        if abs(width / height - value) / value < 0.05:
+            return name
+    return ratio
+
+
+def size_resolution(size: str) -> str:
+    """``"1280x720"`` -> ``"720p"``; ``"3840x2160"`` -> ``"4k"`` (by the short side)."""
+    width, height = (int(n) for n in size.split("x"))
+    short = min(width, height)
+    if short >= 2160:
+        return "4k"
+    return f"{short}p"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookEvent:
+    """A vendor's webhook, verified by its engine: which job it is about."""
+
+    webhook_id: str  # unique per message (a replay carries the same one)
+    job_id: str  # the vendor's id of the job
+    event_type: str  # the vendor's own word, for the log
+    final: bool = True  # the job says it ended (completed, failed, cancelled)
+
+
+class WebhookRefused(Exception):
+    """A webhook that is not the vendor's (bad signature, stale timestamp, bad body)."""
 
 
 @runtime_checkable
@@ -247,6 +304,28 @@ class RemoteEngine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# What a remote engine may also have (the runner asks with ``getattr``):
+#
+# - ``remote_variants: tuple[str, ...]``: the asset variants ``fetch`` can give (default
+#   all three); the studio makes the others from the video (``jobs.finish``).
+# - ``cancel(job_id) -> bool``: stop the job at the vendor (True when it stopped, or had
+#   already ended); without it a cancelled job is abandoned and its result discarded.
+# - ``native_extend: bool``: ``submit`` continues a video itself for ``extend``; without
+#   it the runner sends a ``create`` from the source's last frame and stitches the two.
+# - ``webhook(headers, body, secret) -> WebhookEvent | None``: verify and read a
+#   webhook in the vendor's own scheme (raising ``WebhookRefused``); without it the
+#   studio takes Standard Webhooks signed with the provider's secret.
+# - ``probe() -> str``: one cheap authenticated call (``providers check``): what it saw.
+
+
+def can_cancel(engine: object) -> bool:
+    return callable(getattr(engine, "cancel", None))
+
+
+def remote_variants(engine: object) -> tuple[str, ...]:
+    return tuple(getattr(engine, "remote_variants", None) or ASSET_VARIANTS)
 
 
 Engine = InProcessEngine | RemoteEngine

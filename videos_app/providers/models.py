@@ -34,6 +34,9 @@ class Provider(models.Model):
         blank=True,
         help_text="Environment variable holding the secret of the webhooks it sends us.",
     )
+    # What one kind of engine also needs, by name (e.g. fal's webhook key set URL);
+    # each engine documents its own and the admin shows them.
+    options = models.JSONField(default=dict, blank=True)
     timeout_seconds = models.FloatField(default=60.0)
     connect_timeout_seconds = models.FloatField(default=5.0)
     max_concurrency = models.PositiveSmallIntegerField(
@@ -58,6 +61,9 @@ class ModelRoute(models.Model):
     )
     sizes = models.JSONField(default=list, blank=True, help_text="Allowed sizes; empty: all.")
     seconds = models.JSONField(default=list, blank=True, help_text="Allowed durations; empty: all.")
+    # What the model accepts (providers.capabilities.Capabilities as JSON; empty: the
+    # engine's documented defaults for the model).
+    capabilities = models.JSONField(default=dict, blank=True)
     price_per_second = models.DecimalField(
         max_digits=10, decimal_places=4, null=True, blank=True, help_text="US dollars."
     )

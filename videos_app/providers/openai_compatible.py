@@ -1,18 +1,8 @@
 """The first remote engine: any service that speaks the Videos API (``/v1/videos``).
 
 It translates: a ``RemoteRequest`` becomes the create, remix, edit or extension call,
-an upstream video becomes a ``RemoteStatus``. Every call is classified by what a failure
-means for money spent upstream:
-
-- **safe to retry**: the request never left (connection refused, connect timeout, no
-  pooled connection), the upstream refused it for now (429, honouring ``retry-after`` /
-  ``retry-after-ms``), or a read (GET/DELETE) met a 5xx, a timeout or a dropped
-  connection. Retried here with capped, jittered exponential backoff.
-- **outcome unknown**: a POST that may have reached the upstream (read timeout, dropped
-  connection, 5xx after sending). Never resent: ``OutcomeUnknown`` is raised, and the
-  job pipeline reconciles against the upstream's list instead.
-- **permanent**: any other 4xx, raised as ``ProviderError`` with the upstream's own error
-  code and message.
+an upstream video becomes a ``RemoteStatus``. What may be sent again, and what a failure
+means for money spent upstream, is ``vendor.VendorClient``'s (shared by every engine).
 
 The API key is read from the environment or a file on every call and only ever placed
 in the ``Authorization`` header; it is in no repr, message or log line.
@@ -20,11 +10,9 @@ in the ``Authorization`` header; it is in no repr, message or log line.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,9 +26,9 @@ from .base import (
     RemoteGone,
     RemoteRequest,
     RemoteStatus,
-    Unavailable,
 )
-from .http import Backoff, key_from, retry_after_seconds, server_clock_offset, shared_client
+from .http import Backoff, key_from, shared_client
+from .vendor import VendorClient, VendorHTTPError, VendorUnavailable, json_error
 
 if TYPE_CHECKING:
     from .models import Provider as ProviderRow
@@ -56,16 +44,9 @@ RECONCILE_MARGIN_SECONDS = 2
 RECONCILE_SKEW_SECONDS = 120
 
 
-class UpstreamUnavailable(Unavailable):
-    """Transient failures outlasted the retries (nothing was created by this call)."""
-
-
-class UpstreamHTTPError(ProviderError):
-    """A final (4xx) answer: the upstream's own code and message, and the HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(code, message)
-        self.status = status
+# The names this engine's callers know.
+UpstreamUnavailable = VendorUnavailable
+UpstreamHTTPError = VendorHTTPError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,20 +103,33 @@ class OpenAICompatibleProvider:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_concurrency = max_concurrency
-        self.backoff = backoff or Backoff()
-        self.sleep = sleep
         self._owns_client = client is None
         self._client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
             follow_redirects=False,
         )
-        # Requests sent, by endpoint (the benchmark and tests read this).
-        self.requests: dict[str, int] = {}
-        # The upstream's clock minus ours, in seconds, from its last answer's ``Date``
-        # header (None until one came): reconciliation reads upstream timestamps with it.
-        self.clock_offset: float | None = None
-        self._lock = threading.Lock()
+        self.http = VendorClient(
+            name=name,
+            base_url=self.base_url,
+            headers=self._headers,
+            client=self._client,
+            backoff=backoff,
+            sleep=sleep,
+            error_of=json_error,
+            secret=api_key,
+        )
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests sent, by endpoint (the benchmark and tests read this)."""
+        return self.http.requests
+
+    @property
+    def clock_offset(self) -> float | None:
+        """The upstream's clock minus ours, in seconds, from its last answer's ``Date``
+        header (None until one came): reconciliation reads upstream timestamps with it."""
+        return self.http.clock_offset
 
     def __repr__(self) -> str:
         return f"<OpenAICompatibleProvider {self.name} {self.base_url}>"
@@ -349,58 +343,19 @@ class OpenAICompatibleProvider:
         return True
 
     def download(self, video_id: str, variant: str, dest: Path) -> int:
-        """Stream one variant of a finished video into ``dest``; return its size in bytes.
-
-        A failure part-way (dropped connection, timeout) restarts the download: it is a
-        read, safe to repeat.
-        """
+        """Stream one variant of a finished video into ``dest``; return its size in bytes
+        (a failure part-way restarts the download: it is a read, safe to repeat)."""
         if variant not in ASSET_VARIANTS:
             raise ValueError(f"unknown variant {variant!r}")
-        endpoint = f"content:{variant}"
-        for attempt in range(self.backoff.tries + 1):
-            try:
-                with self._stream(video_id, variant, endpoint) as response:
-                    size = 0
-                    with dest.open("wb") as fh:
-                        for chunk in response.iter_bytes(1 << 16):
-                            size += len(chunk)
-                            if size > MAX_ASSET_BYTES[variant]:
-                                raise ProviderError(
-                                    "upstream_invalid_asset",
-                                    f"The upstream's {variant} is larger than "
-                                    f"{MAX_ASSET_BYTES[variant] // (1 << 20)} MB; not stored.",
-                                )
-                            fh.write(chunk)
-                expected = response.headers.get("content-length")
-                if expected is not None and int(expected) != size:
-                    raise httpx.RemoteProtocolError("short body")
-                return size
-            except httpx.TransportError:
-                if attempt >= self.backoff.tries:
-                    raise UpstreamUnavailable(
-                        "upstream_unavailable",
-                        f"Downloading the {variant} of upstream video {video_id} kept failing.",
-                    ) from None
-                self.sleep(self.backoff.delay(attempt))
-        raise AssertionError("unreachable")
-
-    @contextlib.contextmanager
-    def _stream(self, video_id: str, variant: str, endpoint: str) -> Iterator[httpx.Response]:
-        url = f"{self.base_url}/videos/{video_id}/content"
-        for attempt in range(self.backoff.tries + 1):
-            self._count(endpoint)
-            with self._client.stream(
-                "GET", url, params={"variant": variant}, headers=self._headers()
-            ) as response:
-                if response.status_code == 200:
-                    yield response
-                    return
-                response.read()
-                wait = self._retry_wait(response, attempt, idempotent=True)
-                if wait is None:
-                    raise self._error(response, f"the {variant} of upstream video {video_id}")
-            self.sleep(wait)
-        raise AssertionError("unreachable")
+        try:
+            return self.http.download(
+                f"/videos/{video_id}/content", dest, f"content:{variant}",
+                max_bytes=MAX_ASSET_BYTES[variant], params={"variant": variant},
+            )  # fmt: skip
+        except ProviderError as exc:
+            if isinstance(exc, VendorHTTPError):
+                raise self._explained(exc) from None
+            raise
 
     # --- plumbing ------------------------------------------------------------------
 
@@ -418,42 +373,20 @@ class OpenAICompatibleProvider:
         mp4 = ASSET_VARIANTS["video"].content_type
         return data, {"video": ("source.mp4", upload.read_bytes(), mp4)}
 
-    def _error(self, response: httpx.Response, what: str) -> UpstreamHTTPError:
-        """The upstream's error, with the key cut out of its message should it echo it."""
-        error = _error_from(response, what)
-        if error.status == 401:
-            # The studio's own key for the provider, not the user's: say whose it is, or a
-            # user reading "Incorrect API key" on their video suspects their own key.
-            error = UpstreamHTTPError(
-                error.code,
-                f"The provider {self.name} did not accept the studio's API key for it "
-                f"(an operator must fix it): {error.message}",
-                error.status,
-            )
-        elif error.status in (404, 405) and "json" not in response.headers.get("content-type", ""):
-            # Not the API's JSON envelope: most likely a base URL without its /v1.
-            error = UpstreamHTTPError(
+    def _explained(self, error: VendorHTTPError) -> VendorHTTPError:
+        """A 404 or 405 that is not the API's JSON envelope most likely means a base URL
+        without its /v1: say so."""
+        if error.status in (404, 405) and "json" not in error.content_type:
+            return VendorHTTPError(
                 error.code,
                 f"{error.message} It did not answer like a /v1/videos service: check the "
                 f"provider's base URL ({self.base_url}), which usually ends in /v1.",
                 error.status,
             )
-        try:
-            key = self._api_key()
-        except ProviderError:
-            return error
-        if key and key in error.message:
-            return UpstreamHTTPError(
-                error.code, error.message.replace(key, "[redacted]"), error.status
-            )
         return error
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key()}", "Accept": "application/json"}
-
-    def _count(self, endpoint: str) -> None:
-        with self._lock:
-            self.requests[endpoint] = self.requests.get(endpoint, 0) + 1
 
     def _video(self, method: str, path: str, endpoint: str, **kwargs: Any) -> UpstreamVideo:
         if "data" in kwargs:
@@ -482,87 +415,10 @@ class OpenAICompatibleProvider:
             ) from None
 
     def _send(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
-        """Send one request, retrying only what is safe to retry (see the module doc)."""
-        idempotent = method in {"GET", "DELETE"}
-        url = f"{self.base_url}{path}"
-        for attempt in range(self.backoff.tries + 1):
-            self._count(endpoint)
-            try:
-                response = self._client.request(method, url, headers=self._headers(), **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Never sent: safe to repeat, even a create.
-                reason = type(exc).__name__
-                if attempt >= self.backoff.tries:
-                    raise UpstreamUnavailable(
-                        "upstream_unavailable",
-                        f"The provider {self.name} cannot be reached ({reason}).",
-                    ) from None
-                logger.info("%s %s: %s, retrying", method, endpoint, reason)
-                self.sleep(self.backoff.delay(attempt))
-                continue
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                reason = type(exc).__name__
-                if not idempotent:
-                    raise OutcomeUnknown(
-                        "upstream_outcome_unknown",
-                        f"The provider {self.name} did not answer the {endpoint} ({reason}); "
-                        "it may have started the job.",
-                    ) from None
-                if attempt >= self.backoff.tries:
-                    raise UpstreamUnavailable(
-                        "upstream_unavailable",
-                        f"The provider {self.name} keeps failing ({reason}).",
-                    ) from None
-                self.sleep(self.backoff.delay(attempt))
-                continue
-            self.clock_offset = server_clock_offset(response, self.clock_offset)
-            if response.status_code < 300:
-                return response
-            if response.status_code >= 500 and not idempotent:
-                raise OutcomeUnknown(
-                    "upstream_outcome_unknown",
-                    f"The provider {self.name} answered the {endpoint} with HTTP "
-                    f"{response.status_code}; it may have started the job.",
-                )
-            wait = self._retry_wait(response, attempt, idempotent=idempotent)
-            if wait is None:
-                raise self._error(response, endpoint)
-            logger.info("%s %s: HTTP %s, retrying in %.2f s", method, endpoint,
-                        response.status_code, wait)  # fmt: skip
-            self.sleep(wait)
-        raise AssertionError("unreachable")
-
-    def _retry_wait(
-        self, response: httpx.Response, attempt: int, *, idempotent: bool
-    ) -> float | None:
-        """Seconds to wait before a retry, or None when this answer is final."""
-        status = response.status_code
-        retryable = status == 429 or (idempotent and (status >= 500 or status == 408))
-        if not retryable:
-            return None
-        if attempt >= self.backoff.tries:
-            if status == 429:
-                raise UpstreamUnavailable(
-                    "rate_limited", f"The provider {self.name} kept answering 429 (rate limited)."
-                )
-            raise UpstreamUnavailable(
-                "upstream_unavailable", f"The provider {self.name} keeps answering HTTP {status}."
-            )
-        return self.backoff.delay(attempt, retry_after_seconds(response))
-
-
-def _error_from(response: httpx.Response, what: str) -> UpstreamHTTPError:
-    """The upstream's own error code and message (the envelope), or the HTTP status."""
-    code, message = "", ""
-    with contextlib.suppress(ValueError, AttributeError, TypeError):
-        error = response.json().get("error") or {}
-        code = str(error.get("code") or "")
-        message = str(error.get("message") or "")
-    if response.status_code == 404 and not code:
-        code = "not_found"
-    code = code or f"http_{response.status_code}"
-    message = message or f"The provider answered HTTP {response.status_code} for {what}."
-    return UpstreamHTTPError(code[:64], message, response.status_code)
+        try:
+            return self.http.send(method, path, endpoint, **kwargs)
+        except VendorHTTPError as exc:
+            raise self._explained(exc) from None
 
 
 def _matches(upstream: UpstreamVideo, request: RemoteRequest) -> bool:

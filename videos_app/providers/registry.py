@@ -31,6 +31,11 @@ from .base import Engine
 
 LOCAL = "local"
 OPENAI_COMPATIBLE = "openai_compatible"
+GEMINI_OMNI = "gemini_omni"
+VERTEX_VEO = "vertex_veo"
+FAL = "fal"
+RUNWAY = "runway"
+OPENROUTER = "openrouter"
 
 
 class EngineKind(NamedTuple):
@@ -46,6 +51,23 @@ ENGINES: dict[str, EngineKind] = {
         "OpenAI-compatible /v1/videos service",
         "videos_app.providers.openai_compatible.OpenAICompatibleProvider",
         needs=("base_url", "key"),
+    ),
+    GEMINI_OMNI: EngineKind(
+        "Google Gemini Omni (Gemini API)",
+        "videos_app.providers.gemini_omni.GeminiOmniEngine",
+        needs=("key",),
+    ),
+    VERTEX_VEO: EngineKind(
+        "Google Veo on Vertex AI",
+        "videos_app.providers.vertex_veo.VertexVeoEngine",
+        needs=("base_url", "key"),
+    ),
+    FAL: EngineKind("fal (queue API)", "videos_app.providers.fal.FalEngine", needs=("key",)),
+    RUNWAY: EngineKind("Runway", "videos_app.providers.runway.RunwayEngine", needs=("key",)),
+    OPENROUTER: EngineKind(
+        "OpenRouter (video API)",
+        "videos_app.providers.openrouter.OpenRouterEngine",
+        needs=("key",),
     ),
 }
 
