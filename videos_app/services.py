@@ -41,21 +41,36 @@ def video_create(
     characters: Sequence[Character] = (),
     team: Team | None = None,
     visibility: str = Video.Visibility.TEAM,
+    last_frame_png: bytes | None = None,
+    negative_prompt: str = "",
+    seed: int | None = None,
+    audio: bool | None = None,
 ) -> Video:
     """Save a new video job and queue it to render once the transaction commits.
 
-    The arguments are already validated (by a form or an API schema); the reference image,
-    if any, is PNG bytes of exactly ``size``; ``characters`` come from
-    ``characters_for_prompt``. ``team`` None makes a video of the owner's own; a team the
-    owner may not create in raises PermissionDenied (see permissions.py).
+    The arguments are already validated (by a form or an API schema); the reference image
+    (the first frame) and ``last_frame_png``, if any, are PNG bytes of exactly ``size``;
+    ``characters`` come from ``characters_for_prompt``. What the model does not take (a
+    last frame, a negative prompt, a seed, sound) is refused by its route, naming it.
+    ``team`` None makes a video of the owner's own; a team the owner may not create in
+    raises PermissionDenied (see permissions.py).
     """
     permissions.check_create_in(owner, team)
     route = catalog.route(model)
     route.check(size=size, seconds=seconds)
+    route.check_inputs(
+        first_frame=reference_png is not None, last_frame=last_frame_png is not None,
+        audio=audio, negative_prompt=negative_prompt, seed_given=seed is not None,
+    )  # fmt: skip
     video = Video(owner=owner, prompt=prompt, model=model, size=size, seconds=seconds)
     video.team, video.visibility = team, _visibility(visibility)
+    video.negative_prompt, video.audio = negative_prompt, audio
+    if seed is not None:
+        video.seed = seed
     _apply_route(video, route, billed_seconds=seconds)
     files = {"reference_image": reference_png} if reference_png is not None else {}
+    if last_frame_png is not None:
+        files["last_frame"] = last_frame_png
     return _video_save(video, files=files, characters=characters)
 
 
@@ -90,7 +105,11 @@ def _video_save(
     characters: Sequence[Character] = (),
 ) -> Video:
     """Insert the row, its files and characters, and queue the job, all or nothing."""
-    names = {"reference_image": "reference.png", "source_upload": "source.mp4"}
+    names = {
+        "reference_image": "reference.png",
+        "last_frame": "last-frame.png",
+        "source_upload": "source.mp4",
+    }
     try:
         with transaction.atomic():
             video.save()
@@ -457,6 +476,7 @@ def video_remove(*, video: Video) -> None:
 def video_file_names(video: Video) -> list[str]:
     fields = (
         video.reference_image,
+        video.last_frame,
         video.source_upload,
         video.video_file,
         video.thumbnail_file,

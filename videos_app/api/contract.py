@@ -112,8 +112,11 @@ class VideoCreate(Body):
     model: ModelRoute = Field(default=catalog.DEFAULT_MODEL, validate_default=True)
     # A documented size the model's route leaves out says it is the model (the document
     # lists every size and duration): checked after the fields, by the route.
-    size: Annotated[Text, Choice(catalog.SIZES)] = catalog.DEFAULT_SIZE
-    seconds: Annotated[int, WireSeconds(catalog.SECONDS)] = Field(
+    # Any size some model makes is documented; the model's route says which it makes.
+    size: Annotated[Text, WithJsonSchema({"type": "string", "enum": list(catalog.ALL_SIZES)})] = (
+        catalog.DEFAULT_SIZE
+    )
+    seconds: Annotated[int, WireSeconds(catalog.ALL_SECONDS)] = Field(
         default=str(catalog.DEFAULT_SECONDS), validate_default=True
     )
     input_reference: ImageInput | None = Field(
@@ -125,6 +128,29 @@ class VideoCreate(Body):
         description="A studio extension: crop an `input_reference` of other dimensions "
         "evenly from both sides to the video's shape, then resize it to `size` (as the "
         "studio's create page does). Absent or false: the image must be exactly `size`.",
+    )
+    # Extensions beyond the retired API; a model that does not take one refuses it (400,
+    # naming the model and the field): see GET /v1/models for what each takes.
+    last_frame: ImageInput | None = Field(
+        default=None,
+        description="A studio extension: an image the video ends on (as `input_reference`, "
+        "exactly `size` unless `input_reference_fit`), for models that take one.",
+    )
+    negative_prompt: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=2000), NoNul
+    ] = Field(
+        default="",
+        description="A studio extension: what the video should not show, for models that take one.",
+    )
+    seed: Annotated[int, IntRange(0, 2**32 - 1)] | None = Field(
+        default=None,
+        description="A studio extension: the random seed, for models that take one (the "
+        "same seed and settings make the same video). Absent: a new one.",
+    )
+    audio: FormBool | None = Field(
+        default=None,
+        description="A studio extension: sound on (true) or off (false), for models that "
+        "make sound. Absent: the model's default.",
     )
     characters: Annotated[
         list[IdRef], BeforeValidator(array_of_objects), Field(max_length=catalog.MAX_CHARACTERS)
@@ -155,6 +181,13 @@ class VideoCreate(Body):
     def _route_renders_it(self) -> Self:
         try:
             self.model.check(size=self.size, seconds=self.seconds)
+            self.model.check_inputs(
+                first_frame=self.input_reference is not None,
+                last_frame=self.last_frame is not None,
+                audio=self.audio,
+                negative_prompt=self.negative_prompt,
+                seed_given=self.seed is not None,
+            )
         except ValidationError as exc:
             raise refused(from_validation_error(exc)) from None
         return self

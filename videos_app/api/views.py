@@ -54,6 +54,9 @@ def video_create(request: ApiRequest) -> JsonResponse:
             size=params.size,
             fit=params.input_reference_fit,
         )
+    last_frame = None
+    if params.last_frame is not None:
+        last_frame = _last_frame_png(request, params)
     video = services.video_create(
         owner=request.user,
         prompt=params.prompt,
@@ -64,8 +67,27 @@ def video_create(request: ApiRequest) -> JsonResponse:
         characters=characters,
         team=_team_for_create(request, params.team),
         visibility=Video.Visibility.PRIVATE if params.private else Video.Visibility.TEAM,
+        last_frame_png=last_frame,
+        negative_prompt=params.negative_prompt,
+        seed=params.seed,
+        audio=params.audio,
     )
     return JsonResponse(objects.video_object(video))
+
+
+def _last_frame_png(request: ApiRequest, params: contract.VideoCreate) -> bytes:
+    """The ``last_frame`` extension, read as ``input_reference`` is, and refused in its
+    own name."""
+    assert params.last_frame is not None
+    try:
+        return references.reference_png(
+            params.last_frame, user=request.user, size=params.size, fit=params.input_reference_fit
+        )
+    except ApiError as exc:
+        raise ApiError(
+            exc.status, exc.message.replace(references.PARAM, "last_frame"),
+            param="last_frame", code=exc.code,
+        ) from None  # fmt: skip
 
 
 def _team_for_create(request: ApiRequest, slug: str | None) -> Team | None:

@@ -55,11 +55,8 @@ class Capabilities:
                     changes[f.name] = tuple(kind(v) for v in value)
                 except (TypeError, ValueError):
                     continue
-            elif isinstance(current, bool) and isinstance(value, bool):
+            elif _same_kind(current, value) and not (isinstance(value, int) and value < 0):
                 changes[f.name] = value
-            elif isinstance(current, int) and not isinstance(current, bool):
-                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                    changes[f.name] = value
         return replace(self, **changes)
 
     def can(self, operation: str) -> bool:
@@ -103,6 +100,13 @@ class Capabilities:
         if seed_given and not self.seed:
             wrong["seed"] = "does not take a seed"
         return wrong
+
+
+def _same_kind(current: object, value: object) -> bool:
+    """A bool for a bool, a whole number for a count (True is not a count)."""
+    if isinstance(current, bool):
+        return isinstance(value, bool)
+    return isinstance(current, int) and isinstance(value, int) and not isinstance(value, bool)
 
 
 def _words(items: list[str] | tuple[str, ...]) -> str:

@@ -12,7 +12,7 @@ re-exported here so that ``catalog`` is the one name callers read "what can be m
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from .base import Engine
+from .capabilities import Capabilities
 from .limits import (
+    ALL_SECONDS,
+    ALL_SIZES,
     COST_PLACES,
     DEFAULT_MODEL,
     DEFAULT_SECONDS,
@@ -44,9 +47,11 @@ from .limits import (
     parse_size,
 )
 from .models import ModelRoute, Provider
-from .registry import LOCAL, engine_builder
+from .registry import LOCAL, capabilities, engine_builder
 
 __all__ = [
+    "ALL_SECONDS",
+    "ALL_SIZES",
     "COST_PLACES",
     "DEFAULT_MODEL",
     "DEFAULT_SECONDS",
@@ -94,6 +99,7 @@ class Route:
     seconds: tuple[int, ...]
     price_per_second: Decimal | None
     listed: bool
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
     def cost(self, seconds: int) -> Decimal | None:
         """Estimated cost in US dollars of ``seconds`` of video; None when unpriced."""
@@ -105,11 +111,48 @@ class Route:
         # every size and duration, so the model is the reason.
         why = f"The model '{self.name}' does not render it on this studio."
         if size is not None and size not in self.sizes:
-            reason = why if size in SIZES else ""
+            reason = why if size in ALL_SIZES else ""
             raise ValidationError({"size": _invalid_value(size, self.sizes, why=reason)})
         if seconds is not None and seconds not in self.seconds:
-            reason = why if seconds in SECONDS or seconds in EXTENSION_SECONDS else ""
+            reason = why if seconds in ALL_SECONDS else ""
             raise ValidationError({"seconds": _invalid_value(seconds, self.seconds, why=reason)})
+
+    def check_inputs(
+        self,
+        *,
+        first_frame: bool = False,
+        last_frame: bool = False,
+        reference_images: int = 0,
+        audio: bool | None = None,
+        negative_prompt: str = "",
+        seed_given: bool = False,
+    ) -> None:
+        """ValidationError, on each field the model does not take, naming the model and
+        what it accepts (the create form hides those controls; ``/v1`` says why)."""
+        wrong = self.capabilities.refusals(
+            first_frame=first_frame, last_frame=last_frame, reference_images=reference_images,
+            audio=audio, negative_prompt=negative_prompt, seed_given=seed_given,
+        )  # fmt: skip
+        if wrong:
+            raise ValidationError(
+                {
+                    field: ValidationError(f"The model '{self.name}' {what}.", code="unsupported")
+                    for field, what in wrong.items()
+                }
+            )
+
+    def check_operation(self, operation: str) -> None:
+        """ValidationError (on ``model``) when this model cannot make ``operation``
+        (remix, edit), naming the models on this studio that can."""
+        if self.capabilities.can(operation):
+            return
+        able = [name for name, r in routes().items() if r.capabilities.can(operation)]
+        verb = {"remix": "remix", "edit": "edit", "extend": "extend"}.get(operation, operation)
+        also = f" Models that can: {', '.join(able)}." if able else ""
+        raise ValidationError(
+            {"model": ValidationError(f"The model '{self.name}' cannot {verb} a video.{also}",
+                                      code="unsupported")}
+        )  # fmt: skip
 
 
 class ModelUnavailable(ValidationError):
@@ -156,17 +199,23 @@ def estimate_text(route: Route, seconds: int) -> str:
 
 def _route(row: ModelRoute) -> Route:
     provider = row.provider
+    upstream = row.upstream_model or row.name
+    caps = capabilities(provider.kind, upstream).merged(row.capabilities)
+    # What the model makes (its capabilities, else everything the studio's own engines
+    # make), narrowed by the route's lists; empty lists narrow nothing.
+    sizes = tuple(s for s in ALL_SIZES if s in caps.sizes) if caps.sizes else SIZES
+    seconds = tuple(s for s in ALL_SECONDS if s in caps.seconds) if caps.seconds else SECONDS
     return Route(
         name=row.name,
         provider=provider.name,
         provider_kind=provider.kind,
         provider_label=_label(provider.name, provider.kind, provider.label),
-        upstream_model=row.upstream_model or row.name,
-        # Empty lists mean "everything the catalog knows", in the catalog's order.
-        sizes=tuple(s for s in SIZES if s in row.sizes) if row.sizes else SIZES,
-        seconds=tuple(s for s in SECONDS if s in row.seconds) if row.seconds else SECONDS,
+        upstream_model=upstream,
+        sizes=tuple(s for s in sizes if s in row.sizes) if row.sizes else sizes,
+        seconds=tuple(s for s in seconds if s in row.seconds) if row.seconds else seconds,
         price_per_second=row.price_per_second,
         listed=row.listed,
+        capabilities=caps,
     )
 
 

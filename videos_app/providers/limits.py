@@ -11,6 +11,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 SIZES: tuple[str, ...] = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 SECONDS: tuple[int, ...] = (4, 8, 12, 16, 20)
+# What other engines' models make beyond those (a route's capabilities pick from these
+# and the above): 1080p, 4K, 360p and square; and their durations.
+MORE_SIZES: tuple[str, ...] = (
+    "1920x1080", "1080x1920", "3840x2160", "2160x3840", "640x360", "360x640", "960x960",
+)  # fmt: skip
+ALL_SIZES: tuple[str, ...] = SIZES + MORE_SIZES
+ALL_SECONDS: tuple[int, ...] = tuple(range(2, 21))
 DEFAULT_MODEL = "sora-2"
 DEFAULT_SIZE = "720x1280"
 DEFAULT_SECONDS = 4

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .base import Engine
+from .capabilities import Capabilities
 
 LOCAL = "local"
 OPENAI_COMPATIBLE = "openai_compatible"
@@ -111,3 +112,30 @@ def local_engine(row: Any) -> Engine:
 
     # The default timeout grows with the job; the setting caps it.
     return LocalRenderer(max_timeout=settings.RENDER_TIMEOUT)
+
+
+# What a kind's models take when its engine class says nothing (``capabilities_for``):
+# the studio's renderer makes everything but a last frame, references and sound; a
+# /v1/videos service takes what the retired API took.
+KIND_CAPABILITIES = {
+    LOCAL: Capabilities(seed=True, extend=True, edit=True, remix=True),
+    OPENAI_COMPATIBLE: Capabilities(extend=True, edit=True, remix=True),
+}
+
+
+def capabilities(kind: str, model: str) -> Capabilities:
+    """What ``model`` takes on an engine of ``kind``, as its engine documents it."""
+    from django.utils.module_loading import import_string
+
+    entry = engines().get(kind)
+    if entry is not None:
+        try:
+            target = import_string(entry.path)
+        except ImportError:
+            target = None
+        reader = getattr(target, "capabilities_for", None)
+        if callable(reader):
+            result = reader(model)
+            if isinstance(result, Capabilities):
+                return result
+    return KIND_CAPABILITIES.get(kind, KIND_CAPABILITIES[OPENAI_COMPATIBLE])
