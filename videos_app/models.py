@@ -33,6 +33,9 @@ def asset_path(video: Video, filename: str) -> str:
     return f"videos/{video.pk}/{filename}"
 
 
+CANCELLED = "cancelled"  # the error code of a job someone stopped
+
+
 def reference_path(video: Video, filename: str) -> str:
     return asset_path(video, "reference" + _suffix(filename))
 
@@ -80,6 +83,7 @@ class Video(models.Model):
     ReviewState = ReviewState  # defined with the review rows (review/models.py)
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.IN_PROGRESS)
+    CANCELLED = CANCELLED
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
 
     id = models.CharField(primary_key=True, max_length=40, default=new_video_id, editable=False)
@@ -192,6 +196,15 @@ class Video(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Stopped by someone (``services.video_cancel``): failed, with the code cancelled."""
+        return self.status == self.Status.FAILED and self.error_code == CANCELLED
+
+    def get_status_display(self) -> str:  # type: ignore[no-redef]
+        """The status as pages say it: a cancelled job reads "Cancelled", not "Failed"."""
+        return "Cancelled" if self.is_cancelled else str(self.Status(self.status).label)
 
     @property
     def is_finished(self) -> bool:

@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, User
@@ -18,11 +19,13 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Case, QuerySet, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.urls import reverse
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from . import permissions, probe
+from .jobs.signals import video_finished
 from .models import Character, Team, Video, asset_path, new_seed
 from .providers import catalog, registry
 from .renderer.edit import read_edit
@@ -450,6 +453,52 @@ def video_delete(*, video: Video, actor: AbstractBaseUser) -> None:
             code="source_in_use",
         )
     video_remove(video=video)
+
+
+def video_cancel(*, video: Video, actor: AbstractBaseUser) -> bool:
+    """Stop a queued or running job (its creator, an admin of its team, staff).
+
+    The row is marked failed with the code ``cancelled`` at once (the pages say
+    "Cancelled"; /v1 shows ``failed``, the SDK's statuses having no fourth); a local render
+    is killed at its next progress line; a remote job is stopped at its vendor where the
+    vendor can stop it, otherwise abandoned (its result is never fetched). Cost: a job
+    never sent costs nothing; one sent keeps its estimate (what the vendor will bill).
+    False when the job had already finished."""
+    from .jobs import wake
+
+    if not permissions.can_delete(actor, video):
+        raise PermissionDenied(
+            "Only the video's creator, an admin of its team or staff can cancel it."
+        )
+    who = actor.get_username()
+    sent = Q(create_sent_at__isnull=False) | ~Q(provider_job_id="")
+    updated = Video.objects.filter(pk=video.pk, status__in=Video.ACTIVE_STATUSES).update(
+        status=Video.Status.FAILED,
+        error_code=Video.CANCELLED,
+        error_message=f"Cancelled by {who}.",
+        completed_at=timezone.now(),
+        heartbeat_at=None,
+        cost_estimate=Case(When(sent, then=F("cost_estimate")), default=Value(Decimal(0))),
+    )
+    if not updated:
+        return False
+    video.refresh_from_db()
+    logger.info("video %s cancelled by %s", video.pk, who)
+    wake.wake(video.pk)  # a poll asleep on it stops now
+    if video.provider != registry.LOCAL:
+        transaction.on_commit(
+            lambda: async_task(
+                "videos_app.tasks.cancel_remote_job",
+                video.pk,
+                task_name=f"cancel {video.pk}",
+                group="upstream cancel",
+                cluster=settings.HOUSEKEEPING_QUEUE,
+            )
+        )
+    transaction.on_commit(
+        lambda: video_finished.send(sender=Video, video_id=video.pk, status=Video.Status.FAILED)
+    )
+    return True
 
 
 def video_remove(*, video: Video) -> None:

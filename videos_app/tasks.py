@@ -10,7 +10,7 @@ from .images import kept_uploads_sweep
 from .jobs.dispatch import video_job_run
 from .jobs.outage import through_database_outages
 from .jobs.recover import video_jobs_recover
-from .jobs.remote import remote_copy_delete
+from .jobs.remote import remote_copy_delete, remote_job_cancel
 
 
 def render_video(video_id: str) -> None:
@@ -26,3 +26,7 @@ def recover_stale_jobs() -> int:
 
 def delete_upstream_copy(provider_name: str, upstream_id: str) -> bool:
     return remote_copy_delete(provider_name=provider_name, upstream_id=upstream_id)
+
+
+def cancel_remote_job(video_id: str) -> bool:
+    return remote_job_cancel(video_id=video_id)

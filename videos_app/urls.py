@@ -24,6 +24,7 @@ urlpatterns = [
     path("videos/<str:video_id>", views.video_detail, name="detail"),
     path("videos/<str:video_id>/status", views.video_status, name="status"),
     path("videos/<str:video_id>/delete", views.video_delete, name="delete"),
+    path("videos/<str:video_id>/cancel", views.video_cancel, name="cancel"),
     path("videos/<str:video_id>/remix", views.video_remix, name="remix"),
     path("videos/<str:video_id>/extend", views.video_extend, name="extend"),
     path("videos/<str:video_id>/edit", views.video_edit, name="edit"),

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -350,6 +351,24 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
         seconds_left=job.seconds_left(timezone.now()),
     )
     return HttpResponse(box + polling.status_badge(job, oob=True))
+
+
+@login_required
+@require_POST
+def video_cancel(request: HttpRequest, video_id: str) -> HttpResponseBase:
+    """Stop a queued or running job, from its page or its gallery card."""
+    video = video_or_404(request, video_id)
+    cancelled = services.video_cancel(video=video, actor=request.user)  # type: ignore[arg-type]
+    if cancelled:
+        messages.success(request, "Cancelled.")
+    else:
+        messages.info(request, "That job had already finished.")
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = video.get_absolute_url()
+    return redirect(target)
 
 
 @login_required

@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern] = [
     path("videos/<str:video_id>", views.video, name="video"),
     path("videos/<str:video_id>/content", views.video_content, name="video_content"),
     path("videos/<str:video_id>/remix", views.video_remix, name="video_remix"),
+    path("videos/<str:video_id>/cancel", views.video_cancel, name="video_cancel"),
     path("files", views.file_create, name="files"),
     path("files/<str:file_id>", views.file_detail, name="file"),
     # Last: every other path under /v1 answers a 404 envelope, not a slash redirect.

@@ -244,6 +244,27 @@ def video_content(request: ApiRequest, video_id: str) -> HttpResponseBase:
 
 @api_endpoint("POST")
 @key_required
+def video_cancel(request: ApiRequest, video_id: str) -> JsonResponse:
+    """A studio extension: stop a queued or running job. The answer is the video, now
+    ``failed`` with error code ``cancelled`` (again for one already cancelled)."""
+    video = _visible_video(request, video_id)
+    try:
+        services.video_cancel(video=video, actor=request.user)
+    except PermissionDenied as exc:
+        raise ApiError(403, str(exc), code="permission_denied") from None
+    video.refresh_from_db()
+    if not video.is_cancelled and video.is_finished:
+        raise ApiError(
+            400,
+            f"Video {video.pk} has {'completed' if video.is_completed else 'failed'}; only a "
+            "queued or in-progress video can be cancelled.",
+            code="video_not_active",
+        )
+    return JsonResponse(objects.video_object(video))
+
+
+@api_endpoint("POST")
+@key_required
 def video_remix(request: ApiRequest, video_id: str) -> JsonResponse:
     params = parse(contract.VideoRemix, parsing.request_params(request))
     source = _visible_video(request, video_id)

@@ -39,8 +39,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from PIL import Image
 
+from videos_app.models import CANCELLED, Video
 from videos_app.models import Provider as ProviderRow
-from videos_app.models import Video
 from videos_app.providers.base import (
     Assets,
     OutcomeUnknown,
@@ -60,7 +60,6 @@ from .finish import previews_from_video
 
 logger = logging.getLogger(__name__)
 
-CANCELLED = "cancelled"  # the error code of a job someone cancelled
 BUSY = -1  # the claim's answer when the provider is at its concurrency limit
 BUSY_RETRY_SECONDS = 3.0
 # A create whose answer was lost is looked for in the upstream's list this many times.
@@ -372,12 +371,13 @@ class RemoteJob:
                 return False
 
     def sleep(self, seconds: float, percent: int) -> bool:
-        """Sleep (a webhook's wake cuts it short), beating the heartbeat; False if the
-        attempt stopped being ours."""
+        """Sleep (a webhook's or a cancel's wake cuts it short), beating the heartbeat;
+        False if the attempt stopped being ours."""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             if wake.wait(self.video.pk, min(left, heartbeat_interval())):
-                break
+                # A webhook, or a cancel: a cancelled job polls no more.
+                return not cancelled(self.video.pk)
             self.progress(percent)
             if not self.progress.owned:
                 return False
@@ -497,4 +497,4 @@ def provider_webhook_url(row: ProviderRow | None) -> str:
         return ""
     from django.urls import reverse
 
-    return site + reverse("videos:provider_webhook", args=[row.name])
+    return site + reverse("provider_webhook", args=[row.name])

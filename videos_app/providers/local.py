@@ -184,6 +184,9 @@ class LocalRenderer:
                         if percent > reported:
                             reported = percent
                             on_progress(percent)
+                            if getattr(on_progress, "owned", True) is False:
+                                # Cancelled (or taken over): the render stops here.
+                                raise ProviderError("cancelled", "The render was stopped.")
                     elif word == "done":
                         done = True
         # stdout is closed: the child is exiting. Wait for it without reaping, so its
