@@ -170,6 +170,7 @@ def video_remix(*, owner: User, source: Video, prompt: str, visibility: str | No
     )
     route = catalog.route(source.model)
     route.check(size=source.size)
+    route.check_operation("remix")
     _apply_route(video, route, billed_seconds=source.seconds)
     files: dict[str, bytes | File[bytes]] = {}
     if source.reference_image:
@@ -204,24 +205,21 @@ def video_extend(
     ``team`` is for an upload; a studio source decides the team (``_derived_placement``).
     """
     placement = _derived_placement(owner, source, team, visibility)
-    if segment_seconds not in catalog.EXTENSION_SECONDS:
+    # An extension keeps its source's model; an upload's is the one asked for.
+    model = source.model if source else (model or catalog.DEFAULT_MODEL)
+    allowed = catalog.route(model).extension_seconds
+    if segment_seconds not in allowed:
         raise ValidationError(
             {
                 "seconds": ValidationError(
                     f"Invalid value: '{segment_seconds}'. Supported values are: "
-                    + ", ".join(f"'{s}'" for s in catalog.EXTENSION_SECONDS)
+                    + ", ".join(f"'{s}'" for s in allowed)
                     + ".",
                     code="invalid_value",
                 )
             }
         )
-    # An extension keeps its source's model; an upload's is the one asked for.
-    start = _source_start(
-        source,
-        upload,
-        model=source.model if source else (model or catalog.DEFAULT_MODEL),
-        limit=catalog.MAX_TOTAL_SECONDS,
-    )
+    start = _source_start(source, upload, model=model, limit=catalog.MAX_TOTAL_SECONDS)
     if start.chain >= catalog.MAX_EXTENSIONS:
         raise ValidationError(
             {
@@ -250,9 +248,8 @@ def video_extend(
         operation=Video.Operation.EXTEND,
         prompt=prompt,
         seconds=total,
-        # The provider renders (and the route must allow) the new segment only.
+        # The provider renders the new segment only (its length checked above).
         billed_seconds=segment_seconds,
-        check_seconds=segment_seconds,
         segment_seconds=segment_seconds,
         chain_extensions=start.chain + 1,
     )
@@ -284,6 +281,7 @@ def video_edit(
         model=model or (source.model if source else catalog.DEFAULT_MODEL),
         limit=catalog.MAX_EDIT_SECONDS,
     )
+    start.route.check_operation("edit")
     if start.route.provider_kind == registry.LOCAL and not default_look:
         edit_prompt_check(prompt, guide_url=guide_url)
     return _derived_save(
@@ -355,7 +353,6 @@ def _derived_save(
     prompt: str,
     seconds: int,
     billed_seconds: int,
-    check_seconds: int | None = None,
     **fields: int,
 ) -> Video:
     """The steps an extension and an edit share once checked: the row, from its source;
@@ -373,7 +370,7 @@ def _derived_save(
         seed=start.seed,
         **fields,
     )
-    start.route.check(size=start.size, seconds=check_seconds)
+    start.route.check(size=start.size)
     _apply_route(video, start.route, billed_seconds=billed_seconds)
     files: dict[str, bytes | File[bytes]] = {"source_upload": start.upload} if start.upload else {}
     return _video_save(video, files=files)

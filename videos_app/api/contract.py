@@ -130,7 +130,7 @@ class VideoCreate(Body):
         "studio's create page does). Absent or false: the image must be exactly `size`.",
     )
     # Extensions beyond the retired API; a model that does not take one refuses it (400,
-    # naming the model and the field): see GET /v1/models for what each takes.
+    # naming the model and the field).
     last_frame: ImageInput | None = Field(
         default=None,
         description="A studio extension: an image the video ends on (as `input_reference`, "
@@ -216,9 +216,9 @@ class VideoEdit(Body):
 
 class VideoExtend(Body):
     prompt: Prompt
-    seconds: Annotated[int, WireSeconds(catalog.EXTENSION_SECONDS)] = Field(
-        description="The new segment's length (a string). The result's `seconds` is the "
-        f"stitched total, at most {catalog.MAX_TOTAL_SECONDS}."
+    seconds: Annotated[int, WireSeconds(catalog.ALL_SECONDS)] = Field(
+        description="The new segment's length (a string), one the model makes. The "
+        f"result's `seconds` is the stitched total, at most {catalog.MAX_TOTAL_SECONDS}."
     )
     video: VideoInput = Field(description=_SOURCE)
 

@@ -411,6 +411,25 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                     ),
                 },
             },
+            "/videos/{video_id}/cancel": {
+                "parameters": [video_id],
+                "post": {
+                    "operationId": "cancelVideo",
+                    "summary": "Cancel a queued or in-progress video (a studio extension).",
+                    "description": "Stops the job: a local render is killed, a remote one is "
+                    "cancelled at its provider where the provider can cancel, otherwise "
+                    "abandoned. The answer is the video, now `failed` with error code "
+                    "`cancelled` (the status has no fourth value); cancelling it again "
+                    "answers the same. Its creator, its team's admins and staff may cancel.",
+                    "responses": _responses(
+                        video_ok,
+                        403,
+                        404,
+                        bad_request=" Also when the video has already completed or failed "
+                        "(`video_not_active`).",
+                    ),
+                },
+            },
             "/videos/edits": {
                 "post": {
                     "operationId": "editVideo",

@@ -1,4 +1,5 @@
-"""What a vendor's video needs at home before it is stored: the previews it did not send.
+"""What a vendor's video needs at home before it is stored: the previews it did not send,
+and, for an engine that cannot extend a video itself, the stitch of source and segment.
 
 Most vendors give only the MP4. The studio makes the WebP thumbnail (the middle frame)
 and the JPEG spritesheet (5 x 5 tiles at (tile + 0.5) / 25 of the duration) exactly as
@@ -8,9 +9,11 @@ needs (constant memory whatever the video's length).
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 from PIL import Image
 
 from videos_app.providers.base import ProviderError
@@ -19,8 +22,12 @@ from videos_app.renderer.encode import (
     SHEET_ROWS,
     THUMB_LONG_SIDE,
     TILE_LONG_SIDE,
+    add_streams,
+    audio_frame,
     fit_long_side,
+    open_output,
 )
+from videos_app.renderer.spec import AUDIO_CHUNK, AUDIO_RATE, FPS
 
 TILES = SHEET_COLUMNS * SHEET_ROWS
 
@@ -87,3 +94,101 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
 def _paste(sheet: Image.Image, tile: Image.Image, index: int, size: tuple[int, int]) -> None:
     row, col = divmod(index, SHEET_COLUMNS)
     sheet.paste(tile, (col * size[0], row * size[1]))
+
+
+# --- an extension made by an engine that cannot extend: the new segment after the source
+
+
+def last_frame_png(video: Path, dest: Path, *, size: tuple[int, int]) -> None:
+    """The last frame of ``video``, as a PNG of exactly ``size`` (the next segment's first
+    frame); ``ProviderError`` if it does not decode."""
+    try:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            last: av.VideoFrame | None = None
+            for frame in container.decode(stream):
+                last = frame
+            if last is None:
+                raise ValueError("no frame decodes")
+            last.to_image().resize(size).save(dest, "PNG")
+    except (av.error.FFmpegError, ValueError, IndexError, OSError) as exc:
+        raise ProviderError(
+            "source_unreadable", f"The source video's last frame does not decode ({exc})."
+        ) from None
+
+
+def stitch(first: Path, second: Path, out: Path, *, size: tuple[int, int]) -> None:
+    """``first`` then ``second`` as one MP4 of ``size``, encoded as every video of the
+    studio (H.264 yuv420p at 24 fps, AAC stereo at 48 kHz, faststart); a part without
+    sound is silent for its length. Frames are re-timed to 24 fps by their timestamps."""
+    width, height = size
+    try:
+        with open_output(out) as output:
+            video_out, audio_out = add_streams(output, width, height)
+            frame_index = 0
+            sample_index = 0
+            for part in (first, second):
+                frames, samples = _encode_part(
+                    part, output, video_out, audio_out, size, frame_index, sample_index
+                )
+                frame_index += frames
+                sample_index += samples
+            for stream in (video_out, audio_out):
+                for packet in stream.encode(None):
+                    output.mux(packet)
+    except (av.error.FFmpegError, ValueError, IndexError, OSError) as exc:
+        raise ProviderError(
+            "upstream_invalid_asset", f"The extension could not be stitched ({exc})."
+        ) from None
+
+
+def _encode_part(
+    path: Path,
+    output: av.container.OutputContainer,
+    video_out: av.video.stream.VideoStream,
+    audio_out: av.audio.stream.AudioStream,
+    size: tuple[int, int],
+    first_frame: int,
+    first_sample: int,
+) -> tuple[int, int]:
+    """Encode one part's frames and sound after what is there; (frames, samples) added."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        duration = _duration(container, stream)
+        frames = max(1, round(duration * FPS))
+        written = 0
+        for frame in container.decode(stream):
+            t = float(frame.time or 0.0)
+            # Every output frame whose time this frame covers (a 30 fps part drops some,
+            # a 12 fps one repeats them).
+            while written < frames and written / FPS <= t + 0.5 / FPS:
+                image = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+                image.pts, image.time_base = first_frame + written, Fraction(1, FPS)
+                for packet in video_out.encode(image):
+                    output.mux(packet)
+                written += 1
+        samples = frames * AUDIO_RATE // FPS
+    sound = _sound(path, samples)
+    for start in range(0, samples, AUDIO_CHUNK):
+        chunk = sound[:, start : start + AUDIO_CHUNK]
+        for packet in audio_out.encode(audio_frame(chunk, first_sample + start)):
+            output.mux(packet)
+    return written, samples
+
+
+def _sound(path: Path, samples: int) -> np.ndarray:
+    """``samples`` of ``path``'s sound as (2, n) float32 at 48 kHz (silence without any)."""
+    out = np.zeros((2, samples), dtype=np.float32)
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return out
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+        at = 0
+        for frame in container.decode(container.streams.audio[0]):
+            for converted in resampler.resample(frame):
+                data = converted.to_ndarray()[:, : samples - at]
+                out[:, at : at + data.shape[1]] = data
+                at += data.shape[1]
+                if at >= samples:
+                    return out
+    return out

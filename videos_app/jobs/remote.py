@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -52,11 +53,11 @@ from videos_app.providers.base import (
     can_cancel,
     remote_variants,
 )
-from videos_app.providers.catalog import get_provider
+from videos_app.providers.catalog import get_provider, parse_size
 
 from . import wake
 from .attempt import ProgressWriter, complete, heartbeat_interval, heartbeat_stale, job_attempt
-from .finish import previews_from_video
+from .finish import last_frame_png, previews_from_video, stitch
 
 logger = logging.getLogger(__name__)
 
@@ -219,10 +220,17 @@ class RemoteJob:
         row = ProviderRow.objects.filter(name=video.provider).first()
         self.request = remote_request(video, provider_webhook_url(row))
         self.progress = ProgressWriter(video.pk, attempt)
+        # An extension on an engine that cannot extend: a create from the source's last
+        # frame, then the source and the new segment stitched here.
+        self.stitches = self.request.operation == "extend" and not getattr(
+            engine, "native_extend", False
+        )
         self.deadline = time.monotonic() + task_budget()
 
     def run(self, workdir: Path) -> None:
         video = self.video
+        if self.stitches:
+            self.request = self.segment_request(workdir)
         upstream_id = video.provider_job_id
         first_wait = 0.0
         if not upstream_id:
@@ -396,18 +404,37 @@ class RemoteJob:
 
     # --- assets --------------------------------------------------------------------
 
+    def source_video(self) -> Path:
+        source = self.request.source_upload or self.request.source_file
+        if source is None or not source.exists():
+            raise ProviderError("source_missing", "The source video no longer exists.")
+        return source
+
+    def segment_request(self, workdir: Path) -> RemoteRequest:
+        """What the engine is asked for instead of an extension it cannot make: a video
+        of the new segment's length that starts on the source's last frame."""
+        first = workdir / "last-frame.png"
+        last_frame_png(self.source_video(), first, size=parse_size(self.request.size))
+        return replace(
+            self.request, operation="create", seconds=self.request.segment_seconds,
+            reference_image=first, source_id="", source_upload=None,
+        )  # fmt: skip
+
     def download(self, upstream_id: str, workdir: Path) -> Assets:
         """Copy the result home (vendor links expire) and make the previews the engine
         does not give; everything is decoded before the job completes."""
         assets = Assets.in_dir(workdir)
         given = remote_variants(self.engine)
+        targets = {v: p for v, p in assets.by_variant().items() if v in given}
+        if self.stitches:
+            # Only the segment comes from the engine; its previews would show only it.
+            given, targets = ("video",), {"video": workdir / "segment.mp4"}
         self.progress(96)
         try:
-            with ThreadPoolExecutor(max_workers=len(given)) as pool:
+            with ThreadPoolExecutor(max_workers=len(targets)) as pool:
                 futures = [
                     pool.submit(self.engine.fetch, upstream_id, variant, path)
-                    for variant, path in assets.by_variant().items()
-                    if variant in given
+                    for variant, path in targets.items()
                 ]
                 for future in futures:
                     future.result()
@@ -417,6 +444,11 @@ class RemoteJob:
                 f"The upstream no longer has the files of job {upstream_id} (finished "
                 "assets expire upstream).",
             ) from None
+        if self.stitches:
+            stitch(
+                self.source_video(), targets["video"], assets.video,
+                size=parse_size(self.request.size),
+            )  # fmt: skip
         if "thumbnail" not in given or "spritesheet" not in given:
             previews_from_video(
                 assets.video,

@@ -51,10 +51,8 @@ class Capabilities:
             current = getattr(self, f.name)
             if isinstance(current, tuple) and isinstance(value, list | tuple):
                 kind = int if f.name.endswith("seconds") else str
-                try:
-                    changes[f.name] = tuple(kind(v) for v in value)
-                except (TypeError, ValueError):
-                    continue
+                if all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+                    changes[f.name] = tuple(value)
             elif _same_kind(current, value) and not (isinstance(value, int) and value < 0):
                 changes[f.name] = value
         return replace(self, **changes)

@@ -101,6 +101,15 @@ class Route:
     listed: bool
     capabilities: Capabilities = field(default_factory=Capabilities)
 
+    @property
+    def extension_seconds(self) -> tuple[int, ...]:
+        """The lengths a new segment may have: a native extension's, or (extended from
+        the last frame) a new video's on this model."""
+        caps = self.capabilities
+        if caps.extend:
+            return caps.extend_seconds or EXTENSION_SECONDS
+        return tuple(s for s in self.seconds if s in ALL_SECONDS)
+
     def cost(self, seconds: int) -> Decimal | None:
         """Estimated cost in US dollars of ``seconds`` of video; None when unpriced."""
         return estimate_cost(self.price_per_second, seconds)

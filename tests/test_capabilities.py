@@ -1,0 +1,149 @@
+"""What each model takes: its engine's documented capabilities, merged with the admin's
+per route; ``/v1`` and the services refuse the rest, naming the model."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.api_helpers import assert_error, completed_video, make_key
+from tests.factories import image_bytes, make_user
+from videos_app.models import ModelRoute, Provider, Video
+from videos_app.providers import catalog
+from videos_app.providers.base import size_aspect_ratio, size_resolution
+from videos_app.providers.capabilities import Capabilities
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> Client:
+    key = make_key(make_user("maker"))
+    return Client(headers={"authorization": f"Bearer {key.raw}"})
+
+
+def local_route(name: str, **capabilities: object) -> ModelRoute:
+    return ModelRoute.objects.create(
+        name=name, provider=Provider.objects.get(name="local"), capabilities=capabilities
+    )
+
+
+def test_sizes_map_to_the_vendors_terms() -> None:
+    assert [size_aspect_ratio(s) for s in ("1280x720", "720x1280", "960x960")] == [
+        "16:9", "9:16", "1:1",
+    ]  # fmt: skip
+    assert size_aspect_ratio("1280x704") == "16:9"  # near enough to read as its family
+    assert size_aspect_ratio("1024x1792") == "9:16"  # within 2 %
+    assert size_aspect_ratio("1584x672") == "33:14"
+    assert [size_resolution(s) for s in ("1280x720", "1920x1080", "3840x2160", "640x360")] == [
+        "720p", "1080p", "4k", "360p",
+    ]  # fmt: skip
+
+
+def test_an_admins_overrides_merge_field_by_field_and_bad_values_are_ignored() -> None:
+    base = Capabilities(seconds=(4, 8), last_frame=False, reference_images=0)
+    merged = base.merged(
+        {"last_frame": True, "seconds": [6], "reference_images": 3, "seed": "yes",
+         "negative_prompt": 1, "unknown": True, "audio": None}
+    )  # fmt: skip
+    assert (merged.last_frame, merged.seconds, merged.reference_images) == (True, (6,), 3)
+    assert (merged.seed, merged.negative_prompt, merged.audio) == (False, False, False)
+    assert base.merged({"reference_images": -1, "sizes": [None, 3]}) == base
+
+
+def test_the_local_renderer_takes_a_seed_and_refuses_what_it_cannot_make(api: Client) -> None:
+    response = api.post("/v1/videos", {"prompt": "p", "seed": "1234"})
+    assert response.status_code == 200, response.content
+    assert Video.objects.get(pk=response.json()["id"]).seed == 1234
+    for field, value, words in (
+        ("negative_prompt", "no people", "does not take a negative prompt"),
+        ("audio", "true", "makes no sound"),
+    ):
+        error = assert_error(api.post("/v1/videos", {"prompt": "p", field: value}), 400,
+                             param=field)  # fmt: skip
+        assert error["message"] == f"The model 'sora-2' {words}."
+    last = image_bytes(720, 1280)
+    error = assert_error(
+        api.post("/v1/videos", {"prompt": "p", "last_frame": _upload(last)}), 400,
+        param="last_frame",
+    )  # fmt: skip
+    assert error["message"] == "The model 'sora-2' does not take a last frame."
+    assert Video.objects.count() == 1  # nothing else was made
+
+
+def test_a_route_that_takes_more_stores_it(api: Client) -> None:
+    local_route("framed", last_frame=True, negative_prompt=True)
+    response = api.post(
+        "/v1/videos",
+        {"prompt": "p", "model": "framed", "negative_prompt": "no text",
+         "last_frame": _upload(image_bytes(720, 1280))},
+    )  # fmt: skip
+    assert response.status_code == 200, response.content
+    video = Video.objects.get(pk=response.json()["id"])
+    assert video.negative_prompt == "no text"
+    assert video.last_frame.name == f"videos/{video.pk}/last-frame.png"
+
+
+def test_a_wrongly_sized_last_frame_is_refused_in_its_own_name(api: Client) -> None:
+    local_route("framed", last_frame=True)
+    error = assert_error(
+        api.post("/v1/videos", {"prompt": "p", "model": "framed",
+                                "last_frame": _upload(image_bytes(100, 100))}),
+        400, param="last_frame",
+    )  # fmt: skip
+    assert "last_frame" in error["message"] and "input_reference" not in error["message"]
+    assert not Video.objects.exists()
+
+
+def test_sizes_and_durations_come_from_the_models_capabilities(api: Client) -> None:
+    local_route("wide-hd", sizes=["1920x1080"], seconds=[5, 10])
+    route = catalog.route("wide-hd")
+    assert (route.sizes, route.seconds) == (("1920x1080",), (5, 10))
+    error = assert_error(
+        api.post("/v1/videos", {"prompt": "p", "model": "wide-hd", "size": "1280x720",
+                                "seconds": "5"}), 400, param="size",
+    )  # fmt: skip
+    assert error["message"] == (
+        "Invalid value: '1280x720'. The model 'wide-hd' does not render it on this studio. "
+        "Supported values are: '1920x1080'."
+    )
+    error = assert_error(
+        api.post("/v1/videos", {"prompt": "p", "model": "wide-hd", "size": "1920x1080",
+                                "seconds": "4"}), 400, param="seconds",
+    )  # fmt: skip
+    assert "Supported values are: '5' and '10'." in error["message"]
+    ok = api.post("/v1/videos", {"prompt": "p", "model": "wide-hd", "size": "1920x1080",
+                                 "seconds": "10"})  # fmt: skip
+    assert ok.status_code == 200, ok.content
+
+
+def test_a_model_that_cannot_remix_says_which_can(api: Client) -> None:
+    local_route("once", remix=False)
+    owner = make_user("owner")
+    source = completed_video(owner, model="once", provider="local")
+    key = make_key(owner)
+    client = Client(headers={"authorization": f"Bearer {key.raw}"})
+    error = assert_error(
+        client.post(
+            f"/v1/videos/{source.pk}/remix", {"prompt": "again"}, content_type="application/json"
+        ),
+        400,
+    )  # fmt: skip
+    assert error["message"].startswith("The model 'once' cannot remix a video. Models that can:")
+    assert "sora-2" in error["message"]
+
+
+def test_an_extension_is_as_long_as_the_model_makes_a_new_video_when_it_cannot_extend(
+    api: Client,
+) -> None:
+    local_route("no-extend", extend=False, seconds=[5, 10])
+    assert catalog.route("no-extend").extension_seconds == (5, 10)
+    local_route("native", extend=True, extend_seconds=[7])
+    assert catalog.route("native").extension_seconds == (7,)
+    assert catalog.route("sora-2").extension_seconds == catalog.EXTENSION_SECONDS
+
+
+def _upload(data: bytes) -> object:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("frame.png", data, content_type="image/png")
