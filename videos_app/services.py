@@ -29,6 +29,7 @@ from .jobs.signals import video_finished
 from .models import Character, Team, Video, asset_path, new_seed
 from .providers import catalog, registry
 from .renderer.edit import read_edit
+from .usage.budgets import budget_check
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def _video_save(
     }
     try:
         with transaction.atomic():
+            budget_check(video)  # locks the team's row until this commits
             video.save()
             for field, content in files.items():
                 data = ContentFile(content) if isinstance(content, bytes) else content

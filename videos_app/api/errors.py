@@ -148,7 +148,12 @@ def not_found(kind: str, object_id: str, *, param: str | None = None) -> ApiErro
 
 
 def from_validation_error(exc: ValidationError, *, status: int = 400) -> ApiError:
-    """A service's ValidationError as the envelope: a field's error names it as ``param``."""
+    """A service's ValidationError as the envelope: a field's error names it as ``param``.
+    A monthly cap reached is 429 ``insufficient_quota``, as the retired API answered."""
+    if getattr(exc, "code", None) == "insufficient_quota":
+        return ApiError(
+            429, " ".join(exc.messages), type="insufficient_quota", code="insufficient_quota"
+        )
     if hasattr(exc, "error_dict"):
         param, errors = next(iter(exc.error_dict.items()))
         first = errors[0]

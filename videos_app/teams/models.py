@@ -16,6 +16,8 @@ class Team(models.Model):
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
+    # This calendar month's spend limit in US dollars (usage/budgets.py); None: no cap.
+    monthly_cap = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members: models.ManyToManyField[AbstractUser, Membership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
@@ -39,6 +41,8 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.EDITOR)
+    # This member's own monthly limit within the team (US dollars); None: only the team's.
+    monthly_cap = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
