@@ -92,6 +92,35 @@ class VideoCreateForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Up to two. Naming a character in the prompt also brings it in.",
     )
+    # What some models take beyond the retired API; the page shows each only for a model
+    # that takes it (CAPABILITY_FIELDS; create.js keeps that current).
+    last_frame = forms.FileField(
+        required=False,
+        label="Last frame",
+        help_text="An image the video ends on (a JPEG, PNG or WebP; fitted to the size as "
+        "the reference image is).",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    negative_prompt = forms.CharField(
+        required=False,
+        max_length=2000,
+        strip=True,
+        label="Avoid",
+        help_text="What the video should not show.",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "text, watermarks, people"}),
+    )
+    seed = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**32 - 1,
+        label="Seed",
+        help_text="The same seed and settings make the same video. Blank: a new one.",
+    )
+    audio = forms.ChoiceField(
+        required=False,
+        label="Sound",
+        choices=[("", "The model's default"), ("on", "On"), ("off", "Off")],
+    )
 
     def __init__(
         self,
@@ -112,6 +141,7 @@ class VideoCreateForm(forms.Form):
         # Read per form: an admin's change to the routing table shows at once.
         self.routes = catalog.routes(listed_only=True)
         model_choices(self, self.routes)
+        offered_choices(self, self.routes)
         if self.routes and self.initial.get("model", catalog.DEFAULT_MODEL) not in self.routes:
             # The default model is turned off: start from the first one offered.
             self.initial["model"] = next(iter(self.routes))
@@ -142,9 +172,16 @@ class VideoCreateForm(forms.Form):
                 "sizes": list(route.sizes),
                 "seconds": list(route.seconds),
                 "price": None if route.price_per_second is None else str(route.price_per_second),
+                "takes": takes(route),
             }
             for name, route in self.routes.items()
         }
+
+    def capability_hidden(self) -> dict[str, bool]:
+        """Which optional controls the chosen model does not take (hidden on the page)."""
+        route = self.route
+        offered = takes(route) if route is not None else {}
+        return {field: not offered.get(field, False) for field in CAPABILITY_FIELDS}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -154,6 +191,19 @@ class VideoCreateForm(forms.Form):
             self.add_error("size", f"{model} does not render {size}.")
         if route and seconds and seconds not in route.seconds:
             self.add_error("seconds", f"{model} does not render {seconds} seconds.")
+        cleaned["last_frame_png"] = None
+        if route is not None:
+            self._check_inputs(route, cleaned)
+        last = cleaned.get("last_frame")
+        if last and size and "last_frame" not in self.errors and "size" not in self.errors:
+            try:
+                _, last_image = image_read(last)
+                width, height = catalog.parse_size(size)
+                cleaned["last_frame_png"] = reference_image_sized(
+                    last_image, width=width, height=height, fit=bool(cleaned.get("fit_image"))
+                )
+            except forms.ValidationError as exc:
+                self.add_error("last_frame", exc)
         cleaned["reference_png"] = None
         image = self._reference_image(cleaned.get("reference_image"))
         if image is not None and size and "size" not in self.errors:
@@ -166,6 +216,21 @@ class VideoCreateForm(forms.Form):
                 self.add_error("reference_image", exc)
                 self._upload = None  # a refused image is not kept
         return cleaned
+
+    def _check_inputs(self, route: catalog.Route, cleaned: dict[str, Any]) -> None:
+        """What the chosen model does not take, refused under its control."""
+        audio = {"on": True, "off": False}.get(cleaned.get("audio") or "")
+        cleaned["audio_on"] = audio
+        try:
+            route.check_inputs(
+                last_frame=bool(cleaned.get("last_frame")),
+                negative_prompt=cleaned.get("negative_prompt") or "",
+                seed_given=cleaned.get("seed") is not None,
+                audio=audio,
+            )
+        except forms.ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                self.add_error(field, errors)
 
     def _reference_image(self, upload: Any) -> Image.Image | None:
         """The image this submit uses: a new upload, else the one kept from the last try
@@ -211,6 +276,35 @@ def model_choices(form: forms.Form, routes: dict[str, catalog.Route]) -> None:
     field = form.fields["model"]
     assert isinstance(field, forms.ChoiceField)
     field.choices = [(name, route_label(route)) for name, route in routes.items()]
+
+
+# The create form's optional controls, by the capability that offers each.
+CAPABILITY_FIELDS = ("reference_image", "last_frame", "negative_prompt", "seed", "audio")
+
+
+def takes(route: catalog.Route) -> dict[str, bool]:
+    """Which optional controls ``route``'s model takes."""
+    caps = route.capabilities
+    return {
+        "reference_image": caps.first_frame,
+        "last_frame": caps.last_frame,
+        "negative_prompt": caps.negative_prompt,
+        "seed": caps.seed,
+        "audio": caps.audio,
+    }
+
+
+def offered_choices(form: forms.Form, routes: dict[str, catalog.Route]) -> None:
+    """Sizes and durations: those some offered model makes, in the catalog's order."""
+    sizes = {s for route in routes.values() for s in route.sizes} or set(catalog.SIZES)
+    seconds = {s for route in routes.values() for s in route.seconds} or set(catalog.SECONDS)
+    size_field, seconds_field = form.fields["size"], form.fields["seconds"]
+    assert isinstance(size_field, forms.ChoiceField)
+    assert isinstance(seconds_field, forms.ChoiceField)
+    size_field.choices = [
+        (s, s.replace("x", " \N{MULTIPLICATION SIGN} ")) for s in catalog.ALL_SIZES if s in sizes
+    ]
+    seconds_field.choices = [(s, f"{s} seconds") for s in catalog.ALL_SECONDS if s in seconds]
 
 
 def route_label(route: catalog.Route) -> str:

@@ -138,9 +138,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
                 reference_png = data["reference_png"] or presets.carried_reference_png(
                     user=request.user, data=request.POST, size=data["size"]
                 )
-            except ValidationError as exc:
-                add_service_error(form, exc)
-            else:
+                # A monthly cap reached, or what the model does not take: on the form.
                 video = services.video_create(
                     owner=request.user,  # type: ignore[arg-type]
                     prompt=data["prompt"],
@@ -151,7 +149,14 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     characters=characters,
                     team=chosen_team(form),
                     visibility=chosen_visibility(form),
+                    last_frame_png=data["last_frame_png"],
+                    negative_prompt=data["negative_prompt"],
+                    seed=data["seed"],
+                    audio=data["audio_on"],
                 )
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
                 form.drop_kept_reference()
                 return redirect(video)
         # Refused: a browser cannot fill the file input again, so its image waits here.

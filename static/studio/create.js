@@ -1,5 +1,6 @@
-// The create form: who runs the chosen model, the sizes and durations it allows, and a
-// live cost estimate. The routing table comes from the page (json_script #model-routes);
+// The create form: who runs the chosen model, the sizes and durations it allows, the
+// optional controls it takes (last frame, negative prompt, seed, sound), and a live cost
+// estimate. The routing table comes from the page (json_script #model-routes);
 // the server validates everything again, so this is only a guide.
 (function () {
   "use strict";
@@ -50,13 +51,14 @@
     return route.local ? "Estimated cost: free \u2014 runs locally" : "Estimated cost: unknown";
   }
 
-  // Disable what the model does not allow; move off a choice that became disabled.
+  // Offer only what the model allows; move off a choice that became unavailable.
   function restrict(select, allowed) {
     if (!select) return;
     var values = allowed.map(String);
     var current = null;
     Array.prototype.forEach.call(select.options, function (option) {
       option.disabled = values.indexOf(option.value) === -1;
+      option.hidden = option.disabled;
       if (!option.disabled && current === null) current = option;
     });
     var chosen = select.options[select.selectedIndex];
@@ -69,6 +71,14 @@
       restrict(size, route.sizes);
       restrict(seconds, route.seconds);
       if (provider) provider.textContent = route.provider;
+      // The optional controls this model takes; the others are hidden and not sent.
+      Array.prototype.forEach.call(form.querySelectorAll("[data-capability]"), function (box) {
+        var takes = !!(route.takes && route.takes[box.getAttribute("data-capability")]);
+        box.hidden = !takes;
+        Array.prototype.forEach.call(box.querySelectorAll("input, select, textarea"), function (c) {
+          c.disabled = !takes;
+        });
+      });
       if (limits) {
         limits.textContent = "Sizes " + route.sizes.join(", ") +
           " \u00b7 durations " + route.seconds.join(", ") + " s";
