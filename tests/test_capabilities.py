@@ -147,3 +147,48 @@ def _upload(data: bytes) -> object:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("frame.png", data, content_type="image/png")
+
+
+class TestCreatePage:
+    def test_controls_show_for_the_models_that_take_them(self) -> None:
+        client = Client()
+        client.force_login(make_user("painter"))
+        page = client.get("/videos/new").content.decode()
+        # sora-2 on the studio's renderer: a seed, no last frame, negative prompt or sound.
+        assert 'data-capability="seed">' in page
+        for field in ("last_frame", "negative_prompt", "audio"):
+            assert f'data-capability="{field}" hidden>' in page
+        local_route("framed", last_frame=True, negative_prompt=True, sizes=["1920x1080"])
+        page = client.get("/videos/new?model=framed").content.decode()
+        # Every offered model's sizes are choices (create.js narrows them per model).
+        assert 'value="1920x1080"' in page and 'value="720x1280"' in page
+        assert '"takes": {"reference_image": true, "last_frame": true' in page
+
+    def test_what_the_model_does_not_take_is_refused_under_its_control(self) -> None:
+        client = Client()
+        client.force_login(make_user("painter"))
+        response = client.post(
+            "/videos/new",
+            {"prompt": "a quiet harbour", "model": "sora-2", "size": "720x1280",
+             "seconds": "4", "negative_prompt": "boats", "audio": "on"},
+        )  # fmt: skip
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert "The model &#x27;sora-2&#x27; does not take a negative prompt." in body
+        assert "The model &#x27;sora-2&#x27; makes no sound." in body
+        assert not Video.objects.exists()
+
+    def test_a_model_that_takes_them_stores_them(self) -> None:
+        local_route("framed", last_frame=True, negative_prompt=True)
+        client = Client()
+        client.force_login(make_user("painter"))
+        response = client.post(
+            "/videos/new",
+            {"prompt": "a quiet harbour", "model": "framed", "size": "720x1280",
+             "seconds": "4", "negative_prompt": "boats", "seed": "77", "fit_image": "on",
+             "last_frame": _upload(image_bytes(300, 200))},
+        )  # fmt: skip
+        assert response.status_code == 302, response.content.decode()[:2000]
+        video = Video.objects.get()
+        assert (video.negative_prompt, video.seed, video.model) == ("boats", 77, "framed")
+        assert video.last_frame.name.endswith("last-frame.png")
