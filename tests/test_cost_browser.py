@@ -94,7 +94,13 @@ def test_the_estimate_follows_the_model_and_the_duration(
     page.select_option("select[name=model]", "sora-2-pro")
     expected = "Estimated cost: free \N{EM DASH} runs locally"
     assert text_becomes(page, estimate, expected) == expected
-    assert page.eval_on_selector_all("select option:disabled", "o => o.length") == 0
+    assert (
+        page.eval_on_selector_all(
+            "select[name=size] option:disabled, select[name=seconds] option:disabled",
+            "o => o.map(x => x.parentElement.name + '=' + x.value)",
+        )
+        == []
+    )
     assert errors == []
     context.close()
 
