@@ -1,7 +1,9 @@
 """Inbound webhooks: an upstream provider tells us one of its jobs finished.
 
 ``POST /webhooks/providers/<provider name>`` takes a Standard Webhooks message signed with
-the secret in the provider's ``webhook_secret_env`` variable. A provider without a secret
+the secret in the provider's ``webhook_secret_env`` variable, or, for an engine with its
+own scheme (its ``webhook`` method: fal's Ed25519 over keys it publishes, OpenRouter's
+HMAC, ...), whatever that engine verifies. A provider without a secret
 configured takes none (404): an unsigned message is never acted on. A valid
 ``video.completed`` / ``video.failed`` for one of our jobs wakes the job waiting to poll
 its upstream and queues its task again (claiming is conditional, so a busy worker keeps
@@ -15,6 +17,7 @@ import json
 import logging
 import os
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
@@ -25,6 +28,8 @@ from django.views.decorators.http import require_POST
 from videos_app import services
 from videos_app.jobs import wake
 from videos_app.models import Provider, Video
+from videos_app.providers import catalog
+from videos_app.providers.base import WebhookEvent, WebhookRefused
 
 from . import signing
 from .models import InboundWebhook
@@ -49,13 +54,35 @@ def provider_secret(provider: Provider) -> str:
     return os.environ.get(provider.webhook_secret_env, "").strip()
 
 
+def _engine_of(provider: Provider) -> Any:
+    """The provider's engine (None when it cannot be built): its ``webhook`` method, if
+    any, verifies the vendor's own scheme; without one Standard Webhooks are expected."""
+    try:
+        return catalog.get_provider(provider.name)
+    except LookupError:
+        return None
+
+
 @csrf_exempt
 @require_POST
 def provider_webhook(request: HttpRequest, name: str) -> JsonResponse:
     provider = Provider.objects.filter(name=name).first()
     secret = provider_secret(provider) if provider else ""
-    if provider is None or not secret:
-        return _error(404, f"No provider named '{name}' accepts webhooks here.", "not_found")
+    engine = _engine_of(provider) if provider else None
+    reader = getattr(engine, "webhook", None)
+    try:
+        # A vendor's own scheme may need no shared secret (fal signs with keys it
+        # publishes: the row names where).
+        accepts = provider is not None and (
+            secret or (callable(reader) and (provider.options or {}).get("webhook_jwks_url"))
+        )
+        if provider is None or not accepts:
+            return _error(404, f"No provider named '{name}' accepts webhooks here.", "not_found")
+        if callable(reader):
+            return _vendor_webhook(provider, reader, request, secret)
+    finally:
+        if callable(close := getattr(engine, "close", None)):
+            close()
     body = request.body
     try:
         webhook_id = signing.verify(secret, request.headers, body)
@@ -77,8 +104,31 @@ def provider_webhook(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse({"received": True, "outcome": outcome})
 
 
-def inbound_webhook_receive(*, provider: str, webhook_id: str, event_type: str, job_id: str) -> str:
-    """Act on one verified message once; what was done, in a word."""
+def _vendor_webhook(
+    provider: Provider, reader: Any, request: HttpRequest, secret: str
+) -> JsonResponse:
+    """A webhook in the vendor's own scheme, verified by its engine."""
+    try:
+        event: WebhookEvent | None = reader(request.headers, request.body, secret)
+    except WebhookRefused as exc:
+        return _error(400, str(exc) or "The signature does not verify.", "invalid_signature")
+    if event is None:
+        return JsonResponse({"received": True, "outcome": "ignored"})
+    outcome = inbound_webhook_receive(
+        provider=provider.name,
+        webhook_id=event.webhook_id,
+        event_type=event.event_type if event.final else f"{event.event_type} (not final)",
+        job_id=event.job_id,
+        final=event.final,
+    )
+    return JsonResponse({"received": True, "outcome": outcome})
+
+
+def inbound_webhook_receive(
+    *, provider: str, webhook_id: str, event_type: str, job_id: str, final: bool | None = None
+) -> str:
+    """Act on one verified message once; what was done, in a word. ``final``: the vendor
+    says the job ended (None: read from a Standard Webhooks event type)."""
     try:
         with transaction.atomic():
             InboundWebhook.objects.create(
@@ -87,7 +137,7 @@ def inbound_webhook_receive(*, provider: str, webhook_id: str, event_type: str, 
     except IntegrityError:
         logger.info("Ignored replayed webhook %s from %s", webhook_id, provider)
         return "duplicate"
-    if event_type not in JOB_EVENTS:
+    if not (final if final is not None else event_type in JOB_EVENTS):
         return "ignored"
     video = (
         Video.objects.filter(provider=provider, provider_job_id=job_id).only("id", "status").first()
