@@ -15,6 +15,7 @@ from django.urls import reverse
 from tests.conftest import stored_files
 from tests.factories import make_team, make_user, make_video, mp4_bytes
 from videos_app import services
+from videos_app.characters import services as character_services
 from videos_app.models import Character, Video
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,7 @@ class TestEdit:
 
 class TestCharacters:
     def test_a_clip_becomes_a_character_with_a_poster(self, user: Any, media_root: Path) -> None:
-        character = services.character_create(
+        character = character_services.character_create(
             owner=user, name="  Pixel ", clip=upload(mp4_bytes(3))
         )
         assert character.name == "Pixel" and character.pk.startswith("char_")
@@ -183,61 +184,73 @@ class TestCharacters:
         self, user: Any, media_root: Path, data: bytes, message: str
     ) -> None:
         with pytest.raises(ValidationError) as exc:
-            services.character_create(owner=user, name="Pixel", clip=upload(data))
+            character_services.character_create(owner=user, name="Pixel", clip=upload(data))
         assert message in str(exc.value)
         assert not Character.objects.exists() and stored_files(media_root) == []
 
     def test_a_prompt_naming_characters_brings_them_in(self, user: Any) -> None:
-        pixel = services.character_create(owner=user, name="Pixel", clip=upload(mp4_bytes(2)))
-        services.character_create(owner=user, name="Nova", clip=upload(mp4_bytes(2)))
-        found = services.characters_for_prompt(user=user, prompt="pixel waves at the camera")
+        pixel = character_services.character_create(
+            owner=user, name="Pixel", clip=upload(mp4_bytes(2))
+        )
+        character_services.character_create(owner=user, name="Nova", clip=upload(mp4_bytes(2)))
+        found = character_services.characters_for_prompt(
+            user=user, prompt="pixel waves at the camera"
+        )
         assert found == [pixel]
-        assert services.characters_for_prompt(user=user, prompt="pixelated sky") == []
+        assert character_services.characters_for_prompt(user=user, prompt="pixelated sky") == []
 
     def test_at_most_two_characters(self, user: Any) -> None:
         made = [
-            services.character_create(owner=user, name=name, clip=upload(mp4_bytes(1.5)))
+            character_services.character_create(owner=user, name=name, clip=upload(mp4_bytes(1.5)))
             for name in ("Ada", "Bo", "Cy")
         ]
         with pytest.raises(ValidationError) as exc:
-            services.characters_for_prompt(user=user, prompt="Ada and Bo", ids=[made[2].pk])
+            character_services.characters_for_prompt(
+                user=user, prompt="Ada and Bo", ids=[made[2].pk]
+            )
         assert exc.value.error_dict["characters"][0].code == "too_many_characters"
 
     def test_a_name_means_one_character_the_callers_own_then_the_newest(self, user: Any) -> None:
         mate = make_user()
         team = make_team(members={user: "editor", mate: "editor"})
         clip = mp4_bytes(1.5)
-        theirs = services.character_create(owner=mate, name="X", clip=upload(clip), team=team)
-        mine_old = services.character_create(owner=user, name="x", clip=upload(clip))
-        mine_new = services.character_create(owner=user, name="X", clip=upload(clip))
+        theirs = character_services.character_create(
+            owner=mate, name="X", clip=upload(clip), team=team
+        )
+        mine_old = character_services.character_create(owner=user, name="x", clip=upload(clip))
+        mine_new = character_services.character_create(owner=user, name="X", clip=upload(clip))
         # The official SDK's own sequence: create_character(name="x") three times, then a
         # prompt containing "x" (it failed with too_many_characters).
-        assert services.characters_for_prompt(user=user, prompt="x") == [mine_new]
+        assert character_services.characters_for_prompt(user=user, prompt="x") == [mine_new]
         assert mine_old.created_at <= mine_new.created_at
         # A teammate's prompt means the teammate's own.
-        assert services.characters_for_prompt(user=mate, prompt="x walks") == [theirs]
+        assert character_services.characters_for_prompt(user=mate, prompt="x walks") == [theirs]
         # Without one of their own, the team's, the newest of them.
-        newer = services.character_create(owner=mate, name="x", clip=upload(clip), team=team)
+        newer = character_services.character_create(
+            owner=mate, name="x", clip=upload(clip), team=team
+        )
         other = make_user()
         team.memberships.create(user=other, role="viewer")
-        assert services.characters_for_prompt(user=other, prompt="x walks") == [newer]
+        assert character_services.characters_for_prompt(user=other, prompt="x walks") == [newer]
 
     def test_staff_prompts_do_not_pull_in_everyones_characters(self, user: Any) -> None:
-        services.character_create(owner=user, name="Pixel", clip=upload(mp4_bytes(1.5)))
+        character_services.character_create(owner=user, name="Pixel", clip=upload(mp4_bytes(1.5)))
         admin = make_user(is_staff=True)
-        assert services.characters_for_prompt(user=admin, prompt="pixel waves") == []
+        assert character_services.characters_for_prompt(user=admin, prompt="pixel waves") == []
 
     def test_a_name_inside_a_longer_named_one_means_the_longer(self, user: Any) -> None:
         clip = mp4_bytes(1.5)
-        fox = services.character_create(owner=user, name="Red Fox", clip=upload(clip))
-        red = services.character_create(owner=user, name="Red", clip=upload(clip))
-        assert services.characters_for_prompt(user=user, prompt="the red fox runs") == [fox]
-        found = services.characters_for_prompt(user=user, prompt="red meets the red fox")
+        fox = character_services.character_create(owner=user, name="Red Fox", clip=upload(clip))
+        red = character_services.character_create(owner=user, name="Red", clip=upload(clip))
+        assert character_services.characters_for_prompt(user=user, prompt="the red fox runs") == [
+            fox
+        ]
+        found = character_services.characters_for_prompt(user=user, prompt="red meets the red fox")
         assert {c.pk for c in found} == {fox.pk, red.pk}
 
     def test_an_unknown_character_id_is_refused(self, user: Any) -> None:
         with pytest.raises(ValidationError) as exc:
-            services.characters_for_prompt(user=user, prompt="x", ids=["char_nope"])
+            character_services.characters_for_prompt(user=user, prompt="x", ids=["char_nope"])
         assert "Unknown character: 'char_nope'." in str(exc.value)
 
 
@@ -337,7 +350,9 @@ class TestPages:
         self, client_in: Client, user: Any, monkeypatch: Any
     ) -> None:
         monkeypatch.setattr("videos_app.services.async_task", lambda *a, **k: None)
-        pixel = services.character_create(owner=user, name="Pixel", clip=upload(mp4_bytes(2)))
+        pixel = character_services.character_create(
+            owner=user, name="Pixel", clip=upload(mp4_bytes(2))
+        )
         page = client_in.get(reverse("videos:new")).content.decode()
         assert f'value="{pixel.pk}"' in page
         response = client_in.post(

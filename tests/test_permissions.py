@@ -21,6 +21,7 @@ from django.urls import reverse
 from tests.api_helpers import assert_error, completed_video, make_key
 from tests.factories import make_team, make_user, make_video, mp4_bytes
 from videos_app import permissions, polling, services
+from videos_app.characters import services as character_services
 from videos_app.models import Character, Team, Video
 
 ROLES = ["staff", "owner", "admin", "editor", "viewer", "other_team", "no_team"]
@@ -335,7 +336,7 @@ def test_api_remix_edits_and_extensions(world: World, role: str, tool: str, buil
 def test_characters_follow_their_team(world: World, role: str) -> None:
     from django.core.files.base import ContentFile
 
-    character = services.character_create(
+    character = character_services.character_create(
         owner=world.users["owner"],  # type: ignore[arg-type]
         name="Pip",
         clip=ContentFile(mp4_bytes(2.0), name="clip.mp4"),
@@ -361,7 +362,7 @@ def test_a_viewer_cannot_create_a_character_in_the_team(world: World) -> None:
     from django.core.files.base import ContentFile
 
     with pytest.raises(PermissionDenied):
-        services.character_create(
+        character_services.character_create(
             owner=world.users["viewer"],  # type: ignore[arg-type]
             name="Nope",
             clip=ContentFile(mp4_bytes(2.0), name="clip.mp4"),

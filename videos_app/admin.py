@@ -37,6 +37,7 @@ from . import (
 )
 from .accounts import admin as accounts_admin  # noqa: F401  (users, with their usage)
 from .api import admin as api_admin  # noqa: F401  (registers ApiKey and ApiFile)
+from .characters import services as character_services
 from .models import Character, Comment, ReviewEvent, Team, Video
 from .providers import admin as providers_admin  # noqa: F401  (Provider, ModelRoute)
 from .review import admin as review_admin  # noqa: F401  (registers Comment and ReviewEvent)
@@ -406,7 +407,7 @@ class CharacterAdmin(admin.ModelAdmin):
         return False  # a character needs its clip checked: create it on the Characters page
 
     def delete_model(self, request: HttpRequest, obj: Character) -> None:
-        services.character_delete(character=obj, actor=request.user)  # type: ignore[arg-type]
+        character_services.character_delete(character=obj, actor=request.user)  # type: ignore[arg-type]
 
     @admin.display(description="Poster")
     def poster_preview(self, character: Character) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import posixpath
 import re
 from collections.abc import Iterator
 from typing import IO
@@ -134,3 +136,18 @@ def _read_range(fh: IO[bytes], start: int, length: int) -> Iterator[bytes]:
             yield chunk
     finally:
         fh.close()
+
+
+def storage_delete(names: list[str]) -> None:
+    """Delete stored files, and the folders they leave empty on a local filesystem."""
+    folders = set()
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.exception("could not delete %s", name)
+        folders.add(posixpath.dirname(name))
+    for folder in folders:
+        # Not empty, already gone, or not a local filesystem: leave it.
+        with contextlib.suppress(NotImplementedError, OSError):
+            os.rmdir(default_storage.path(folder))

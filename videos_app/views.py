@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from . import permissions, polling, selectors, services
+from .characters import services as character_services
 from .detail import detail_context
 from .forms import (
     CharacterForm,
@@ -129,7 +130,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                characters = services.characters_for_prompt(
+                characters = character_services.characters_for_prompt(
                     user=request.user,  # type: ignore[arg-type]
                     prompt=data["prompt"],
                     ids=data["characters"],
@@ -433,7 +434,7 @@ def characters(request: HttpRequest) -> HttpResponse:
         add_team_fields(form, request.user, private=False, noun="character")
         if form.is_valid():
             try:
-                character = services.character_create(
+                character = character_services.character_create(
                     owner=request.user,  # type: ignore[arg-type]
                     name=form.cleaned_data["name"],
                     clip=form.cleaned_data["video"],
@@ -460,7 +461,7 @@ def characters(request: HttpRequest) -> HttpResponse:
 @require_GET
 def character_detail(request: HttpRequest, character_id: str) -> HttpResponse:
     character = _get_character_or_404(request, character_id)
-    can_delete = services.character_can_delete(character=character, user=request.user)  # type: ignore[arg-type]
+    can_delete = character_services.character_can_delete(character=character, user=request.user)  # type: ignore[arg-type]
     return render(
         request,
         "videos/character_detail.html",
@@ -472,12 +473,12 @@ def character_detail(request: HttpRequest, character_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def character_delete(request: HttpRequest, character_id: str) -> HttpResponseBase:
     character = _get_character_or_404(request, character_id)
-    if not services.character_can_delete(character=character, user=request.user):  # type: ignore[arg-type]
+    if not character_services.character_can_delete(character=character, user=request.user):  # type: ignore[arg-type]
         raise PermissionDenied(
             "Only the character's creator, an admin of its team or staff can delete it."
         )
     if request.method == "POST":
-        services.character_delete(character=character, actor=request.user)  # type: ignore[arg-type]
+        character_services.character_delete(character=character, actor=request.user)  # type: ignore[arg-type]
         messages.success(request, f"Character “{character.name}” deleted.")
         return redirect("videos:characters")
     return render(request, "videos/character_delete.html", {"character": character})

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from videos_app import images
-from videos_app.services import storage_delete
+from videos_app.media import storage_delete
 
 from .models import ApiFile
 

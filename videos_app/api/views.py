@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.utils import timezone
 
 from videos_app import permissions, selectors, services
+from videos_app.characters import services as character_services
 from videos_app.media import stored_file_response
 from videos_app.models import Character, Team, Video
 from videos_app.providers.base import ASSET_VARIANTS
@@ -41,7 +42,7 @@ def video_create(request: ApiRequest) -> JsonResponse:
     params = parse(contract.VideoCreate, parsing.request_params(request))
     try:
         # Listed by id or named in the prompt, as on the page.
-        characters = services.characters_for_prompt(
+        characters = character_services.characters_for_prompt(
             user=request.user, prompt=params.prompt, ids=[c.id for c in params.characters]
         )
     except ValidationError as exc:
@@ -332,7 +333,7 @@ def character_create(request: ApiRequest) -> JsonResponse:
             code="invalid_value",
         )
     try:
-        character = services.character_create(
+        character = character_services.character_create(
             owner=request.user,
             name=params.name,
             clip=params.video,
