@@ -59,6 +59,12 @@ test: lint chromium tests/node/node_modules/.installed
 	$(BIN)/pytest
 	bin/with-services $(BIN)/pytest
 
+# Live smoke tests against the real vendors (spends real money; never run by make test or
+# CI): one short video per vendor whose key is set (smoke/test_vendor_smoke.py says which).
+.PHONY: smoke
+smoke: $(VENV)/.installed-dev
+	$(BIN)/pytest smoke -v -rs
+
 .PHONY: bench
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_render.py
