@@ -232,7 +232,7 @@ class TestOperations:
         error = assert_error(
             post_json(api, "/v1/videos/extensions", body), 400, code="invalid_type", param="seconds"
         )
-        assert error["message"].startswith("Invalid type for 'seconds': expected one of '4'")
+        assert error["message"].startswith("Invalid type for 'seconds': expected one of '2', '3'")
         assert error["message"].endswith("but got an integer instead.")
         body["seconds"] = "5"
         assert_error(

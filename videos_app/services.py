@@ -205,18 +205,7 @@ def video_extend(
     placement = _derived_placement(owner, source, team, visibility)
     # An extension keeps its source's model; an upload's is the one asked for.
     model = source.model if source else (model or catalog.DEFAULT_MODEL)
-    allowed = catalog.route(model).extension_seconds
-    if segment_seconds not in allowed:
-        raise ValidationError(
-            {
-                "seconds": ValidationError(
-                    f"Invalid value: '{segment_seconds}'. Supported values are: "
-                    + ", ".join(f"'{s}'" for s in allowed)
-                    + ".",
-                    code="invalid_value",
-                )
-            }
-        )
+    catalog.route(model).check_extension(segment_seconds)
     start = _source_start(source, upload, model=model, limit=catalog.MAX_TOTAL_SECONDS)
     if start.chain >= catalog.MAX_EXTENSIONS:
         raise ValidationError(

@@ -106,9 +106,19 @@ class Route:
         """The lengths a new segment may have: a native extension's, or (extended from
         the last frame) a new video's on this model."""
         caps = self.capabilities
+        if caps.extend and caps.extend_seconds:
+            return caps.extend_seconds
         if caps.extend:
-            return caps.extend_seconds or EXTENSION_SECONDS
-        return tuple(s for s in self.seconds if s in ALL_SECONDS)
+            return tuple(s for s in EXTENSION_SECONDS if s in self.seconds)
+        return self.seconds
+
+    def check_extension(self, segment_seconds: int) -> None:
+        """ValidationError (on ``seconds``) for a new segment this model cannot make."""
+        allowed = self.extension_seconds
+        if segment_seconds not in allowed:
+            why = f"The model '{self.name}' does not render it on this studio."
+            reason = why if segment_seconds in ALL_SECONDS else ""
+            raise ValidationError({"seconds": _invalid_value(segment_seconds, allowed, why=reason)})
 
     def cost(self, seconds: int) -> Decimal | None:
         """Estimated cost in US dollars of ``seconds`` of video; None when unpriced."""

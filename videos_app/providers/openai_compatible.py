@@ -83,6 +83,7 @@ class OpenAICompatibleProvider:
     """Drives one upstream ``/v1/videos`` service. ``client`` may be injected (tests)."""
 
     kind = "openai_compatible"
+    native_extend = True  # /v1/videos/extensions continues a video upstream
 
     def __init__(
         self,
