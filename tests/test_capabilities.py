@@ -192,3 +192,15 @@ class TestCreatePage:
         video = Video.objects.get()
         assert (video.negative_prompt, video.seed, video.model) == ("boats", 77, "framed")
         assert video.last_frame.name.endswith("last-frame.png")
+
+
+def test_googles_retry_info_is_a_retry_after() -> None:
+    import httpx
+
+    from videos_app.providers.http import retry_after_seconds
+
+    body = {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "details": [
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]}}  # fmt: skip
+    assert retry_after_seconds(httpx.Response(429, json=body)) == 7.0
+    assert retry_after_seconds(httpx.Response(429, json=body, headers={"retry-after": "2"})) == 2
+    assert retry_after_seconds(httpx.Response(429, json={"error": {}})) is None

@@ -44,12 +44,26 @@ class Backoff:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The server's requested wait: ``retry-after-ms``, else ``retry-after`` (seconds)."""
+    """The server's requested wait: ``retry-after-ms``, else ``retry-after`` (seconds),
+    else Google's ``RetryInfo`` in the error body (``"retryDelay": "30s"``)."""
     for header, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = response.headers.get(header)
         if value:
             with contextlib.suppress(ValueError):
                 return float(value) / scale
+    return _google_retry_delay(response)
+
+
+def _google_retry_delay(response: httpx.Response) -> float | None:
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        error = response.json().get("error") or {}
+        for detail in error.get("details") or ():
+            if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+                delay = str(detail.get("retryDelay") or "")
+                if delay.endswith("s"):
+                    return float(delay[:-1])
     return None
 
 
