@@ -7,17 +7,23 @@ variable's name, a file's path) and whether a key is found there now.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
-from django.urls import reverse
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 from . import catalog, registry
 from .base import ProviderError
 from .http import key_file_refusal, key_from
 from .models import ModelRoute, Provider
+from .probe import provider_check
 
 
 def key_status(provider: Provider) -> str:
@@ -32,6 +38,15 @@ def key_status(provider: Provider) -> str:
 
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def key_source(provider: Provider) -> str:
+    """Where the key comes from (``$VAR``, a path, or both); a value that is not a plain
+    variable name or path (a key pasted before the form refused it) is never shown."""
+    env, file = provider.api_key_env, provider.api_key_file
+    sources = [f"${env}" if env and ENV_NAME.match(env) else "(invalid)" if env else ""]
+    sources.append(file if file.startswith("/") else "(invalid)" if file else "")
+    return " or ".join(s for s in sources if s) or "—"
 
 
 class ProviderForm(forms.ModelForm):
@@ -87,6 +102,9 @@ class ProviderAdmin(admin.ModelAdmin):
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "label", "base_url"]
     readonly_fields = ["key", "inbound_webhook"]
+    actions = ["check_connection"]
+    # Adds the "Check connection" button to a provider's page.
+    change_form_template = "admin/videos_app/provider/change_form.html"
     fieldsets = [
         (None, {"fields": ["name", "kind", "label", "enabled"]}),
         (
@@ -109,6 +127,28 @@ class ProviderAdmin(admin.ModelAdmin):
         ),
     ]
 
+    def get_urls(self) -> list[Any]:
+        view = require_POST(self.admin_site.admin_view(self.check_view))
+        return [
+            path("<path:object_id>/check/", view, name="videos_app_provider_check"),
+            *super().get_urls(),
+        ]
+
+    def check_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The "Check connection" button: one probe call, its outcome as a message."""
+        provider = self.get_object(request, unquote(object_id))
+        if provider is None:
+            raise Http404("No such provider.")
+        if not self.has_change_permission(request, provider):
+            raise PermissionDenied
+        _report_check(self, request, provider)
+        return HttpResponseRedirect(reverse("admin:videos_app_provider_change", args=[provider.pk]))
+
+    @admin.action(description="Check connection", permissions=["change"])
+    def check_connection(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
+        for provider in queryset:
+            _report_check(self, request, provider)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Provider | None = None) -> Any:
         # Videos record the provider that made them by name (to poll, remix and delete
         # there): renaming it would cut them off from their upstream copies.
@@ -116,12 +156,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Key from")
     def key_source(self, provider: Provider) -> str:
-        """Where the key comes from; a value that is not a plain variable name or path
-        (a key pasted before the form refused it) is never shown."""
-        env, file = provider.api_key_env, provider.api_key_file
-        sources = [f"${env}" if env and ENV_NAME.match(env) else "(invalid)" if env else ""]
-        sources.append(file if file.startswith("/") else "(invalid)" if file else "")
-        return " or ".join(s for s in sources if s) or "—"
+        return key_source(provider)
 
     @admin.display(description="Inbound webhook")
     def inbound_webhook(self, provider: Provider) -> str:
@@ -140,6 +175,16 @@ class ProviderAdmin(admin.ModelAdmin):
         if "key" not in registry.needs(provider.kind):
             return "not needed"
         return key_status(provider)
+
+
+def _report_check(model_admin: admin.ModelAdmin, request: HttpRequest, provider: Provider) -> None:
+    result = provider_check(provider)
+    if result.ok:
+        model_admin.message_user(request, f"{provider.name}: ok: {result.message}")
+    elif not result.checkable:
+        model_admin.message_user(request, f"{provider.name}: {result.message}", messages.WARNING)
+    else:
+        model_admin.message_user(request, f"{provider.name}: {result.message}", messages.ERROR)
 
 
 class ModelRouteForm(forms.ModelForm):
@@ -163,6 +208,12 @@ class ModelRouteForm(forms.ModelForm):
 
     def clean_seconds(self) -> list[int]:
         return _subset(self.cleaned_data.get("seconds"), catalog.SECONDS, "duration")
+
+    def clean_price_per_second(self) -> Decimal | None:
+        price: Decimal | None = self.cleaned_data.get("price_per_second")
+        if price is not None and price < 0:
+            raise forms.ValidationError("Give a price of zero or more US dollars per second.")
+        return price
 
 
 def _subset(value: Any, known: tuple[Any, ...], what: str) -> list[Any]:
