@@ -717,3 +717,18 @@ def test_the_local_path_is_unchanged(settings: Any, media_root: Path) -> None:
     video.refresh_from_db()
     assert video.status == Video.Status.COMPLETED, video.error_message
     assert video.provider_job_id == "" and video.create_sent_at is None
+
+
+def test_providers_check_reaches_the_upstream_with_the_studios_key(
+    gateway: Provider, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from videos_app.providers.probe import provider_check
+
+    result = provider_check(gateway)
+    assert result.ok, result.message
+    assert "answered; it has no videos yet" in result.message
+    assert upstream.calls["list"] == 1
+    monkeypatch.setenv(KEY_ENV, "sk-wrong-key-for-the-check")
+    result = provider_check(gateway)
+    assert not result.ok and "did not accept the studio's API key" in result.message
+    assert "sk-wrong-key-for-the-check" not in result.message

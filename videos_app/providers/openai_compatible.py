@@ -155,6 +155,16 @@ class OpenAICompatibleProvider:
 
     # --- the remote engine (base.RemoteEngine) -------------------------------------
 
+    def probe(self) -> str:
+        """One cheap authenticated call: the newest video on the upstream's list."""
+        page = self._send("GET", "/videos", "list", params={"limit": 1}).json()
+        data = page.get("data") or []
+        return (
+            f"{self.base_url} answered; its newest video is {data[0]['id']}"
+            if data
+            else (f"{self.base_url} answered; it has no videos yet")
+        )
+
     def check(self, request: RemoteRequest) -> None:
         self._sender(request)
 
