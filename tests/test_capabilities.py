@@ -204,3 +204,25 @@ def test_googles_retry_info_is_a_retry_after() -> None:
     assert retry_after_seconds(httpx.Response(429, json=body)) == 7.0
     assert retry_after_seconds(httpx.Response(429, json=body, headers={"retry-after": "2"})) == 2
     assert retry_after_seconds(httpx.Response(429, json={"error": {}})) is None
+
+
+def test_the_route_admin_takes_capabilities_and_refuses_what_is_not_one() -> None:
+    from videos_app.providers.admin import ModelRouteForm
+
+    local = Provider.objects.get(name="local")
+    base = {"name": "hd", "provider": local.pk, "upstream_model": "", "position": 0,
+            "sizes": "[]", "seconds": "[]", "listed": "on", "enabled": "on"}  # fmt: skip
+    ok = ModelRouteForm({**base, "capabilities": '{"last_frame": true, "seconds": [5, 10]}'})
+    assert ok.is_valid(), ok.errors
+    assert ok.cleaned_data["capabilities"] == {"last_frame": True, "seconds": [5, 10]}
+    for bad, words in (
+        ('{"lastframe": true}', "Unknown field: lastframe"),
+        ('{"seed": "yes"}', "Wrong type for seed"),
+        ('{"sizes": ["1x1"]}', "Unknown size: '1x1'"),
+        ("[1]", "Give a JSON object"),
+    ):
+        form = ModelRouteForm({**base, "capabilities": bad})
+        assert not form.is_valid()
+        assert words in " ".join(form.errors["capabilities"]), form.errors
+    form = ModelRouteForm({**base, "sizes": '["1920x1080"]', "capabilities": "{}"})
+    assert form.is_valid(), form.errors  # a size some model makes

@@ -258,11 +258,11 @@ def test_routes_set_refuses_a_bad_price(price: str, message: str) -> None:
 
 
 def test_routes_set_refuses_unknown_sizes_and_durations() -> None:
-    error = refusal("routes", "set", "sora-2", "--sizes", "99x99", "--seconds", "4,7")
+    error = refusal("routes", "set", "sora-2", "--sizes", "99x99", "--seconds", "4,1")
     assert str(error).splitlines() == [
-        "--sizes: Unknown size: '99x99'. Known: " + ", ".join(catalog.SIZES) + ".",
-        "--seconds: Unknown duration: 7. Known: "
-        + ", ".join(str(s) for s in catalog.SECONDS)
+        "--sizes: Unknown size: '99x99'. Known: " + ", ".join(catalog.ALL_SIZES) + ".",
+        "--seconds: Unknown duration: 1. Known: "
+        + ", ".join(str(s) for s in catalog.ALL_SECONDS)
         + ".",
     ]
 

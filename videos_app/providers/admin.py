@@ -6,6 +6,7 @@ variable's name, a file's path) and whether a key is found there now.
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from . import catalog, registry
 from .base import ProviderError
+from .capabilities import Capabilities
 from .http import key_file_refusal, key_from
 from .models import ModelRoute, Provider
 from .probe import provider_check
@@ -188,32 +190,70 @@ def _report_check(model_admin: admin.ModelAdmin, request: HttpRequest, provider:
 
 
 class ModelRouteForm(forms.ModelForm):
-    """Sizes and durations are lists of the catalog's values; anything else is refused."""
+    """Sizes and durations are lists of the catalog's values; capabilities a JSON object
+    of the model's (``capabilities.Capabilities``' fields); anything else is refused."""
 
     class Meta:
         model = ModelRoute
         fields = "__all__"  # noqa: DJ007  (every column is the admin's to edit)
         help_texts = {
-            "sizes": 'A JSON list, e.g. ["1280x720", "720x1280"], from: '
-            + ", ".join(catalog.SIZES)
-            + ". Empty list: all.",
-            "seconds": "A JSON list, e.g. [4, 8], from: "
-            + ", ".join(str(s) for s in catalog.SECONDS)
-            + ". Empty list: all. For an extension this is the new segment's length (the "
-            "whole chain may run longer).",
+            "sizes": 'A JSON list, e.g. ["1280x720", "720x1280"], narrowing what the model '
+            "makes, from: " + ", ".join(catalog.ALL_SIZES) + ". Empty list: all it makes.",
+            "seconds": "A JSON list, e.g. [4, 8], narrowing the durations the model makes, "
+            "from: " + ", ".join(str(s) for s in catalog.ALL_SECONDS) + ". Empty list: all "
+            "it makes. For an extension this is the new segment's length (the whole chain "
+            "may run longer).",
+            "capabilities": "A JSON object overriding what the engine documents for the "
+            'model, field by field, e.g. {"last_frame": true, "seconds": [5, 10]}. Fields: '
+            + ", ".join(Capabilities.__dataclass_fields__)
+            + ". Empty: the engine's (shown below once saved).",
         }
 
     def clean_sizes(self) -> list[str]:
-        return _subset(self.cleaned_data.get("sizes"), catalog.SIZES, "size")
+        return _subset(self.cleaned_data.get("sizes"), catalog.ALL_SIZES, "size")
 
     def clean_seconds(self) -> list[int]:
-        return _subset(self.cleaned_data.get("seconds"), catalog.SECONDS, "duration")
+        return _subset(self.cleaned_data.get("seconds"), catalog.ALL_SECONDS, "duration")
 
     def clean_price_per_second(self) -> Decimal | None:
         price: Decimal | None = self.cleaned_data.get("price_per_second")
         if price is not None and price < 0:
             raise forms.ValidationError("Give a price of zero or more US dollars per second.")
         return price
+
+    def clean_capabilities(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("capabilities")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Give a JSON object (empty for the engine's).")
+        unknown = sorted(set(value) - set(Capabilities.__dataclass_fields__))
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. Known: "
+                + ", ".join(Capabilities.__dataclass_fields__)
+                + "."
+            )
+        base = Capabilities()
+        # A value of the wrong type is ignored by merged(): say so rather than drop it.
+        ignored = [k for k, v in value.items() if _merged_value(base, k, v) != v]
+        if ignored:
+            raise forms.ValidationError(
+                "Wrong type for " + ", ".join(ignored) + ": true/false for what it takes, a "
+                "whole number for reference_images, a list for sizes and durations."
+            )
+        merged = base.merged(value)
+        if merged.sizes:
+            _subset(list(merged.sizes), catalog.ALL_SIZES, "size")
+        if merged.seconds:
+            _subset(list(merged.seconds), catalog.ALL_SECONDS, "duration")
+        return dict(value)
+
+
+def _merged_value(base: Capabilities, key: str, value: Any) -> Any:
+    """What ``value`` becomes once merged over ``base`` (as JSON)."""
+    merged = getattr(base.merged({key: value}), key)
+    return list(merged) if isinstance(merged, tuple) else merged
 
 
 def _subset(value: Any, known: tuple[Any, ...], what: str) -> list[Any]:
@@ -251,6 +291,16 @@ class ModelRouteAdmin(admin.ModelAdmin):
     list_filter = ["provider", "listed", "enabled"]
     list_select_related = ["provider"]
     search_fields = ["name", "upstream_model"]
+
+    readonly_fields = ["effective_capabilities"]
+
+    @admin.display(description="What the model takes (the engine's, with the overrides)")
+    def effective_capabilities(self, route: ModelRoute) -> str:
+        if not route.pk:
+            return "—"
+        caps = registry.capabilities(route.provider.kind, route.upstream_model or route.name)
+        merged = caps.merged(route.capabilities)
+        return json.dumps(merged.to_json())
 
     @admin.display(description="Sizes")
     def allowed_sizes(self, route: ModelRoute) -> str:
