@@ -617,3 +617,35 @@ class TestWebhooks:
         signed = signing.sign_headers(SECRET, "msg_1", junk)
         with pytest.raises(WebhookRefused, match="not a JSON event"):
             self.engine().webhook(signed, junk, SECRET)
+
+
+class TestWebhookThroughTheStudio:
+    """The inbound URL hands a Gemini message to the engine's verifier and wakes the job."""
+
+    def test_a_signed_message_wakes_the_job_once_and_a_forged_one_is_refused(
+        self, omni: Provider, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from django.test import Client
+
+        from videos_app.jobs import wake
+
+        monkeypatch.setenv("STUDIO_TEST_GEMINI_HOOK", SECRET)
+        Provider.objects.filter(pk=omni.pk).update(webhook_secret_env="STUDIO_TEST_GEMINI_HOOK")
+        video = omni_video(status=Video.Status.IN_PROGRESS, provider_job_id="v1_hooked")
+        woken: list[str] = []
+        monkeypatch.setattr(wake, "wake", woken.append)
+        client = Client()
+        headers, body = gemini.webhook_message(SECRET, "interaction.completed", "v1_hooked")
+        url = "/webhooks/providers/omni"
+
+        def post(headers: dict[str, str], body: bytes) -> Any:
+            extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+            return client.post(url, body, content_type="application/json", **extra)
+
+        response = post(headers, body)
+        assert response.status_code == 200, response.content
+        assert response.json()["outcome"] == "woken" and woken == [video.pk]
+        assert post(headers, body).json()["outcome"] == "duplicate"  # a replay acts once
+        forged = post(headers, body.replace(b"v1_hooked", b"v1_other"))
+        assert forged.status_code == 400 and forged.json()["error"]["code"] == "invalid_signature"
+        assert woken == [video.pk]
