@@ -568,3 +568,38 @@ class TestWebhooks:
         assert post(headers, body).json()["outcome"] == "duplicate"  # a replay acts once
         forged = post(headers, body.replace(b"req-hooked", b"req-other"))
         assert forged.status_code == 400 and forged.json()["error"]["code"] == "invalid_signature"
+
+
+class TestWebhookThroughTheStudio:
+    """fal's webhook names only the request: the studio finds the running job whose id
+    ends with it, verifies the Ed25519 signature against the JWKS, and wakes the job."""
+
+    def test_a_signed_delivery_wakes_its_job_and_a_forged_one_is_refused(
+        self, provider: Provider, fal: FakeFal, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from django.test import Client
+
+        from videos_app.jobs import wake
+
+        video = fal_video(status=Video.Status.IN_PROGRESS,
+                          provider_job_id="fal-ai/kling-video|req-hooked-1")  # fmt: skip
+        woken: list[str] = []
+        monkeypatch.setattr(wake, "wake", woken.append)
+        client = Client()
+
+        def post(headers: dict[str, str], body: bytes) -> Any:
+            extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()
+                     if k.lower() != "content-type"}  # fmt: skip
+            return client.post(
+                f"/webhooks/providers/{provider.name}", body,
+                content_type="application/json", **extra,
+            )  # fmt: skip
+
+        headers, body = fal.webhook_message("req-hooked-1")
+        response = post(headers, body)
+        assert response.status_code == 200, response.content
+        assert response.json()["outcome"] == "woken" and woken == [video.pk]
+        headers, body = fal.webhook_message("req-hooked-1", key=Ed25519PrivateKey.generate())
+        forged = post(headers, body)
+        assert forged.status_code == 400 and forged.json()["error"]["code"] == "invalid_signature"
+        assert woken == [video.pk]

@@ -139,11 +139,7 @@ def inbound_webhook_receive(
         return "duplicate"
     if not (final if final is not None else event_type in JOB_EVENTS):
         return "ignored"
-    video = (
-        Video.objects.filter(provider=provider, provider_job_id=job_id).only("id", "status").first()
-        if job_id
-        else None
-    )
+    video = _video_of(provider, job_id) if job_id else None
     if video is None:
         logger.warning("Webhook %s from %s names unknown job %r", webhook_id, provider, job_id)
         return "unknown_video"
@@ -152,6 +148,19 @@ def inbound_webhook_receive(
     wake.wake(video.pk)
     services.video_enqueue(video_id=video.pk)
     return "woken"
+
+
+def _video_of(provider: str, job_id: str) -> Video | None:
+    """The video whose job ``job_id`` is: by its id, or, for an engine whose ids carry a
+    prefix the vendor's webhook does not name (fal's ``app|request``), among the running
+    jobs by the id's last part."""
+    videos = Video.objects.filter(provider=provider).only("id", "status")
+    video = videos.filter(provider_job_id=job_id).first()
+    if video is None and "|" not in job_id:
+        video = videos.filter(
+            status__in=Video.ACTIVE_STATUSES, provider_job_id__endswith=f"|{job_id}"
+        ).first()
+    return video
 
 
 def inbound_webhooks_prune(*, now: datetime | None = None) -> int:
