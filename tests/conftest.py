@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,15 @@ def client_in(user: object) -> Client:
 def stored_files(root: Path | None = None) -> list[str]:
     base = Path(root or settings.MEDIA_ROOT)
     return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test on the legs where it means something: ``embedded_only`` on SQLite and the
+    ORM broker, ``services_only`` on PostgreSQL + Redis (``bin/with-services`` sets
+    DATABASE_URL). The others run on both. Left out, not skipped: ``make test`` runs both."""
+    services = bool(os.environ.get("DATABASE_URL"))
+    unwanted = "embedded_only" if services else "services_only"
+    kept = [item for item in items if item.get_closest_marker(unwanted) is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept

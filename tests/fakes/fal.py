@@ -69,6 +69,7 @@ class FalFaults:
     retry_after: float = 0.05
     unavailable: dict[str, set[int]] = field(default_factory=dict)
     submit_fault: str = ""  # "500" | "drop" | "lost"
+    create_delay: float = 0.0  # seconds a create is held before it is answered (made at once)
     fail_job: tuple[int, Any] | None = None
     status_error: tuple[str, str] | None = None
     expire_after: float | None = None
@@ -359,6 +360,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_submit(self, app: str, body: dict[str, Any], query: dict[str, str]) -> None:
         fal, faults = self.fal, self.fal.faults
+        time.sleep(faults.create_delay)  # the request has arrived; its answer waits
         with fal.lock:
             fal.bodies.append((app, body))
         if wrong := invalid(app, body):

@@ -66,6 +66,7 @@ class GeminiFaults:
     retry_after: float = 0.05
     unavailable: dict[str, set[int]] = field(default_factory=dict)
     create_fault: str = ""  # "500" | "drop" | "lost"
+    create_delay: float = 0.0  # seconds a create is held before it is answered (made at once)
     fail_job: tuple[str, str] | None = None
     final_status: str = ""
     no_video: bool = False
@@ -329,6 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_create(self, target: str, body: dict[str, Any]) -> None:
         gemini, faults = self.gemini, self.gemini.faults
+        time.sleep(faults.create_delay)  # the request has arrived; its answer waits
         invalid = self.invalid(body)
         if invalid:
             self.error(400, "INVALID_ARGUMENT", invalid)

@@ -81,6 +81,7 @@ class VertexFaults:
     retry_after: float = 0.05
     unavailable: dict[str, set[int]] = field(default_factory=dict)
     create_fault: str = ""  # "500" | "drop" | "lost"
+    create_delay: float = 0.0  # seconds a create is held before it is answered (made at once)
     fail_job: tuple[int, str] | None = None
     filtered: list[str] | None = None
     links: bool = False
@@ -398,6 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_create(self, model: str, body: dict[str, Any]) -> None:
         vertex, faults = self.vertex, self.vertex.faults
+        time.sleep(faults.create_delay)  # the request has arrived; its answer waits
         invalid = self.invalid(body)
         if invalid:
             self.error(400, "INVALID_ARGUMENT", invalid)
