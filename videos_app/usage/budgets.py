@@ -18,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from ..models import Membership, Team, Video
@@ -83,10 +85,9 @@ def budget_check(video: Video) -> None:
 
 
 @dataclass(frozen=True)
-class Budget:
-    """A team's month so far, for the usage and team pages."""
+class Spend:
+    """A month's spend against a cap (None: no cap), for the usage and team pages."""
 
-    team: Team
     spent: Decimal
     cap: Decimal | None
 
@@ -96,9 +97,24 @@ class Budget:
 
     @property
     def percent(self) -> int:
-        if not self.cap:
+        if self.cap is None:
             return 0
+        if not self.cap:
+            return 100 if self.spent else 0
         return min(100, int(self.spent * 100 / self.cap))
+
+    @property
+    def reached(self) -> bool:
+        """Nothing priced fits any more (a cap of $0 is reached at once)."""
+        return self.cap is not None and self.spent >= self.cap
+
+
+@dataclass(frozen=True)
+class Budget(Spend):
+    """A team's month so far; ``own``: one member's within it (the usage page's viewer)."""
+
+    team: Team
+    own: Spend | None = None
 
 
 def team_budgets(teams: list[Team]) -> list[Budget]:
@@ -109,4 +125,48 @@ def team_budgets(teams: list[Team]) -> list[Budget]:
         .values_list("team_id")
         .annotate(total=Sum("cost_estimate"))
     )
-    return [Budget(t, totals.get(t.pk) or Decimal(0), t.monthly_cap) for t in teams]
+    return [Budget(team=t, spent=totals.get(t.pk) or Decimal(0), cap=t.monthly_cap) for t in teams]
+
+
+def member_budgets(*, user: AbstractBaseUser | AnonymousUser) -> list[Budget]:
+    """The teams ``user`` is in, by name: each team's month against its cap and the
+    user's own against their member cap (two queries, however many teams)."""
+    if not user.is_authenticated:
+        return []
+    user_id: Any = user.pk
+    memberships = list(
+        Membership.objects.filter(user_id=user_id).select_related("team").order_by("team__name")
+    )
+    rows = (
+        Video.objects.filter(
+            team_id__in=[m.team_id for m in memberships], created_at__gte=month_start()
+        )
+        .order_by()
+        .values_list("team_id")
+        .annotate(total=Sum("cost_estimate"), own=Sum("cost_estimate", filter=Q(owner_id=user_id)))
+    )
+    totals = {team_id: (total, own) for team_id, total, own in rows} if memberships else {}
+    budgets = []
+    for m in memberships:
+        total, own = totals.get(m.team_id, (None, None))
+        budgets.append(
+            Budget(
+                team=m.team,
+                spent=total or Decimal(0),
+                cap=m.team.monthly_cap,
+                own=Spend(spent=own or Decimal(0), cap=m.monthly_cap),
+            )
+        )
+    return budgets
+
+
+def spend_by_owner(*, team_id: int) -> dict[int, Decimal]:
+    """{owner id: this month's spend} in one team, one query; the team's own spend is the
+    sum (a former member's videos still count against the team)."""
+    rows = (
+        Video.objects.filter(team_id=team_id, created_at__gte=month_start())
+        .order_by()
+        .values_list("owner_id")
+        .annotate(total=Sum("cost_estimate"))
+    )
+    return {owner_id: total or Decimal(0) for owner_id, total in rows}
