@@ -1,4 +1,5 @@
-"""The usage page: videos, rendered seconds and estimated cost per creator."""
+"""The usage page: this month's spend against each of the user's teams' caps, then videos,
+rendered seconds and estimated cost per creator."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import selectors
+from . import budgets, selectors
 
 
 @login_required
@@ -30,6 +31,15 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "videos/usage.html",
-        {"rows": rows, "totals": totals, "month": month, "month_value": raw, "error": error},
+        {
+            "rows": rows,
+            "totals": totals,
+            "month": month,
+            "month_value": raw,
+            "error": error,
+            # Always this month's: a cap is monthly (two queries however many teams).
+            "budgets": budgets.member_budgets(user=request.user),
+            "this_month": budgets.month_start(),
+        },
         status=400 if error else 200,
     )
