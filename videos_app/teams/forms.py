@@ -11,6 +11,7 @@ invalid choice, a form error, and nothing is stored. The pair the form used to p
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -95,3 +96,50 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class CapField(forms.CharField):
+    """US dollars as typed (``50``, ``12.50``, ``$12.50``); blank is None (no cap). Only
+    the parse: the range and the cents are the service's rules (``teams.services._cap``).
+    A text input, not a number one: a browser sends an unparsable number as blank, which
+    would remove the cap instead of saying what is wrong."""
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = str(super().to_python(value)).strip().removeprefix("$").strip()
+        if not text:
+            return None
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite():
+            raise forms.ValidationError(
+                "Give the cap in US dollars, such as 50 or 12.50 (blank: no cap).",
+                code="invalid_value",
+            )
+        return amount
+
+
+class CapForm(forms.Form):
+    """A team's or a member's monthly spend cap."""
+
+    monthly_cap = CapField(
+        label="Monthly spend cap (USD)",
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "decimal",
+                "autocomplete": "off",
+                "maxlength": 20,
+                "placeholder": "no cap",
+            }
+        ),
+    )
+
+
+class MemberCapForm(CapForm):
+    """A member's own cap: blank leaves them with only the team's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["monthly_cap"].widget.attrs["placeholder"] = "team's only"

@@ -1,12 +1,14 @@
 """Writes to teams and memberships (the team settings page and ``ensureadmin``).
 
 Who may call them is the caller's check (``permissions.can_manage_team``); the rules kept
-here are the team's own: a user is in a team once, and a team always keeps an admin.
+here are the team's own: a user is in a team once, a team always keeps an admin, and a
+monthly spend cap is an amount of US dollars and cents (``usage/budgets.py`` applies it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -14,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from .. import permissions
+from ..providers.limits import format_usd
 from .models import Membership, Team
 
 Role = Membership.Role
@@ -105,6 +108,45 @@ def last_admin_refusals(memberships: Iterable[Membership]) -> list[str]:
         f"{team} needs at least one admin: make someone else its admin first."
         for team in teams_left_without_admin(memberships)
     ]
+
+
+# What the caps' columns hold (max_digits=10, decimal_places=2).
+CAP_MAX = Decimal("99999999.99")
+CENT = Decimal("0.01")
+
+
+def _cap(value: Decimal | None) -> Decimal | None:
+    """A cap as stored (None: no cap); ValidationError on ``monthly_cap`` otherwise."""
+    if value is None:
+        return None
+    if not value.is_finite():
+        problem = "Give the cap in US dollars, such as 50 or 12.50."
+    elif value < 0:
+        problem = "A cap cannot be negative; leave it blank for no cap."
+    elif value > CAP_MAX:
+        problem = f"A cap can be at most {format_usd(CAP_MAX)}; leave it blank for no cap."
+    elif value != value.quantize(CENT):
+        problem = "Give the cap in dollars and cents: at most 2 decimal places."
+    else:
+        return abs(value.quantize(CENT))  # abs: "-0" is stored as 0.00
+    raise ValidationError({"monthly_cap": ValidationError(problem, code="invalid_value")})
+
+
+def team_cap_set(*, team: Team, cap: Decimal | None) -> Team:
+    """Set (or, with None, remove) the team's monthly spend cap; the next create is held
+    to it. Videos already made are never stopped: a cap below this month's spend only
+    refuses what comes next."""
+    team.monthly_cap = _cap(cap)
+    team.save(update_fields=["monthly_cap"])
+    return team
+
+
+def membership_cap_set(*, membership: Membership, cap: Decimal | None) -> Membership:
+    """Set (or, with None, remove) one member's own monthly cap within the team; the
+    team's cap still applies to them as well."""
+    membership.monthly_cap = _cap(cap)
+    membership.save(update_fields=["monthly_cap"])
+    return membership
 
 
 def team_create(*, name: str, slug: str, admin: User | None = None) -> Team:

@@ -9,10 +9,16 @@ from . import views
 urlpatterns: list[URLPattern] = [
     path("teams/", views.team_list, name="teams"),
     path("teams/<slug:slug>/", views.team_detail, name="team"),
+    path("teams/<slug:slug>/cap", views.team_cap, name="team_cap"),
     path(
         "teams/<slug:slug>/members/<int:membership_id>/role",
         views.member_role,
         name="team_member_role",
+    ),
+    path(
+        "teams/<slug:slug>/members/<int:membership_id>/cap",
+        views.member_cap,
+        name="team_member_cap",
     ),
     path(
         "teams/<slug:slug>/members/<int:membership_id>/remove",

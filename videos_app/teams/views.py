@@ -1,11 +1,15 @@
-"""Team settings: my teams, and one team's members with their roles.
+"""Team settings: my teams, and one team's members with their roles and spend caps.
 
-Every member of a team (and staff) sees its member list; anyone else gets 404, as for a
-video. Team admins and staff add members by username, change roles and remove members;
-anyone else who posts gets 403. A team always keeps an admin (teams/services.py).
+Every member of a team (and staff) sees its member list and this month's spend against
+the caps; anyone else gets 404, as for a video. Team admins and staff add members by
+username, change roles, set the team's and each member's monthly spend cap and remove
+members; anyone else who posts gets 403. A team always keeps an admin (teams/services.py).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,12 +17,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import permissions
 from ..forms import add_service_error
+from ..providers.limits import format_usd
+from ..usage import budgets
 from . import services
-from .forms import MemberAddForm, MemberRoleForm
+from .forms import CapForm, MemberAddForm, MemberCapForm, MemberRoleForm
 from .models import Membership, Team
 
 
@@ -55,47 +62,125 @@ def team_list(request: HttpRequest) -> HttpResponse:
     return render(request, "teams/list.html", {"teams": teams})
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    """The member list; a POST adds a member (admins and staff)."""
-    team = _team_or_404(request, slug)
-    can_manage = permissions.can_manage_team(request.user, team)
-    form = MemberAddForm()
-    if request.method == "POST":
-        _require_manager(request, team)
-        form = MemberAddForm(request.POST)
-        if form.is_valid():
-            try:
-                membership = services.membership_add(
-                    team=team,
-                    username=form.cleaned_data["username"],
-                    role=form.cleaned_data["role"],
-                )
-            except ValidationError as exc:
-                add_service_error(form, exc)
-            else:
-                messages.success(
-                    request,
-                    f"{membership.user.get_username()} joined {team} as "
-                    f"{membership.get_role_display().lower()}.",
-                )
-                return redirect("videos:team", slug=team.slug)
+@dataclass(frozen=True)
+class MemberRow:
+    membership: Membership
+    spend: budgets.Spend  # this month's, against the member's own cap
+    cap_form: MemberCapForm
+
+
+def _detail_page(
+    request: HttpRequest,
+    team: Team,
+    *,
+    form: MemberAddForm | None = None,
+    cap_form: CapForm | None = None,
+    member_cap_form: tuple[int, MemberCapForm] | None = None,
+) -> HttpResponse:
+    """The team page; a refused form (400) is shown where it was posted from."""
+    form = form or MemberAddForm()
+    cap_form = cap_form or CapForm(initial={"monthly_cap": team.monthly_cap}, auto_id="team-%s")
     memberships = list(team.memberships.select_related("user").order_by("user__username"))
+    by_owner = budgets.spend_by_owner(team_id=team.pk)
+    rows = []
+    for m in memberships:
+        if member_cap_form and member_cap_form[0] == m.pk:
+            row_form = member_cap_form[1]
+        else:
+            row_form = MemberCapForm(
+                initial={"monthly_cap": m.monthly_cap}, auto_id=f"member-{m.pk}-%s"
+            )
+        spend = budgets.Spend(spent=by_owner.get(m.user_id, Decimal(0)), cap=m.monthly_cap)
+        rows.append(MemberRow(m, spend, row_form))
+    refused = bool(form.errors or cap_form.errors or member_cap_form)
     return render(
         request,
         "teams/detail.html",
         {
             "team": team,
-            "memberships": memberships,
+            "members": rows,
             "my_role": permissions.role_in(request.user, team),
-            "can_manage": can_manage,
+            "can_manage": permissions.can_manage_team(request.user, team),
             "form": form,
+            "cap_form": cap_form,
+            "budget": budgets.Spend(spent=sum(by_owner.values(), Decimal(0)), cap=team.monthly_cap),
             "roles": Membership.Role.choices,
             "admins": sum(1 for m in memberships if m.role == Membership.Role.ADMIN),
         },
-        status=400 if form.errors else 200,
+        status=400 if refused else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The member list; a POST adds a member (admins and staff)."""
+    team = _team_or_404(request, slug)
+    if request.method == "GET":
+        return _detail_page(request, team)
+    _require_manager(request, team)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = services.membership_add(
+                team=team,
+                username=form.cleaned_data["username"],
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{membership.user.get_username()} joined {team} as "
+                f"{membership.get_role_display().lower()}.",
+            )
+            return redirect("videos:team", slug=team.slug)
+    return _detail_page(request, team, form=form)
+
+
+def _cap_saved(request: HttpRequest, whose: str, cap: Decimal | None) -> None:
+    if cap is None:
+        messages.success(request, f"{whose} no monthly spend cap now.")
+    else:
+        messages.success(request, f"{whose} a monthly spend cap of {format_usd(cap)} now.")
+
+
+@login_required
+@require_POST
+def team_cap(request: HttpRequest, slug: str) -> HttpResponse:
+    """Set or clear the team's monthly spend cap (admins and staff)."""
+    team = _team_or_404(request, slug)
+    _require_manager(request, team)
+    form = CapForm(request.POST, auto_id="team-%s")
+    if form.is_valid():
+        try:
+            services.team_cap_set(team=team, cap=form.cleaned_data["monthly_cap"])
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            _cap_saved(request, f"{team} has", team.monthly_cap)
+            return redirect(f"{reverse('videos:team', args=[team.slug])}#budget")
+    return _detail_page(request, team, cap_form=form)
+
+
+@login_required
+@require_POST
+def member_cap(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    """Set or clear one member's own monthly spend cap (admins and staff)."""
+    team = _team_or_404(request, slug)
+    _require_manager(request, team)
+    membership = _membership_or_404(team, membership_id)
+    form = MemberCapForm(request.POST, auto_id=f"member-{membership.pk}-%s")
+    if form.is_valid():
+        try:
+            services.membership_cap_set(membership=membership, cap=form.cleaned_data["monthly_cap"])
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            _cap_saved(request, f"{membership.user.get_username()} has", membership.monthly_cap)
+            return redirect(f"{reverse('videos:team', args=[team.slug])}#member-{membership.pk}")
+    return _detail_page(request, team, member_cap_form=(membership.pk, form))
 
 
 def _back_with_error(request: HttpRequest, team: Team, exc: ValidationError) -> HttpResponseBase:
