@@ -192,11 +192,6 @@ class TestRefusedBeforeAnythingIsSent:
         render_everything()
         assert MeteredEngine.calls["submit"] == MeteredEngine.calls["check"] == 0
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="api/views.video_create does not catch the service's ValidationError (as "
-        "remix, extend and edit do), so api/auth.error_envelope words it 400 invalid_request",
-    )
     def test_a_v1_create_over_the_cap_answers_429_insufficient_quota(
         self, vendor: ModelRoute, maya: User
     ) -> None:
@@ -558,3 +553,16 @@ def test_a_cap_service_refuses_what_the_form_would_not_send(maya: User) -> None:
     team.refresh_from_db()
     assert team.monthly_cap == Decimal("3.00")
     assert team_services.team_cap_set(team=team, cap=Decimal("-0")).monthly_cap == Decimal("0.00")
+
+
+def test_a_cap_reached_on_the_page_highlights_no_field() -> None:
+    """The refusal is the whole form's: no "Please fix the highlighted field" banner."""
+    from videos_app.forms import VideoCreateForm
+
+    form = VideoCreateForm({})
+    form.is_valid()
+    assert form.fields_with_errors >= 1
+    form = VideoCreateForm({"prompt": "p", "model": "sora-2", "size": "720x1280", "seconds": "4"})
+    assert form.is_valid(), form.errors
+    form.add_error(None, "This would pass Studio's monthly spend cap.")
+    assert form.fields_with_errors == 0

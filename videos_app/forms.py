@@ -23,7 +23,7 @@ import json
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.urls import reverse
 from PIL import Image
 
@@ -176,6 +176,12 @@ class VideoCreateForm(forms.Form):
             }
             for name, route in self.routes.items()
         }
+
+    @property
+    def fields_with_errors(self) -> int:
+        """How many fields are refused (a refusal of the whole form, such as a spend cap
+        reached, highlights none)."""
+        return len([name for name in self.errors if name != NON_FIELD_ERRORS])
 
     def capability_hidden(self) -> dict[str, bool]:
         """Which optional controls the chosen model does not take (hidden on the page)."""

@@ -55,10 +55,23 @@ def video_create(request: ApiRequest) -> JsonResponse:
             size=params.size,
             fit=params.input_reference_fit,
         )
+    try:
+        video = _video_create(request, params, reference, characters)
+    except ValidationError as exc:  # a spend cap reached: 429 insufficient_quota
+        raise from_validation_error(exc) from None
+    return JsonResponse(objects.video_object(video))
+
+
+def _video_create(
+    request: ApiRequest,
+    params: contract.VideoCreate,
+    reference: bytes | None,
+    characters: list[Character],
+) -> Video:
     last_frame = None
     if params.last_frame is not None:
         last_frame = _last_frame_png(request, params)
-    video = services.video_create(
+    return services.video_create(
         owner=request.user,
         prompt=params.prompt,
         model=params.model.name,
@@ -73,7 +86,6 @@ def video_create(request: ApiRequest) -> JsonResponse:
         seed=params.seed,
         audio=params.audio,
     )
-    return JsonResponse(objects.video_object(video))
 
 
 def _last_frame_png(request: ApiRequest, params: contract.VideoCreate) -> bytes:
