@@ -92,7 +92,7 @@ class TestExtend:
                 owner=user, source=completed(user), prompt="on", segment_seconds=segment
             )
         assert (
-            "Supported values are: '4', '8', '12', '16', '20'"
+            "Supported values are: '4', '8', '12', '16', and '20'."
             in exc.value.error_dict["seconds"][0].message
         )
 

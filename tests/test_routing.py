@@ -227,7 +227,7 @@ class TestAnAdminRepointsAModel:
                 "name": "sora-2",
                 "provider": str(sora.provider_id),
                 "sizes": '["1080x1080"]',
-                "seconds": "[5]",
+                "seconds": "[1]",
                 "listed": "on",
                 "enabled": "on",
                 "position": "0",
@@ -236,7 +236,7 @@ class TestAnAdminRepointsAModel:
         assert response.status_code == 200
         html = response.content.decode()
         assert "Unknown size: &#x27;1080x1080&#x27;" in html
-        assert "Unknown duration: 5" in html
+        assert "Unknown duration: 1" in html
         sora.refresh_from_db()
         assert (sora.sizes, sora.seconds) == ([], [])
 
