@@ -202,8 +202,12 @@ def test_a_worker_killed_while_a_create_is_on_its_way_never_sends_it_again(
         seconds=str(vendor.seconds),  # type: ignore[arg-type]
     )  # fmt: skip
     wait_row(studio, video.id, lambda row: row["create_sent_at"] is not None, timeout=60)
+    deadline = time.monotonic() + 30
+    while vendor.creates() == before and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the create has reached the vendor, which holds its answer
+    assert vendor.creates() == before + 1, studio.tail()
     studio.kill_worker()
-    time.sleep(4.5)  # the create has now arrived at the vendor; the heartbeat is stale
+    time.sleep(4.5)  # the vendor's answer went nowhere; the heartbeat is stale
     vendor.set_create_delay(0.0)
     assert video.id in studio.manage("recoverjobs")
     studio.start_worker()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = ("gemini_omni", "vertex_veo", "fal", "openrouter")
+KINDS = ("gemini_omni", "vertex_veo", "fal", "runway", "openrouter")
 
 
 @dataclass

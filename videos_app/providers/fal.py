@@ -56,7 +56,6 @@ from urllib.parse import quote
 import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from PIL import Image
 
 from .base import (
     OutcomeUnknown,
@@ -71,7 +70,7 @@ from .base import (
 )
 from .capabilities import Capabilities
 from .http import Backoff, key_from, shared_client
-from .vendor import MAX_VIDEO_BYTES, VendorClient, VendorHTTPError, json_error
+from .vendor import MAX_VIDEO_BYTES, VendorClient, VendorHTTPError, data_uri, json_error
 
 if TYPE_CHECKING:
     from .models import Provider as ProviderRow
@@ -686,11 +685,3 @@ def resolution(size: str) -> str:
     """fal's resolution word for a size: its short side, except the studio's square
     (960x960), which is the 720p class (the same pixel count as 1280x720)."""
     return "720p" if size == "960x960" else size_resolution(size)
-
-
-def data_uri(path: Path, mime: str = "") -> str:
-    """A file as a ``data:`` URI (fal's apps take one wherever they take a URL)."""
-    if not mime:
-        with Image.open(path) as image:
-            mime = Image.MIME.get(image.format or "", "image/png")
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"

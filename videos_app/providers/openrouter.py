@@ -42,7 +42,6 @@ to the row's host, and is in no repr, message or log line.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -56,7 +55,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-from PIL import Image
 
 from .base import (
     OutcomeUnknown,
@@ -71,7 +69,7 @@ from .base import (
 )
 from .capabilities import Capabilities
 from .http import Backoff, key_from, shared_client
-from .vendor import VendorClient, VendorHTTPError
+from .vendor import VendorClient, VendorHTTPError, data_uri
 
 if TYPE_CHECKING:
     from .models import Provider as ProviderRow
@@ -581,11 +579,3 @@ def _failed(job_id: str, word: str, error: str) -> RemoteStatus:
         code, fallback = "upstream_failed", "The job failed at OpenRouter."
     return RemoteStatus(id=job_id, status="failed", progress=100, error_code=code,
                         error_message=error or fallback)  # fmt: skip
-
-
-def data_uri(path: Path, mime: str = "") -> str:
-    """A file as a ``data:`` URI (OpenRouter takes one wherever it takes a URL)."""
-    if not mime:
-        with Image.open(path) as image:
-            mime = Image.MIME.get(image.format or "", "image/png")
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"

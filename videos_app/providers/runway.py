@@ -62,10 +62,9 @@ from .base import (
     RemoteStatus,
 )
 from .capabilities import Capabilities
-from .fal import data_uri
 from .http import Backoff, key_from, shared_client
 from .limits import ALL_SECONDS, ALL_SIZES
-from .vendor import VendorClient, VendorHTTPError, VendorUnavailable, json_error
+from .vendor import VendorClient, VendorHTTPError, VendorUnavailable, data_uri, json_error
 
 if TYPE_CHECKING:
     from .models import Provider as ProviderRow

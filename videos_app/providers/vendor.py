@@ -20,6 +20,7 @@ connection drops (a read, safe to repeat).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import threading
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from .base import OutcomeUnknown, ProviderError, Unavailable
 from .http import Backoff, retry_after_seconds, server_clock_offset
@@ -316,3 +318,12 @@ class VendorClient:
                     raise self.error(response, endpoint)
             self.sleep(wait)
         raise AssertionError("unreachable")
+
+
+def data_uri(path: Path, mime: str = "") -> str:
+    """A file as a ``data:`` URI, which the vendors take wherever they take a URL (the
+    type read from an image's content when not given)."""
+    if not mime:
+        with Image.open(path) as image:
+            mime = Image.MIME.get(image.format or "", "image/png")
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
