@@ -10,16 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from PIL import Image
 
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_video, mp4_bytes
 from tests.fake_upstream import sample_assets
 from tests.fakes.gemini import FakeGemini
+from tests.fakes.jobs import assert_one_set_of_assets, rendered
 from videos_app import services
 from videos_app.jobs import remote
 from videos_app.models import ModelRoute, Provider, Video
@@ -33,7 +32,6 @@ from videos_app.providers.base import (
     WebhookRefused,
 )
 from videos_app.providers.gemini_omni import GeminiOmniEngine, interaction_status
-from videos_app.tasks import render_video
 from videos_app.webhooks import signing
 
 pytestmark = pytest.mark.django_db
@@ -96,26 +94,6 @@ def request(**kwargs: Any) -> RemoteRequest:
 
 def created(gemini: FakeGemini) -> list[dict[str, Any]]:
     return [body for endpoint, body in gemini.bodies if endpoint == "create"]
-
-
-def rendered(video: Video) -> Video:
-    render_video(video.pk)
-    video.refresh_from_db()
-    return video
-
-
-def assert_one_set_of_assets(video: Video, media_root: Path) -> None:
-    made = [f for f in stored_files(media_root) if f.startswith(f"videos/{video.pk}/")]
-    assert made == [
-        f"videos/{video.pk}/spritesheet.jpg",
-        f"videos/{video.pk}/thumbnail.webp",
-        f"videos/{video.pk}/video.mp4",
-    ]
-    assert Path(video.video_file.path).read_bytes() == sample_assets()["video"]
-    with av.open(video.video_file.path) as container:
-        assert container.streams.video[0].codec_context.name == "h264"
-    assert Image.open(video.thumbnail_file.path).format == "WEBP"
-    assert Image.open(video.spritesheet_file.path).format == "JPEG"
 
 
 def finished_job(gemini: FakeGemini) -> str:

@@ -9,16 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
-from PIL import Image
 
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_video, mp4_bytes
 from tests.fake_upstream import sample_assets
+from tests.fakes.jobs import assert_one_set_of_assets, rendered
 from tests.fakes.openrouter import MODELS as LISTED
 from tests.fakes.openrouter import FakeOpenRouter
 from videos_app import services
@@ -34,7 +33,6 @@ from videos_app.providers.base import (
     can_cancel,
 )
 from videos_app.providers.openrouter import OpenRouterEngine, listed_capabilities
-from videos_app.tasks import render_video
 
 pytestmark = pytest.mark.django_db
 
@@ -100,28 +98,8 @@ def request(**kwargs: Any) -> RemoteRequest:
     return RemoteRequest(**kwargs)
 
 
-def rendered(video: Video) -> Video:
-    render_video(video.pk)
-    video.refresh_from_db()
-    return video
-
-
 def keys_sent(fake: FakeOpenRouter, endpoint: str) -> list[str]:
     return [auth for e, auth in fake.auth_seen if e == endpoint]
-
-
-def assert_one_set_of_assets(video: Video, media_root: Path) -> None:
-    made = [f for f in stored_files(media_root) if f.startswith(f"videos/{video.pk}/")]
-    assert made == [
-        f"videos/{video.pk}/spritesheet.jpg",
-        f"videos/{video.pk}/thumbnail.webp",
-        f"videos/{video.pk}/video.mp4",
-    ]
-    assert Path(video.video_file.path).read_bytes() == sample_assets()["video"]
-    with av.open(video.video_file.path) as container:
-        assert container.streams.video[0].codec_context.name == "h264"
-    assert Image.open(video.thumbnail_file.path).format == "WEBP"
-    assert Image.open(video.spritesheet_file.path).format == "JPEG"
 
 
 class TestCreate:

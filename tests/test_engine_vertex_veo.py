@@ -10,17 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from PIL import Image
 
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_video
 from tests.fake_upstream import sample_assets
+from tests.fakes.jobs import assert_one_set_of_assets, rendered
 from tests.fakes.vertex import AUDIENCE, SCOPE, FakeVertex
 from tests.live import free_port
 from videos_app import services
@@ -35,7 +34,6 @@ from videos_app.providers.vertex_veo import (
     VertexVeoEngine,
     operation_status,
 )
-from videos_app.tasks import render_video
 
 pytestmark = pytest.mark.django_db
 
@@ -123,29 +121,9 @@ def request(**kwargs: Any) -> RemoteRequest:
     return RemoteRequest(**kwargs)
 
 
-def rendered(video: Video) -> Video:
-    render_video(video.pk)
-    video.refresh_from_db()
-    return video
-
-
 def finished_job(vertex: FakeVertex, model: str = STANDARD) -> str:
     """A finished operation's job id, as the engine keeps it."""
     return vertex.new(model, {}, done=True).name.removeprefix(vertex.resource + "/")
-
-
-def assert_one_set_of_assets(video: Video, media_root: Path) -> None:
-    made = [f for f in stored_files(media_root) if f.startswith(f"videos/{video.pk}/")]
-    assert made == [
-        f"videos/{video.pk}/spritesheet.jpg",
-        f"videos/{video.pk}/thumbnail.webp",
-        f"videos/{video.pk}/video.mp4",
-    ]
-    assert Path(video.video_file.path).read_bytes() == sample_assets()["video"]
-    with av.open(video.video_file.path) as container:
-        assert container.streams.video[0].codec_context.name == "h264"
-    assert Image.open(video.thumbnail_file.path).format == "WEBP"
-    assert Image.open(video.spritesheet_file.path).format == "JPEG"
 
 
 def assert_no_secret(text: str, rsa_key: rsa.RSAPrivateKey, vertex: FakeVertex) -> None:
