@@ -73,8 +73,8 @@ def stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, objec
         "video": video,
         "poll_n": n,
         "poll_token": polling.poll_token_for(request.user, video) if video.is_active else "",
-        "delay": polling.poll_delay(n),
-        "seconds_left": video.seconds_left(timezone.now()),
+        "delay": polling.poll_delay([video], now := timezone.now()),
+        "seconds_left": video.seconds_left(now),
         "can_delete": services.video_can_delete(video=video, user=request.user),  # type: ignore[arg-type]
         "can_derive": permissions.can_derive(request.user, video),
     }

@@ -9,10 +9,17 @@ session, so the URL works for any signed-in user who may see the video.
 The progress box and the status badge it re-sends are built here in Python, as plain
 strings rather than a template render (a tenth of the cost). The detail page renders
 them through the ``job_box`` and ``status_badge`` tags: one place for both.
+
+Each answer tells the page when to poll again (``poll_delay``): a fraction of the job's
+expected time left, paced by the job rather than by the tab, so a tab that opens a
+long-running job does not start again at a poll a second (bench/bench_tabs.py).
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from django.core import signing
@@ -20,6 +27,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from . import permissions
+from .providers.catalog import parse_size
+from .providers.registry import LOCAL
 
 if TYPE_CHECKING:
     from .models import Video
@@ -29,9 +38,93 @@ SALT = "studio.progress-poll"
 MAX_AGE_SECONDS = 24 * 60 * 60
 
 
-def poll_delay(polls_so_far: int) -> float:
-    """Seconds until the next progress poll: quick at first, then backing off to 10 s."""
-    return min(10.0, round(1.0 * 1.25**polls_so_far * 2) / 2)
+# --- Pacing: when the page polls again -----------------------------------------------
+#
+# The next poll comes after a fraction of the job's expected time left, so noticing the
+# end late costs about that fraction of the wait, and a job polls O(log) times rather
+# than once a second. Without a progress rate (queued, or a vendor that reports none) the
+# expected time left is the job's prior estimate less what it has run, and a job past its
+# estimate polls at a small fraction of its age instead. Jitter keeps the tabs that
+# opened at once from polling in step.
+FLOOR_SECONDS = 1.0
+CAP_SECONDS = 30.0
+FRACTION_OF_LEFT = 0.2
+FRACTION_OF_AGE = 0.05  # without a progress rate: a 4-minute-old job polls every 12 s
+JITTER = 0.2  # +-20%
+# The prior estimate of a job's wall time, before it reports progress. The local
+# renderer makes about 5 s of 1280x720 video per second of wall time on 2 cores
+# (bench/RESULTS.md), plus the previews and storing; a remote service takes minutes.
+LOCAL_SETUP_SECONDS = 3.0
+LOCAL_SECONDS_PER_MEGAPIXEL_SECOND = 0.2
+REMOTE_SETUP_SECONDS = 45.0
+REMOTE_SECONDS_PER_SECOND = 10.0
+
+
+class PacedJob(Protocol):
+    """What paces a job's polls: a Video, or the poll's lighter JobProgress."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def progress(self) -> int: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def size(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+
+
+def expected_seconds(job: PacedJob) -> float:
+    """The prior estimate of a job's wall time, from its length, size and where it runs.
+
+    The local renderer is the provider named ``local`` (the seed's); any other provider
+    is taken for a remote service (no query: the poll reads one row)."""
+    try:
+        width, height = parse_size(job.size)
+    except ValueError:
+        width, height = 1280, 720
+    if job.provider in ("", LOCAL):
+        megapixels = width * height / 1e6
+        return LOCAL_SETUP_SECONDS + LOCAL_SECONDS_PER_MEGAPIXEL_SECOND * job.seconds * megapixels
+    return REMOTE_SETUP_SECONDS + REMOTE_SECONDS_PER_SECOND * job.seconds
+
+
+def pace(job: PacedJob, now: datetime) -> float:
+    """Seconds until the next poll, before jitter: within [FLOOR_SECONDS, CAP_SECONDS]."""
+    if job.status == "in_progress" and job.started_at is not None:
+        age = max(0.0, (now - job.started_at).total_seconds())
+        if job.progress > 0:  # the job's own rate so far
+            return paced(age * (100 - job.progress) / job.progress, 0.0)
+        return paced(expected_seconds(job) - age, age)
+    # Queued: all of the job is still ahead; a long wait in the queue spaces the polls.
+    waited = max(0.0, (now - job.created_at).total_seconds())
+    return paced(expected_seconds(job), waited)
+
+
+def paced(seconds_left: float, age: float) -> float:
+    """The pace for an expected time left and an age: non-decreasing in both, bounded."""
+    delay = max(FRACTION_OF_LEFT * seconds_left, FRACTION_OF_AGE * age)
+    return min(CAP_SECONDS, max(FLOOR_SECONDS, delay))
+
+
+_rng = random.Random()  # spacing polls, not a secret
+
+
+def jittered(delay: float, rng: random.Random | None = None) -> float:
+    """``delay`` +-JITTER, kept within the bounds, to a tenth of a second (htmx's delay)."""
+    factor = (rng or _rng).uniform(1 - JITTER, 1 + JITTER)
+    return round(min(CAP_SECONDS, max(FLOOR_SECONDS, delay * factor)), 1)
+
+
+def poll_delay(jobs: Iterable[PacedJob], now: datetime, rng: random.Random | None = None) -> float:
+    """When the page polls again for these jobs: as soon as the soonest one needs."""
+    paces = [pace(job, now) for job in jobs]
+    return jittered(min(paces) if paces else CAP_SECONDS, rng)
 
 
 def poll_token(video_id: str) -> str:

@@ -80,7 +80,10 @@ def video_get(*, user: AbstractBaseUser | AnonymousUser, video_id: str) -> Video
     return videos_visible_to(user).select_related("owner").get(pk=video_id)
 
 
-PROGRESS_FIELDS = ("id", "status", "progress", "started_at", "size")
+# What a poll shows, and what paces the next one (polling.poll_delay).
+PROGRESS_FIELDS = (
+    "id", "status", "progress", "started_at", "size", "created_at", "seconds", "provider",
+)  # fmt: skip
 
 
 @functools.cache
@@ -105,6 +108,9 @@ class JobProgress:
     progress: int
     started_at: datetime | None
     size: str
+    created_at: datetime
+    seconds: int
+    provider: str
 
     @property
     def is_finished(self) -> bool:
@@ -129,12 +135,25 @@ def video_progress(*, video_id: str) -> JobProgress:
         row = cursor.fetchone()
     if row is None:
         raise Video.DoesNotExist(video_id)
-    pk, status, progress, started, size = row
-    if isinstance(started, str):  # SQLite hands back text
-        started = parse_datetime(started)
-    if started is not None and timezone.is_naive(started):
-        started = timezone.make_aware(started, UTC)
-    return JobProgress(pk=pk, status=status, progress=progress, started_at=started, size=size)
+    pk, status, progress, started, size, created, seconds, provider = row
+    return JobProgress(
+        pk=pk,
+        status=status,
+        progress=progress,
+        started_at=_aware(started),
+        size=size,
+        created_at=_aware(created) or timezone.now(),
+        seconds=seconds,
+        provider=provider,
+    )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):  # SQLite hands back text
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 def video_progress_many(

@@ -72,7 +72,7 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     videos = selectors.video_gallery(user=request.user, filters=form.cleaned_data)
     paginator = Paginator(videos, GALLERY_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    active_ids = [video.pk for video in page.object_list if video.is_active]
+    active = [video for video in page.object_list if video.is_active]
     # The filters again, for the pager and "export all": without the page and the blanks.
     query = request.GET.copy()
     query.pop("page", None)
@@ -87,9 +87,9 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "active_ids": ",".join(active_ids),
+            "active_ids": ",".join(video.pk for video in active),
             "poll_n": 0,
-            "delay": polling.poll_delay(0),
+            "delay": polling.poll_delay(active, timezone.now()),
         },
     )
     patch_vary_headers(response, ["HX-Request"])
@@ -102,13 +102,13 @@ def gallery_progress(request: HttpRequest) -> HttpResponse:
     """One poll for every running job on a gallery page: their cards, swapped out of band."""
     ids = [video_id for video_id in request.GET.get("ids", "").split(",") if video_id]
     videos = selectors.video_progress_many(user=request.user, video_ids=ids)
-    still_active = [video.pk for video in videos if video.is_active]
+    still_active = [video for video in videos if video.is_active]
     n = _poll_count(request) + 1
     context = {
         "videos": videos,
-        "active_ids": ",".join(still_active),
+        "active_ids": ",".join(video.pk for video in still_active),
         "poll_n": n,
-        "delay": polling.poll_delay(n),
+        "delay": polling.poll_delay(still_active, timezone.now()),
     }
     response = render(request, "videos/_gallery_progress.html", context)
     if not still_active:
@@ -347,14 +347,15 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
         response["HX-Reswap"] = "outerHTML"
         return response
     n = _poll_count(request) + 1
+    now = timezone.now()
     # The progress box, and the status badge out of band.
     box = polling.job_box(
         job,
         url=request.path,  # this view's own URL
         poll_n=n,
         poll_token=token,
-        delay=polling.poll_delay(n),
-        seconds_left=job.seconds_left(timezone.now()),
+        delay=polling.poll_delay([job], now),  # paced by the job, not by n
+        seconds_left=job.seconds_left(now),
     )
     return HttpResponse(box + polling.status_badge(job, oob=True))
 
