@@ -33,8 +33,10 @@ def _repair_search_index(using: str = "default", **kwargs: object) -> None:
     from django.db import connections
 
     from .search import ensure_sqlite_index
+    from .usage.totals import ensure_sqlite_triggers
 
     ensure_sqlite_index(connections[using])
+    ensure_sqlite_triggers(connections[using])  # the usage line's totals: the same fate
 
 
 HOUSEKEEPING_TASKS = (

@@ -71,6 +71,118 @@ def video_gallery(
     return videos.order_by(*ordering)
 
 
+GALLERY_PAGE_SIZE = 24
+# The gallery counts its matches up to here and then says "10,000+": an exact count
+# visits every matching row, which is what made a broad filter grow with the table.
+GALLERY_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class GalleryPage:
+    """One page of the gallery: at most ``size`` videos, and the matches counted up to
+    ``count_limit`` (``count`` is ``count_limit + 1`` when there are more).
+
+    Pages are positions among the videos made up to ``asof`` (the moment the first page
+    was read, carried by the pager), so a video made meanwhile neither pushes a card onto
+    the next page again nor hides one: it shows when the gallery is read afresh.
+    """
+
+    object_list: list[Video]
+    number: int
+    count: int
+    count_limit: int
+    size: int
+    asof: datetime
+    has_next: bool
+
+    @property
+    def count_is_bounded(self) -> bool:
+        return self.count > self.count_limit
+
+    @property
+    def count_text(self) -> str:
+        """``26`` or ``10,000+``."""
+        if self.count_is_bounded:
+            return f"{self.count_limit:,}+"
+        return f"{self.count:,}"
+
+    @property
+    def num_pages(self) -> int | None:
+        """None when the count is bounded (the last page is not known)."""
+        if self.count_is_bounded:
+            return None
+        return max(1, -(-self.count // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def asof_token(self) -> str:
+        """``asof`` for a URL: microseconds since the epoch."""
+        return str(int(self.asof.timestamp() * 1_000_000))
+
+
+def _parse_asof(value: str | None, now: datetime) -> datetime:
+    """The pager's anchor, or ``now`` when it is missing, malformed or in the future."""
+    try:
+        micros = int(value or "")
+        moment = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return now
+    return min(moment, now)
+
+
+def _parse_page(value: str | None) -> int:
+    try:
+        return max(1, min(1_000_000, int(value or "1")))
+    except ValueError:
+        return 1
+
+
+def gallery_page(
+    videos: QuerySet[Video],
+    *,
+    page: str | None = None,
+    asof: str | None = None,
+    size: int = GALLERY_PAGE_SIZE,
+    count_limit: int | None = None,
+) -> GalleryPage:
+    """Page ``page`` of ``videos`` (video_gallery's queryset) as of ``asof`` (see
+    GalleryPage): two queries, the bounded count and the page (one row more than a page,
+    to know whether another follows), whatever the size of the table."""
+    limit = GALLERY_COUNT_LIMIT if count_limit is None else count_limit
+    moment = _parse_asof(asof, timezone.now())
+    videos = videos.filter(created_at__lte=moment)
+    count = videos.order_by().values("pk")[: limit + 1].count()
+    number = _parse_page(page)
+    if count <= limit:  # an exact count: a page past the end is the last one
+        number = min(number, max(1, -(-count // size)))
+    start = (number - 1) * size
+    rows = list(videos[start : start + size + 1])
+    return GalleryPage(
+        object_list=rows[:size],
+        number=number,
+        count=count,
+        count_limit=limit,
+        size=size,
+        asof=moment,
+        has_next=len(rows) > size,
+    )
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -39,8 +38,6 @@ from .providers import catalog, registry
 from .providers.base import ASSET_VARIANTS
 from .teams.forms import add_team_fields, chosen_team, chosen_visibility
 
-GALLERY_PAGE_SIZE = 24
-
 
 def _poll_count(request: HttpRequest) -> int:
     try:
@@ -70,12 +67,14 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     form = GalleryFilterForm(request.GET, **menus)
     form.is_valid()  # invalid fields are left out of cleaned_data and reported
     videos = selectors.video_gallery(user=request.user, filters=form.cleaned_data)
-    paginator = Paginator(videos, GALLERY_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = selectors.gallery_page(
+        videos, page=request.GET.get("page"), asof=request.GET.get("asof")
+    )
     active = [video for video in page.object_list if video.is_active]
     # The filters again, for the pager and "export all": without the page and the blanks.
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("asof", None)
     for key in list(query):
         if not any(query.getlist(key)):
             del query[key]

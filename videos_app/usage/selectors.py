@@ -20,8 +20,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from .. import permissions
-from ..models import Video
+from ..models import Membership, Video, VideoTotal
 
+E4 = Decimal(10_000)  # VideoTotal keeps ten-thousandths of a dollar
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -68,21 +69,34 @@ class UserUsage:
 
 
 def usage_summary(*, user: AbstractBaseUser | AnonymousUser) -> Summary:
-    """Totals over the videos ``user`` may see, and over their own (one query)."""
-    own = Q(owner_id=user.pk)
-    totals = permissions.videos_visible_to(user).aggregate(
-        videos=Count("pk"),
-        cost=Sum("cost_estimate"),
-        own_videos=Count("pk", filter=own),
-        own_cost=Sum("cost_estimate", filter=own),
-        unpriced=Count("pk", filter=UNPRICED),
+    """Totals over the videos ``user`` may see, and over their own (one query).
+
+    Read from the maintained totals (``VideoTotal``): a few rows per creator and team, not
+    every visible video. Visibility as ``permissions.videos_visible_to``: one's own
+    videos, and the team-visible ones of one's teams (tests/test_gallery_scale.py holds
+    the two in step).
+    """
+    if not user.is_authenticated:
+        return Summary(videos=0, cost=Decimal(0), own_videos=0, own_cost=Decimal(0), unpriced=0)
+    user_id: Any = user.pk
+    own = Q(owner_id=user_id)
+    rows: QuerySet[VideoTotal] = VideoTotal.objects.all()
+    if not permissions.is_staff(user):
+        teams = Membership.objects.filter(user_id=user_id).values_list("team_id", flat=True)
+        rows = rows.filter(own | Q(team_key__in=teams, visibility=Video.Visibility.TEAM))
+    totals = rows.aggregate(
+        n=Sum("videos"),
+        c=Sum("cost_e4"),
+        own_n=Sum("videos", filter=own),
+        own_c=Sum("cost_e4", filter=own),
+        u=Sum("unpriced"),
     )
     return Summary(
-        videos=totals["videos"],
-        cost=totals["cost"] or Decimal(0),
-        own_videos=totals["own_videos"],
-        own_cost=totals["own_cost"] or Decimal(0),
-        unpriced=totals["unpriced"],
+        videos=totals["n"] or 0,
+        cost=Decimal(totals["c"] or 0) / E4,
+        own_videos=totals["own_n"] or 0,
+        own_cost=Decimal(totals["own_c"] or 0) / E4,
+        unpriced=totals["u"] or 0,
     )
 
 
