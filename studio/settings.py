@@ -282,6 +282,36 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Media on S3-compatible object storage (studio/storage.py): a bucket named here replaces
+# the local folder. Credentials are boto3's own (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, a profile or an instance role), never a setting.
+STUDIO_S3_BUCKET = os.environ.get("STUDIO_S3_BUCKET", "")
+STUDIO_S3_ENDPOINT_URL = os.environ.get("STUDIO_S3_ENDPOINT_URL", "")  # non-AWS stores
+STUDIO_S3_REGION = os.environ.get("STUDIO_S3_REGION", "")
+# Path-style addresses (endpoint/bucket/key) suit most non-AWS stores; AWS picks its own.
+STUDIO_S3_ADDRESSING_STYLE = os.environ.get(
+    "STUDIO_S3_ADDRESSING_STYLE", "path" if STUDIO_S3_ENDPOINT_URL else "auto"
+)
+# The browser's media: a permission-checked redirect to a presigned URL that lives this
+# many seconds, or proxied through the studio (for a bucket browsers cannot reach).
+STUDIO_MEDIA_URL_EXPIRY = envint("STUDIO_MEDIA_URL_EXPIRY", 300)
+STUDIO_MEDIA_PROXY = envbool("STUDIO_MEDIA_PROXY")
+if STUDIO_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STUDIO_S3_BUCKET,
+            "endpoint_url": STUDIO_S3_ENDPOINT_URL or None,
+            "region_name": STUDIO_S3_REGION or None,
+            "addressing_style": STUDIO_S3_ADDRESSING_STYLE,
+            "signature_version": "s3v4",
+            "file_overwrite": True,  # an asset's name is the same on every attempt
+            "default_acl": None,  # private: every read is signed or proxied
+            "querystring_expire": STUDIO_MEDIA_URL_EXPIRY,
+            # An S3File spools what it reads to disk past 2 MB, not to memory.
+            "max_memory_size": 2 * 1024 * 1024,
+        },
+    }
 # Uploads bigger than this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Media is the team's own: not readable by other users of the machine (Django's
@@ -328,6 +358,24 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+if STUDIO_S3_BUCKET and not STUDIO_MEDIA_PROXY:
+    # The player, thumbnails and spritesheets are redirected to the bucket.
+    from urllib.parse import urlsplit
+
+    if STUDIO_S3_ENDPOINT_URL:
+        _endpoint = urlsplit(STUDIO_S3_ENDPOINT_URL)
+        _host = _endpoint.netloc
+        if STUDIO_S3_ADDRESSING_STYLE == "virtual":
+            _host = f"{STUDIO_S3_BUCKET}.{_host}"
+        _bucket_origins = [f"{_endpoint.scheme}://{_host}"]
+    else:
+        _bucket_origins = [f"https://{STUDIO_S3_BUCKET}.s3.amazonaws.com"]
+        if STUDIO_S3_REGION:
+            _bucket_origins.append(
+                f"https://{STUDIO_S3_BUCKET}.s3.{STUDIO_S3_REGION}.amazonaws.com"
+            )
+    SECURE_CSP["img-src"] = [CSP.SELF, "data:", "blob:", *_bucket_origins]
+    SECURE_CSP["media-src"] = [CSP.SELF, "blob:", *_bucket_origins]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,32 +1,30 @@
 """Serving stored media with HTTP Range support, in constant memory.
 
 Django's FileResponse has no Range support, and a <video> element needs it to seek
-(Safari refuses to play at all without it).
+(Safari refuses to play at all without it). Media in a bucket is, for pages, a redirect
+to a short-lived presigned URL once the view has checked permissions (the bucket does
+the seeking), or proxied like a local file (``STUDIO_MEDIA_PROXY``, and ``/v1`` always).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import posixpath
 import re
-from collections.abc import Iterator
-from typing import IO
 
-from django.core.files.storage import default_storage
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.utils.http import content_disposition_header, http_date
 
+from studio import storage
+
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 64 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -43,6 +41,13 @@ def stored_file_or_404(
     missed it), the user gets a clear "not found" and the operator a log line naming it.
     """
     try:
+        url = storage.presigned_url(name, content_type=content_type, download_name=download_name)
+        if url:
+            storage.stat(name)  # a file gone from the bucket is a 404 here, not there
+            redirect = HttpResponseRedirect(url)
+            # Never cached: the URL expires, the next request gets a fresh one.
+            redirect["Cache-Control"] = "private, no-store"
+            return redirect
         return stored_file_response(
             request, name, content_type=content_type, download_name=download_name
         )
@@ -59,7 +64,7 @@ def stored_file_response(
     download_name: str | None = None,
 ) -> HttpResponseBase:
     """Answer GET/HEAD for a stored file: 200 whole, 206 one byte range, 416 unsatisfiable."""
-    size = default_storage.size(name)
+    size, modified = storage.stat(name)
     start, end = 0, size - 1
     status = 200
     header = request.headers.get("Range", "")
@@ -78,15 +83,14 @@ def stored_file_response(
     if request.method == "HEAD":
         response = HttpResponse(status=status, content_type=content_type)
     else:
-        fh = default_storage.open(name, "rb")
         response = StreamingHttpResponse(
-            _read_range(fh, start, length), status=status, content_type=content_type
+            storage.read_range(name, start, length), status=status, content_type=content_type
         )
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
-    with contextlib.suppress(NotImplementedError, OSError):
-        response["Last-Modified"] = http_date(default_storage.get_modified_time(name).timestamp())
+    if modified is not None:
+        response["Last-Modified"] = http_date(modified.timestamp())
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     if download_name:
@@ -124,30 +128,6 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def _read_range(fh: IO[bytes], start: int, length: int) -> Iterator[bytes]:
-    try:
-        fh.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = fh.read(min(CHUNK_SIZE, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-    finally:
-        fh.close()
-
-
 def storage_delete(names: list[str]) -> None:
     """Delete stored files, and the folders they leave empty on a local filesystem."""
-    folders = set()
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.exception("could not delete %s", name)
-        folders.add(posixpath.dirname(name))
-    for folder in folders:
-        # Not empty, already gone, or not a local filesystem: leave it.
-        with contextlib.suppress(NotImplementedError, OSError):
-            os.rmdir(default_storage.path(folder))
+    storage.delete(names)

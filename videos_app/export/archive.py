@@ -17,9 +17,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from studio import storage
 
 from ..models import Video
 from .zipstream import ZipStream
@@ -134,8 +135,9 @@ def _open_video_file(row: dict[str, Any]) -> tuple[IO[bytes], int] | None:
     if row["status"] != Video.Status.COMPLETED or not row["video_file"]:
         return None
     try:
-        size = default_storage.size(row["video_file"])
-        return default_storage.open(row["video_file"], "rb"), size
+        size, _modified = storage.stat(row["video_file"])
+        # Streamed as it is read (a bucket's object too): constant memory.
+        return storage.open_stream(row["video_file"]), size
     except OSError:
         return None
 

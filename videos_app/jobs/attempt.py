@@ -24,6 +24,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from studio import storage
 from videos_app.models import Video, asset_path
 from videos_app.providers.base import ASSET_VARIANTS, Assets, ProviderError
 
@@ -120,13 +121,18 @@ def job_attempt(video_id: str, attempt: int, *, what: str) -> Iterator[Path]:
 def complete(video: Video, attempt: int, assets: Assets) -> None:
     """Store the assets and mark the job completed, if the attempt is still ours."""
     names: dict[str, str] = {}
-    for variant, path in assets.by_variant().items():
-        asset = ASSET_VARIANTS[variant]
-        name = asset_path(video, asset.filename)
-        # Same name on every attempt, overwritten (STORAGES allow_overwrite): a second run
-        # leaves one set of assets.
-        with path.open("rb") as fh:
-            names[asset.field] = default_storage.save(name, File(fh, name=asset.filename))
+    try:
+        for variant, path in assets.by_variant().items():
+            asset = ASSET_VARIANTS[variant]
+            name = asset_path(video, asset.filename)
+            # Same name on every attempt, overwritten (STORAGES allow_overwrite): a second
+            # run leaves one set of assets. A bucket takes a big file in parts, and shows
+            # the object only once every part is in.
+            with path.open("rb") as fh:
+                names[asset.field] = default_storage.save(name, File(fh, name=asset.filename))
+    except BaseException:
+        storage.delete(names.values())  # the row never names them: none is left behind
+        raise
     updated = Video.objects.filter(
         pk=video.pk, attempts=attempt, status=Video.Status.IN_PROGRESS
     ).update(
@@ -141,8 +147,17 @@ def complete(video: Video, attempt: int, assets: Assets) -> None:
     )
     if not updated:
         logger.warning("video %s attempt %s lost its claim before completing", video.pk, attempt)
+        _drop_orphans(video.pk, attempt, list(names.values()))
         return
     video_finished.send(sender=Video, video_id=video.pk, status=Video.Status.COMPLETED)
+
+
+def _drop_orphans(video_id: str, attempt: int, names: list[str]) -> None:
+    """Delete what a late attempt stored for a video deleted or cancelled meanwhile; a
+    later attempt stores the same names, so its files are left alone."""
+    row = Video.objects.filter(pk=video_id).values("status", "attempts").first()
+    if row is None or (row["status"] == Video.Status.FAILED and row["attempts"] == attempt):
+        storage.delete(names)
 
 
 def fail(video_id: str, attempt: int, code: str, message: str) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from studio import storage
 from videos_app.models import Video
 from videos_app.providers.base import CharacterSpec, InProcessEngine, JobSpec, ProviderError
 
-from .attempt import ProgressWriter, complete, fail, job_attempt, video_job_claim
+from .attempt import ProgressWriter, complete, job_attempt, video_job_claim
 
 logger = logging.getLogger(__name__)
 
@@ -20,25 +21,22 @@ def local_job_run(*, video_id: str, engine: InProcessEngine) -> None:
         logger.info("video %s is not runnable (finished or running elsewhere)", video_id)
         return
     video = Video.objects.select_related("source").get(pk=video_id)
-    try:
-        spec = job_spec(video)
-    except ProviderError as exc:
-        fail(video.pk, attempt, exc.code, exc.message)
-        return
+    # A ProviderError while staging the inputs fails the job with its code.
     with job_attempt(video.pk, attempt, what="renderer") as workdir:
+        spec = job_spec(video, workdir)
         assets = engine.run(spec, workdir=workdir, on_progress=ProgressWriter(video.pk, attempt))
         complete(video, attempt, assets)
 
 
-def job_spec(video: Video) -> JobSpec:
+def job_spec(video: Video, workdir: Path) -> JobSpec:
+    """The engine's job, its stored inputs staged as local files (``storage.stage``)."""
     source_video: Path | None = None
     if video.operation in (Video.Operation.EXTEND, Video.Operation.EDIT):
-        if video.source_upload:
-            source_video = Path(video.source_upload.path)
-        elif video.source is not None and video.source.video_file:
-            source_video = Path(video.source.video_file.path)
-        else:
-            raise ProviderError("source_missing", "The source video no longer exists.")
+        source = video.source_upload.name or (video.source.video_file.name if video.source else "")
+        try:
+            source_video = storage.stage(source, workdir)
+        except FileNotFoundError:
+            raise ProviderError("source_missing", "The source video no longer exists.") from None
     return JobSpec(
         video_id=video.pk,
         prompt=video.prompt,
@@ -47,13 +45,15 @@ def job_spec(video: Video) -> JobSpec:
         height=video.height,
         seconds=video.seconds,
         seed=video.seed,
-        reference_image=Path(video.reference_image.path) if video.reference_image else None,
+        reference_image=(
+            storage.stage(video.reference_image.name, workdir) if video.reference_image else None
+        ),
         operation=video.operation,
         source_video=source_video,
         source_prompt=video.source.prompt if video.source else "",
         segment_seconds=video.segment_seconds,
         characters=tuple(
-            CharacterSpec(name=c.name, poster=Path(c.poster.path))
+            CharacterSpec(name=c.name, poster=storage.stage(c.poster.name, workdir))
             for c in video.characters.all()
             if c.poster
         ),

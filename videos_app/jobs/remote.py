@@ -40,6 +40,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from PIL import Image
 
+from studio import storage
 from videos_app.models import CANCELLED, Video
 from videos_app.models import Provider as ProviderRow
 from videos_app.providers.base import (
@@ -145,7 +146,7 @@ def remote_job_run(*, video_id: str, engine: RemoteEngine) -> None:
         video_enqueue(video_id=video_id)
         return
     with job_attempt(video.pk, attempt, what="upstream job") as workdir:
-        RemoteJob(video, attempt, engine).run(workdir)
+        RemoteJob(video, attempt, engine, workdir).run(workdir)
 
 
 def cancelled(video_id: str) -> bool:
@@ -213,12 +214,12 @@ def remote_copy_delete(*, provider_name: str, upstream_id: str) -> bool:
 class RemoteJob:
     """One attempt at a job on a remote engine (see the module's docstring)."""
 
-    def __init__(self, video: Video, attempt: int, engine: RemoteEngine) -> None:
+    def __init__(self, video: Video, attempt: int, engine: RemoteEngine, workdir: Path) -> None:
         self.video = video
         self.attempt = attempt
         self.engine = engine
         row = ProviderRow.objects.filter(name=video.provider).first()
-        self.request = remote_request(video, provider_webhook_url(row))
+        self.request = remote_request(video, workdir, provider_webhook_url(row))
         self.progress = ProgressWriter(video.pk, attempt)
         # An extension on an engine that cannot extend: a create from the source's last
         # frame, then the source and the new segment stitched here.
@@ -489,8 +490,9 @@ def verify_assets(assets: Assets) -> None:
             ) from None
 
 
-def remote_request(video: Video, webhook_url: str = "") -> RemoteRequest:
-    """What the engine is asked for, read from the row (and its source's)."""
+def remote_request(video: Video, workdir: Path, webhook_url: str = "") -> RemoteRequest:
+    """What the engine is asked for, read from the row (and its source's), its stored
+    inputs staged as local files in ``workdir`` (``storage.stage``)."""
     source = video.source
     source_id = ""
     if source is not None and source.provider == video.provider:
@@ -503,16 +505,17 @@ def remote_request(video: Video, webhook_url: str = "") -> RemoteRequest:
         size=video.size,
         seconds=video.seconds,
         segment_seconds=video.segment_seconds,
-        reference_image=Path(video.reference_image.path) if video.reference_image else None,
+        reference_image=(
+            storage.stage(video.reference_image.name, workdir) if video.reference_image else None
+        ),
         with_characters=video.characters.exists(),
         source_id=source_id,
-        source_upload=Path(video.source_upload.path) if video.source_upload else None,
-        source_file=(
-            Path(source.video_file.path) if source is not None and source.video_file else None
-        ),
+        # A source gone from storage is None here: source_missing when it is needed.
+        source_upload=storage.stage_if_present(video.source_upload.name, workdir),
+        source_file=storage.stage_if_present(source.video_file.name if source else "", workdir),
         source_prompt=source.prompt if source is not None else "",
         seed=video.seed,
-        last_frame=Path(video.last_frame.path) if video.last_frame else None,
+        last_frame=storage.stage(video.last_frame.name, workdir) if video.last_frame else None,
         negative_prompt=video.negative_prompt,
         audio=video.audio,
         webhook_url=webhook_url,
