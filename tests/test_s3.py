@@ -8,19 +8,29 @@ takes seconds to start.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
+import time
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.test import Client
 
+from tests.api_helpers import make_key
 from tests.conftest import stored_files
+from tests.factories import make_user, make_video
+from tests.fake_upstream import sample_assets
 from tests.fakes.s3 import S3Server, seaweedfs, weed_binary
 from videos_app import services
 from videos_app.models import Video
@@ -79,8 +89,6 @@ def bucket(s3_server: S3Server, settings: Any, media_root: Path) -> Bucket:
 
 def create(capture: Any, **kwargs: Any) -> Video:
     """Create through the service, the job run inline on commit."""
-    from tests.factories import make_user
-
     kwargs.setdefault("owner", make_user())
     kwargs.setdefault("prompt", "a calm ocean at sunset, slow drift")
     kwargs.setdefault("size", "720x1280")
@@ -147,3 +155,137 @@ def test_a_job_stores_its_three_assets_in_the_bucket_and_none_on_disk(
     # Run again: the row is finished, nothing is stored twice.
     render_video(video.pk)
     assert bucket.names() == assets(video)
+
+
+# --- Serving -------------------------------------------------------------------------------
+
+
+def finished(owner: Any, data: bytes | None = None, **kwargs: Any) -> Video:
+    """A completed video whose three files are in the bucket (no render)."""
+    sample = sample_assets()
+    video = make_video(owner, status=Video.Status.COMPLETED, size="720x1280", **kwargs)
+    for field, variant, filename in (
+        ("video_file", "video", "video.mp4"),
+        ("thumbnail_file", "thumbnail", "thumbnail.webp"),
+        ("spritesheet_file", "spritesheet", "spritesheet.jpg"),
+    ):
+        body = data if data is not None and variant == "video" else sample[variant]
+        name = default_storage.save(f"videos/{video.pk}/{filename}", ContentFile(body))
+        setattr(video, field, name)
+    video.file_size = default_storage.size(video.video_file.name)
+    video.save()
+    return video
+
+
+def fetch(url: str, **headers: str) -> httpx.Response:
+    return httpx.get(url, headers=headers, timeout=10)
+
+
+def test_the_player_is_redirected_to_a_presigned_url_that_seeks_with_range(
+    bucket: Bucket, client_in: Client, user: Any
+) -> None:
+    data = bytes(range(256)) * 4096  # 1 MiB
+    video = finished(user, data)
+    page = client_in.get(f"/videos/{video.pk}/media/video", HTTP_RANGE="bytes=1000-1999")
+    assert page.status_code == 302
+    assert page["Cache-Control"] == "private, no-store"
+    url = page["Location"]
+    assert url.startswith(bucket.server.endpoint_url + f"/{bucket.server.bucket}/{bucket.prefix}/")
+    assert "X-Amz-Signature=" in url and "X-Amz-Expires=300" in url
+    got = fetch(url, Range="bytes=1000-1999")
+    assert got.status_code == 206
+    assert got.content == data[1000:2000]
+    assert got.headers["Content-Range"] == f"bytes 1000-1999/{len(data)}"
+    assert got.headers["Content-Type"] == "video/mp4"
+    assert fetch(url, Range="bytes=-10").content == data[-10:]
+    assert fetch(url).content == data
+    # The thumbnail and the spritesheet go the same way; a download names its file.
+    for variant, kind in (("thumbnail", "image/webp"), ("spritesheet", "image/jpeg")):
+        answer = fetch(client_in.get(f"/videos/{video.pk}/media/{variant}")["Location"])
+        assert (answer.status_code, answer.headers["Content-Type"]) == (200, kind)
+    download = fetch(client_in.get(f"/videos/{video.pk}/media/video?download=1")["Location"])
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{video.pk}.mp4"'
+
+
+def test_a_tampered_or_expired_presigned_url_is_refused(
+    bucket: Bucket, client_in: Client, user: Any, settings: Any
+) -> None:
+    video, other = finished(user), finished(user)
+    url = client_in.get(f"/videos/{video.pk}/media/video")["Location"]
+    assert fetch(url).status_code == 200
+    signature = url.split("X-Amz-Signature=")[1][:64]
+    flipped = ("0" if signature[0] != "0" else "1") + signature[1:]
+    assert fetch(url.replace(signature, flipped)).status_code == 403
+    # The same signature for another object (another video's file) is no key to it.
+    assert fetch(url.replace(video.pk, other.pk)).status_code == 403
+    assert fetch(url.replace("X-Amz-Expires=300", "X-Amz-Expires=9000")).status_code == 403
+    settings.STUDIO_MEDIA_URL_EXPIRY = 1
+    short = client_in.get(f"/videos/{video.pk}/media/video")["Location"]
+    assert "X-Amz-Expires=1&" in short or short.endswith("X-Amz-Expires=1")
+    time.sleep(2.5)
+    assert fetch(short).status_code == 403
+
+
+def test_no_url_is_signed_for_someone_who_may_not_see_the_video(bucket: Bucket, user: Any) -> None:
+    video = finished(user, visibility=Video.Visibility.PRIVATE)
+    stranger = Client()
+    stranger.force_login(make_user("eve"))
+    answer = stranger.get(f"/videos/{video.pk}/media/video")
+    assert answer.status_code == 404 and "Location" not in answer
+    assert Client().get(f"/videos/{video.pk}/media/video").status_code == 302  # to sign in
+    assert "X-Amz" not in Client().get(f"/videos/{video.pk}/media/video")["Location"]
+
+
+def test_an_object_gone_from_the_bucket_is_a_404_not_a_redirect(
+    bucket: Bucket, client_in: Client, user: Any
+) -> None:
+    video = finished(user)
+    default_storage.delete(video.video_file.name)
+    assert client_in.get(f"/videos/{video.pk}/media/video").status_code == 404
+    api = Client(**make_key(user).headers)
+    assert api.get(f"/v1/videos/{video.pk}/content").status_code == 404
+
+
+def test_with_the_proxy_setting_pages_get_the_bytes_through_the_studio(
+    bucket: Bucket, client_in: Client, user: Any, settings: Any
+) -> None:
+    settings.STUDIO_MEDIA_PROXY = True
+    data = b"0123456789" * 1000
+    video = finished(user, data)
+    answer = client_in.get(f"/videos/{video.pk}/media/video", HTTP_RANGE="bytes=10-29")
+    assert answer.status_code == 206
+    assert b"".join(answer.streaming_content) == data[10:30]
+    assert answer["Content-Range"] == f"bytes 10-29/{len(data)}"
+
+
+def test_v1_content_is_proxied_with_range_and_head_in_constant_memory(
+    bucket: Bucket, user: Any
+) -> None:
+    data = os.urandom(24 * 1024 * 1024)
+    video = finished(user, data)
+    api = Client(**make_key(user).headers)
+    part = api.get(f"/v1/videos/{video.pk}/content", HTTP_RANGE="bytes=5000000-5000099")
+    assert part.status_code == 206
+    assert b"".join(part.streaming_content) == data[5_000_000:5_000_100]
+    assert part["Content-Range"] == f"bytes 5000000-5000099/{len(data)}"
+    head = api.head(f"/v1/videos/{video.pk}/content")
+    assert (head.status_code, head["Content-Length"], head.content) == (200, str(len(data)), b"")
+    assert head["Last-Modified"]
+    assert (
+        api.get(f"/v1/videos/{video.pk}/content", HTTP_RANGE=f"bytes={len(data)}-").status_code
+        == 416
+    )
+    thumbnail = api.get(f"/v1/videos/{video.pk}/content?variant=thumbnail")
+    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/webp"
+    # The whole 24 MB passes through in 64 KB chunks: never more than a little is held.
+    tracemalloc.start()
+    try:
+        whole = api.get(f"/v1/videos/{video.pk}/content")
+        digest = hashlib.sha256()
+        for chunk in whole.streaming_content:
+            digest.update(chunk)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert peak < 1024 * 1024, peak  # about 0.2 MB measured
