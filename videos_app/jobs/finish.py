@@ -4,7 +4,11 @@ and, for an engine that cannot extend a video itself, the stitch of source and s
 Most vendors give only the MP4. The studio makes the WebP thumbnail (the middle frame)
 and the JPEG spritesheet (5 x 5 tiles at (tile + 0.5) / 25 of the duration) exactly as
 the local renderer lays them out, in one decoding pass that keeps only the frames it
-needs (constant memory whatever the video's length).
+needs (constant memory whatever the video's length). That pass is most of the studio's
+own time on a vendor's job, so it is kept cheap: frames no other frame refers to (most
+B-frames) are not decoded, so a tile shows the first decoded frame at or after its time
+(at most a few frames later), and a kept frame is scaled straight to its tile's size by
+swscale, never converted whole to an image first.
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ def previews_from_video(video: Path, *, thumbnail: Path | None, spritesheet: Pat
         with av.open(str(video)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            stream.codec_context.skip_frame = "NONREF"
             duration = _duration(container, stream)
             # The time each tile shows, and the thumbnail's (the middle).
             wanted = [(tile + 0.5) * duration / TILES for tile in range(TILES)]
             middle = duration / 2
             width, height = stream.codec_context.width, stream.codec_context.height
             tile_size = fit_long_side(width, height, TILE_LONG_SIDE)
+            thumb_size = fit_long_side(width, height, THUMB_LONG_SIDE)
             sheet = Image.new("RGB", (tile_size[0] * SHEET_COLUMNS, tile_size[1] * SHEET_ROWS))
             thumb: Image.Image | None = None
             next_tile = 0
@@ -52,27 +58,25 @@ def previews_from_video(video: Path, *, thumbnail: Path | None, spritesheet: Pat
             for frame in container.decode(stream):
                 t = float(frame.time or 0.0) + 1e-6
                 last = frame
-                need_tile = next_tile < TILES and t >= wanted[next_tile]
-                need_thumb = thumb is None and t >= middle
-                if not (need_tile or need_thumb):
-                    continue
-                image = frame.to_image()
-                while next_tile < TILES and t >= wanted[next_tile]:
-                    _paste(sheet, image.resize(tile_size), next_tile, tile_size)
-                    next_tile += 1
-                if need_thumb:
-                    thumb = image.resize(fit_long_side(width, height, THUMB_LONG_SIDE))
+                if next_tile < TILES and t >= wanted[next_tile]:
+                    tile = _scaled(frame, tile_size)
+                    while next_tile < TILES and t >= wanted[next_tile]:
+                        _paste(sheet, tile, next_tile, tile_size)
+                        next_tile += 1
+                if thumb is None and t >= middle:
+                    thumb = _scaled(frame, thumb_size)
                 if next_tile >= TILES and thumb is not None:
                     break
             if last is None:
                 raise ValueError("no frame decodes")
             # A video shorter than its header says: its last frame fills what is left.
-            tail = last.to_image()
-            while next_tile < TILES:
-                _paste(sheet, tail.resize(tile_size), next_tile, tile_size)
-                next_tile += 1
+            if next_tile < TILES:
+                tile = _scaled(last, tile_size)
+                while next_tile < TILES:
+                    _paste(sheet, tile, next_tile, tile_size)
+                    next_tile += 1
             if thumb is None:
-                thumb = tail.resize(fit_long_side(width, height, THUMB_LONG_SIDE))
+                thumb = _scaled(last, thumb_size)
     except (av.error.FFmpegError, ValueError, IndexError, OSError) as exc:
         raise ProviderError(
             "upstream_invalid_asset", f"The provider's video does not decode ({exc})."
@@ -89,6 +93,11 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
     if container.duration is not None:
         return container.duration / av.time_base
     raise ValueError("no duration")
+
+
+def _scaled(frame: av.VideoFrame, size: tuple[int, int]) -> Image.Image:
+    """``frame`` at ``size``, scaled by swscale (area averaging, as a downscale should)."""
+    return frame.reformat(size[0], size[1], format="rgb24", interpolation="AREA").to_image()
 
 
 def _paste(sheet: Image.Image, tile: Image.Image, index: int, size: tuple[int, int]) -> None:

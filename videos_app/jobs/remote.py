@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -450,19 +451,22 @@ class RemoteJob:
                 self.source_video(), targets["video"], assets.video,
                 size=parse_size(self.request.size),
             )  # fmt: skip
-        if "thumbnail" not in given or "spritesheet" not in given:
+        made_here = {"thumbnail", "spritesheet"} - set(given)
+        if made_here:
+            # Decodes the video: the previews prove its frames decode.
             previews_from_video(
                 assets.video,
-                thumbnail=None if "thumbnail" in given else assets.thumbnail,
-                spritesheet=None if "spritesheet" in given else assets.spritesheet,
+                thumbnail=assets.thumbnail if "thumbnail" in made_here else None,
+                spritesheet=assets.spritesheet if "spritesheet" in made_here else None,
             )
-        verify_assets(assets)
+        verify_assets(assets, decoded=made_here | ({"video"} if made_here else set()))
         self.progress(99)
         return assets
 
 
-def verify_assets(assets: Assets) -> None:
-    """Decode what came back: an H.264 (+ AAC) MP4, a WebP and a JPEG."""
+def verify_assets(assets: Assets, decoded: Collection[str] = ()) -> None:
+    """Decode what came back: an H.264 (+ AAC) MP4, a WebP and a JPEG (``decoded``: the
+    variants already decoded here, or written here, which are not decoded again)."""
     try:
         with av.open(str(assets.video)) as container:
             if not container.streams.video:
@@ -472,13 +476,18 @@ def verify_assets(assets: Assets) -> None:
                 raise ValueError(f"video codec {stream.codec_context.name}")
             if any(a.codec_context.name != "aac" for a in container.streams.audio):
                 raise ValueError("audio not AAC")
-            if next(container.decode(stream), None) is None:
+            if "video" not in decoded and next(container.decode(stream), None) is None:
                 raise ValueError("no frame decodes")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise ProviderError(
             "upstream_invalid_asset", f"The upstream's video is not a playable MP4 ({exc})."
         ) from None
-    for path, fmt in ((assets.thumbnail, "WEBP"), (assets.spritesheet, "JPEG")):
+    for variant, path, fmt in (
+        ("thumbnail", assets.thumbnail, "WEBP"),
+        ("spritesheet", assets.spritesheet, "JPEG"),
+    ):
+        if variant in decoded:
+            continue
         try:
             with Image.open(path) as image:
                 if image.format != fmt:

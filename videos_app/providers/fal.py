@@ -69,7 +69,7 @@ from .base import (
     size_resolution,
 )
 from .capabilities import Capabilities
-from .http import Backoff, key_from, shared_client
+from .http import Backoff, key_from, new_client, shared_client
 from .vendor import MAX_VIDEO_BYTES, VendorClient, VendorHTTPError, data_uri, json_error
 
 if TYPE_CHECKING:
@@ -230,8 +230,7 @@ class FalEngine:
         self.options = dict(options or {})
         self._owned: httpx.Client | None = None
         if client is None:
-            timeouts = httpx.Timeout(timeout, connect=connect_timeout)
-            client = self._owned = httpx.Client(timeout=timeouts)
+            client = self._owned = new_client(timeout, connect_timeout)
         self.http = _QueueClient(
             name=name, base_url=self.base_url, headers=self._headers, client=client,
             backoff=backoff, sleep=sleep, error_of=fal_error, secret=api_key,

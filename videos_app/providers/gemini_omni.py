@@ -63,7 +63,7 @@ from .base import (
     WebhookRefused,
 )
 from .capabilities import Capabilities
-from .http import Backoff, key_from, shared_client
+from .http import Backoff, key_from, new_client, shared_client
 from .vendor import MAX_VIDEO_BYTES, VendorClient, VendorHTTPError, json_error
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ class GeminiOmniEngine:
         self.connect_timeout = connect_timeout
         self._owned: list[httpx.Client] = []
         if client is None:
-            client = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout))
+            client = new_client(timeout, connect_timeout)
             self._owned.append(client)
         self.http = self._vendor(client, backoff, sleep)
         self._download_client = download_client
@@ -508,8 +508,9 @@ class GeminiOmniEngine:
         if self._files is None:
             client = self._download_client
             if client is None:
-                client = httpx.Client(
-                    timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
+                client = new_client(
+                    self.timeout,
+                    self.connect_timeout,
                     follow_redirects=True,
                     event_hooks={"request": [self._drop_key_elsewhere]},
                 )

@@ -8,15 +8,18 @@ message or log line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -136,6 +139,27 @@ def key_from(*, env: str = "", file: str = "") -> Callable[[], str]:
     return read
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one certificate store, as httpx would build it (``SSL_CERT_FILE`` or
+    ``SSL_CERT_DIR``, else certifi's): loading it costs about 20 ms, which every job's new
+    client paid twice (API and downloads) before it was shared."""
+    import certifi
+
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def new_client(timeout: float, connect_timeout: float, **options: Any) -> httpx.Client:
+    """An httpx client with the studio's timeouts and the shared certificate store."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=connect_timeout), verify=tls_context(), **options
+    )
+
+
 _clients: dict[tuple[str, float, float], httpx.Client] = {}
 _clients_lock = threading.Lock()
 
@@ -147,8 +171,9 @@ def shared_client(base_url: str, timeout: float, connect_timeout: float) -> http
     with _clients_lock:
         client = _clients.get(key)
         if client is None or client.is_closed:
-            client = _clients[key] = httpx.Client(
-                timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            client = _clients[key] = new_client(
+                timeout,
+                connect_timeout,
                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
                 follow_redirects=False,
             )

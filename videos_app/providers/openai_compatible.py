@@ -27,7 +27,7 @@ from .base import (
     RemoteRequest,
     RemoteStatus,
 )
-from .http import Backoff, key_from, shared_client
+from .http import Backoff, key_from, new_client, shared_client
 from .vendor import VendorClient, VendorHTTPError, VendorUnavailable, json_error
 
 if TYPE_CHECKING:
@@ -105,8 +105,9 @@ class OpenAICompatibleProvider:
         self.connect_timeout = connect_timeout
         self.max_concurrency = max_concurrency
         self._owns_client = client is None
-        self._client = client or httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        self._client = client or new_client(
+            timeout,
+            connect_timeout,
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
             follow_redirects=False,
         )

@@ -68,7 +68,7 @@ from .base import (
     size_resolution,
 )
 from .capabilities import Capabilities
-from .http import Backoff, key_from, shared_client
+from .http import Backoff, key_from, new_client, shared_client
 from .vendor import VendorClient, VendorHTTPError, data_uri
 
 if TYPE_CHECKING:
@@ -235,8 +235,7 @@ class OpenRouterEngine:
         self.native_extend = self.options.get("native_extend") is not False
         self._owned: httpx.Client | None = None
         if client is None:
-            timeouts = httpx.Timeout(timeout, connect=connect_timeout)
-            client = self._owned = httpx.Client(timeout=timeouts, follow_redirects=False)
+            client = self._owned = new_client(timeout, connect_timeout)
         self.http = VendorClient(
             name=name, base_url=self.base_url, headers=self._headers, client=client,
             backoff=backoff, sleep=sleep, error_of=openrouter_error, secret=api_key,

@@ -62,7 +62,7 @@ from .base import (
     RemoteStatus,
 )
 from .capabilities import Capabilities
-from .http import Backoff, key_from, shared_client
+from .http import Backoff, key_from, new_client, shared_client
 from .limits import ALL_SECONDS, ALL_SIZES
 from .vendor import VendorClient, VendorHTTPError, VendorUnavailable, data_uri, json_error
 
@@ -233,8 +233,7 @@ class RunwayEngine:
         self.options = dict(options or {})
         self._owned: httpx.Client | None = None
         if client is None:
-            timeouts = httpx.Timeout(timeout, connect=connect_timeout)
-            client = self._owned = httpx.Client(timeout=timeouts, follow_redirects=False)
+            client = self._owned = new_client(timeout, connect_timeout)
         self.http = VendorClient(
             name=name, base_url=self.base_url, headers=self._headers, client=client,
             backoff=backoff, sleep=sleep, error_of=runway_error, secret=api_key,

@@ -61,7 +61,7 @@ from PIL import Image
 
 from .base import OutcomeUnknown, ProviderError, RemoteGone, RemoteRequest, RemoteStatus
 from .capabilities import Capabilities
-from .http import Backoff, key_from, shared_client
+from .http import Backoff, key_from, new_client, shared_client
 from .vendor import MAX_VIDEO_BYTES, VendorClient, VendorHTTPError, VendorUnavailable, json_error
 
 if TYPE_CHECKING:
@@ -328,7 +328,7 @@ class VertexVeoEngine:
         self.options = dict(options or {})
         self._owned: list[httpx.Client] = []
         if client is None:
-            client = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout))
+            client = new_client(timeout, connect_timeout)
             self._owned.append(client)
         self.tokens = ServiceAccountTokens(
             name=name, read_key=credentials, client=client, timeout=timeout
