@@ -9,31 +9,39 @@ takes seconds to start.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import uuid
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.api_helpers import make_key
 from tests.conftest import stored_files
-from tests.factories import make_user, make_video
+from tests.factories import image_bytes, make_user, make_video, mp4_bytes
 from tests.fake_upstream import sample_assets
 from tests.fakes.s3 import S3Server, seaweedfs, weed_binary
 from videos_app import services
+from videos_app.jobs import attempt as attempts
+from videos_app.jobs import dispatch
 from videos_app.models import Video
+from videos_app.providers.base import Assets, JobSpec, ProgressCallback, ProviderError
 from videos_app.tasks import render_video
 
 pytestmark = [pytest.mark.s3, pytest.mark.services_only, pytest.mark.django_db]
@@ -289,3 +297,139 @@ def test_v1_content_is_proxied_with_range_and_head_in_constant_memory(
         tracemalloc.stop()
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert peak < 1024 * 1024, peak  # about 0.2 MB measured
+
+
+# --- Jobs with inputs, export, delete, failures ----------------------------------------------
+
+
+def upload(name: str, data: bytes, content_type: str = "video/mp4") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+@pytest.mark.usefixtures("sync_queue")
+def test_an_edit_and_an_extension_of_uploads_render_from_the_bucket(
+    bucket: Bucket, user: Any, media_root: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    api = Client(**make_key(user).headers)
+    clip = mp4_bytes(2.0, (1280, 720))
+    with django_capture_on_commit_callbacks(execute=True):
+        edit = api.post(
+            "/v1/videos/edits",
+            {"prompt": "make it snow, in black and white", "video": upload("a.mp4", clip)},
+        )
+        extension = api.post(
+            "/v1/videos/extensions",
+            {"prompt": "the camera pans on", "seconds": "4", "video": upload("b.mp4", clip)},
+        )
+    assert (edit.status_code, extension.status_code) == (200, 200), edit.content
+    for made, seconds in ((edit, 2), (extension, 6)):
+        video = Video.objects.get(pk=made.json()["id"])
+        assert video.status == Video.Status.COMPLETED, video.error_message
+        assert video.source_upload.name in bucket.names()
+        assert set(assets(video)) <= set(bucket.names())
+        content = api.get(f"/v1/videos/{video.pk}/content")
+        with av.open(io.BytesIO(b"".join(content.streaming_content))) as container:
+            assert abs(float(container.duration or 0) / 1_000_000 - seconds) < 0.3
+    assert stored_files(media_root) == []
+
+
+def test_the_export_streams_from_the_bucket_in_constant_memory(
+    bucket: Bucket, client_in: Client, user: Any
+) -> None:
+    big = os.urandom(24 * 1024 * 1024)
+    first, second = finished(user, big), finished(user, b"second" * 10)
+    tracemalloc.start()
+    try:
+        answer = client_in.get(f"/export/?v={first.pk}&v={second.pk}")
+        assert answer.status_code == 200
+        with tempfile.TemporaryFile() as out:
+            for chunk in answer.streaming_content:
+                out.write(chunk)
+            _now, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            out.seek(0)
+            with zipfile.ZipFile(out) as archive:
+                assert archive.testzip() is None
+                assert archive.read(f"videos/{first.pk}.mp4") == big
+                assert archive.read(f"videos/{second.pk}.mp4") == b"second" * 10
+    finally:
+        tracemalloc.stop()
+    # The export reads 1 MiB at a time: 2.2 MB measured for a 24 MB video.
+    assert peak < 4 * 1024 * 1024, peak
+
+
+@pytest.mark.usefixtures("sync_queue")
+def test_deleting_a_video_deletes_every_object_it_had(
+    bucket: Bucket, client_in: Client, user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    png = image_bytes(720, 1280, color=(250, 20, 200))
+    video = create(django_capture_on_commit_callbacks, owner=user, reference_png=png)
+    assert video.status == Video.Status.COMPLETED, video.error_message
+    assert bucket.names() == sorted([video.reference_image.name, *assets(video)])
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client_in.post(f"/videos/{video.pk}/delete")
+    assert answer.status_code == 302
+    assert bucket.names() == []
+
+
+def test_a_failed_job_leaves_no_objects(
+    bucket: Bucket, monkeypatch: pytest.MonkeyPatch, user: Any
+) -> None:
+    class Failing:
+        name = "local"
+
+        def run(self, spec: JobSpec, *, workdir: Path, on_progress: ProgressCallback) -> Assets:
+            (workdir / "partial.mp4").write_bytes(b"half a video")
+            raise ProviderError("render_timeout", "Took too long.")
+
+    monkeypatch.setattr(dispatch, "get_provider", lambda name: Failing())
+    video = make_video(user)
+    render_video(video.pk)
+    video.refresh_from_db()
+    assert (video.status, video.error_code) == (Video.Status.FAILED, "render_timeout")
+    assert bucket.names() == []
+
+
+def test_an_upload_that_breaks_off_leaves_no_asset_and_fails_the_job(
+    bucket: Bucket, monkeypatch: pytest.MonkeyPatch, user: Any, tmp_path: Path
+) -> None:
+    sample = sample_assets()
+    made = Assets.in_dir(tmp_path)
+    for variant, path in made.by_variant().items():
+        path.write_bytes(sample[variant])
+    video = make_video(user)
+    attempt = attempts.video_job_claim(video_id=video.pk)
+    assert attempt is not None
+    store = storages["default"]
+    real_save = store._save
+
+    stored: list[str] = []
+
+    def save(name: str, content: Any) -> str:
+        if name.endswith("spritesheet.jpg"):
+            assert sorted(bucket.names()) == sorted(stored)  # two are in by now
+            raise ConnectionError("the bucket went away")
+        stored.append(str(real_save(name, content)))
+        return stored[-1]
+
+    monkeypatch.setattr(store, "_save", save)
+    with pytest.raises(ConnectionError):
+        attempts.complete(video, attempt, made)
+    assert len(stored) == 2 and bucket.names() == []  # the video and thumbnail are gone
+    video.refresh_from_db()
+    assert video.status == Video.Status.IN_PROGRESS and not video.video_file  # the task fails it
+
+
+def test_a_late_attempt_for_a_video_deleted_meanwhile_leaves_nothing(
+    bucket: Bucket, user: Any, tmp_path: Path
+) -> None:
+    sample = sample_assets()
+    made = Assets.in_dir(tmp_path)
+    for variant, path in made.by_variant().items():
+        path.write_bytes(sample[variant])
+    video = make_video(user)
+    attempt = attempts.video_job_claim(video_id=video.pk)
+    assert attempt is not None
+    Video.objects.filter(pk=video.pk).delete()  # deleted (or cancelled) while it rendered
+    attempts.complete(video, attempt, made)
+    assert bucket.names() == []
