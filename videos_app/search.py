@@ -14,6 +14,11 @@ Both understand the same small language: words (all must match), ``"a phrase"``,
 Django remakes a SQLite table to alter it, which drops its triggers and renumbers its
 rowids; ``ensure_sqlite_index`` (run by migration 0005 and after every ``migrate``)
 puts the triggers back and rebuilds the index whenever they are missing.
+
+The gallery's "recently reviewed" order (never-reviewed videos last) has its index here
+too, for the same reason: Django cannot declare it for both databases (SQLite refuses
+``NULLS LAST`` in an index, where DESC already puts NULLs last; PostgreSQL needs it), so
+migration 0012 makes it and ``ensure_sqlite_index`` puts it back after a remake.
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ _FTS_SETUP = (
     "DELETE FROM video_prompt_fts",
     "INSERT INTO video_prompt_fts(rowid, prompt) SELECT rowid, prompt FROM videos_app_video",
 )
+REVIEWED_INDEX = "video_reviewed"
+_REVIEWED_COLUMNS = {
+    "sqlite": "review_changed_at DESC, created_at DESC, id DESC",
+    "postgresql": "review_changed_at DESC NULLS LAST, created_at DESC, id DESC",
+}
 _FTS_ROWIDS = "SELECT rowid FROM video_prompt_fts WHERE video_prompt_fts MATCH %s"
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
@@ -154,10 +164,27 @@ def ensure_sqlite_index(connection: BaseDatabaseWrapper) -> None:
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table]
         )
         present = {row[0] for row in cursor.fetchall()}
+        cursor.execute(_reviewed_index_sql("sqlite"))
         if present >= set(_TRIGGERS):
             return
         for statement in _FTS_SETUP:
             cursor.execute(statement)
+
+
+def _reviewed_index_sql(vendor: str) -> str:
+    table = Video._meta.db_table
+    return f"CREATE INDEX IF NOT EXISTS {REVIEWED_INDEX} ON {table} ({_REVIEWED_COLUMNS[vendor]})"
+
+
+def install_reviewed_index(apps: Any, schema_editor: Any) -> None:
+    """Migration step: the index of the "recently reviewed" order (see the docstring)."""
+    vendor = schema_editor.connection.vendor
+    if vendor in _REVIEWED_COLUMNS:
+        schema_editor.execute(_reviewed_index_sql(vendor))
+
+
+def uninstall_reviewed_index(apps: Any, schema_editor: Any) -> None:
+    schema_editor.execute(f"DROP INDEX IF EXISTS {REVIEWED_INDEX}")
 
 
 def install(apps: Any, schema_editor: Any) -> None:
