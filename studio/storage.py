@@ -32,11 +32,11 @@ CHUNK_SIZE = 64 * 1024
 
 def s3() -> Any:
     """The media store when it is an S3Storage, else None."""
-    if "storages.backends.s3" not in sys.modules:  # never imported: not in use
+    store = storages["default"]  # the instance default_storage stands for (made on first use)
+    if "storages.backends.s3" not in sys.modules:  # not imported by it: not a bucket
         return None
     from storages.backends.s3 import S3Storage
 
-    store = storages["default"]  # the instance default_storage stands for
     return store if isinstance(store, S3Storage) else None
 
 
@@ -45,6 +45,12 @@ def _key(store: Any, name: str) -> str:
     from storages.utils import clean_name
 
     return str(store._normalize_name(clean_name(name)))
+
+
+def object_key(name: str) -> str:
+    """The bucket's key for a stored name (with the store's ``location`` prefix)."""
+    store = s3()
+    return name if store is None else _key(store, name)
 
 
 def local_path(name: str, storage: Storage | None = None) -> Path | None:

@@ -30,6 +30,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from tests.api_helpers import make_key
@@ -433,3 +434,60 @@ def test_a_late_attempt_for_a_video_deleted_meanwhile_leaves_nothing(
     Video.objects.filter(pk=video.pk).delete()  # deleted (or cancelled) while it rendered
     attempts.complete(video, attempt, made)
     assert bucket.names() == []
+
+
+# --- manage.py media copy-to-s3 ----------------------------------------------------------------
+
+
+def test_media_copy_to_s3_copies_verifies_and_is_safe_to_run_twice(
+    bucket: Bucket, user: Any, tmp_path: Path
+) -> None:
+    old = tmp_path / "old-media"
+    sample = sample_assets()
+    video = make_video(user, status=Video.Status.COMPLETED)
+    files = {
+        f"videos/{video.pk}/video.mp4": sample["video"],
+        f"videos/{video.pk}/thumbnail.webp": sample["thumbnail"],
+        "uploads/big.mp4": os.urandom(20 * 1024 * 1024),  # past boto3's multipart threshold
+        "kept_uploads/1-abc": b"an image",
+    }
+    for name, data in files.items():
+        (old / name).parent.mkdir(parents=True, exist_ok=True)
+        (old / name).write_bytes(data)
+    Video.objects.filter(pk=video.pk).update(
+        video_file=f"videos/{video.pk}/video.mp4", file_size=len(sample["video"])
+    )
+
+    def run() -> str:
+        out = io.StringIO()
+        call_command("media", "copy-to-s3", "--from", str(old), stdout=out)
+        return out.getvalue()
+
+    assert run().startswith(f"copied and verified 4 files ({sum(map(len, files.values()))} bytes);")
+    assert bucket.names() == sorted(files)
+    client, prefix = bucket.server.client(), bucket.prefix
+    for name, data in files.items():
+        got = client.get_object(Bucket=bucket.server.bucket, Key=f"{prefix}/{name}")
+        assert got["Body"].read() == data
+    big = client.head_object(Bucket=bucket.server.bucket, Key=f"{prefix}/uploads/big.mp4")
+    assert "-" in big["ETag"]  # it went up in parts
+    assert run().startswith("copied and verified 0 files (0 bytes); 4 already in the bucket")
+    # An object put there by other means (no recorded checksum) is read back and hashed.
+    thumb = f"videos/{video.pk}/thumbnail.webp"
+    client.put_object(Bucket=bucket.server.bucket, Key=f"{prefix}/{thumb}", Body=files[thumb])
+    assert run().startswith("copied and verified 0 files (0 bytes); 4 already in the bucket")
+    # A file changed since (same size, other bytes) is copied again; the rest stay.
+    (old / "kept_uploads/1-abc").write_bytes(b"AN IMAGE")
+    assert run().startswith("copied and verified 1 files (8 bytes); 3 already")
+    assert default_storage.open("kept_uploads/1-abc").read() == b"AN IMAGE"
+    # The studio serves what was copied.
+    content = Client(**make_key(user).headers).get(f"/v1/videos/{video.pk}/content")
+    assert b"".join(content.streaming_content) == sample["video"]
+    assert sorted(p.relative_to(old).as_posix() for p in old.rglob("*") if p.is_file()) == sorted(
+        files
+    )  # the local files are left as they were
+
+
+def test_media_copy_to_s3_refuses_without_a_bucket(settings: Any) -> None:
+    with pytest.raises(CommandError, match="set STUDIO_S3_BUCKET"):
+        call_command("media", "copy-to-s3", stdout=io.StringIO())
