@@ -42,10 +42,11 @@ MAX_AGE_SECONDS = 24 * 60 * 60
 #
 # The next poll comes after a fraction of the job's expected time left, so noticing the
 # end late costs about that fraction of the wait, and a job polls O(log) times rather
-# than once a second. Without a progress rate (queued, or a vendor that reports none) the
-# expected time left is the job's prior estimate less what it has run, and a job past its
-# estimate polls at a small fraction of its age instead. Jitter keeps the tabs that
-# opened at once from polling in step.
+# than once a second. Without a progress rate (a vendor that reports none) the expected
+# time left is the job's prior estimate less what it has run, and a job past its estimate
+# polls at a small fraction of its age instead; a queued job has all of its estimate
+# ahead, plus as long again as it has waited. Jitter keeps the tabs that opened at once
+# from polling in step.
 FLOOR_SECONDS = 1.0
 CAP_SECONDS = 30.0
 FRACTION_OF_LEFT = 0.2
@@ -101,9 +102,9 @@ def pace(job: PacedJob, now: datetime) -> float:
         if job.progress > 0:  # the job's own rate so far
             return paced(age * (100 - job.progress) / job.progress, 0.0)
         return paced(expected_seconds(job) - age, age)
-    # Queued: all of the job is still ahead; a long wait in the queue spaces the polls.
+    # Queued: all of the job is still ahead, and a long wait so far means more to come.
     waited = max(0.0, (now - job.created_at).total_seconds())
-    return paced(expected_seconds(job), waited)
+    return paced(expected_seconds(job) + waited, 0.0)
 
 
 def paced(seconds_left: float, age: float) -> float:
