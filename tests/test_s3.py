@@ -39,6 +39,8 @@ from tests.factories import image_bytes, make_user, make_video, mp4_bytes
 from tests.fake_upstream import sample_assets
 from tests.fakes.s3 import S3Server, seaweedfs, weed_binary
 from videos_app import services
+from videos_app.api.models import ApiFile
+from videos_app.characters import services as character_services
 from videos_app.jobs import attempt as attempts
 from videos_app.jobs import dispatch
 from videos_app.models import Video
@@ -363,13 +365,39 @@ def test_the_export_streams_from_the_bucket_in_constant_memory(
 def test_deleting_a_video_deletes_every_object_it_had(
     bucket: Bucket, client_in: Client, user: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
+    clip = upload("mo.mp4", mp4_bytes(2.0, (1280, 720)))
+    mo = character_services.character_create(owner=user, name="Mo", clip=clip)
+    kept = sorted([mo.clip.name, mo.poster.name])
+    assert bucket.names() == kept
+    poster = client_in.get(f"/characters/{mo.pk}/media/poster")
+    assert fetch(poster["Location"]).headers["Content-Type"] == "image/png"
     png = image_bytes(720, 1280, color=(250, 20, 200))
-    video = create(django_capture_on_commit_callbacks, owner=user, reference_png=png)
+    video = create(
+        django_capture_on_commit_callbacks, owner=user, reference_png=png, characters=[mo]
+    )  # the renderer reads the reference image and Mo's poster staged from the bucket
     assert video.status == Video.Status.COMPLETED, video.error_message
-    assert bucket.names() == sorted([video.reference_image.name, *assets(video)])
+    assert bucket.names() == sorted([video.reference_image.name, *assets(video), *kept])
     with django_capture_on_commit_callbacks(execute=True):
         answer = client_in.post(f"/videos/{video.pk}/delete")
     assert answer.status_code == 302
+    assert bucket.names() == kept
+    with django_capture_on_commit_callbacks(execute=True):
+        character_services.character_delete(character=mo, actor=user)
+    assert bucket.names() == []
+
+
+def test_v1_files_are_kept_in_the_bucket_and_deleted_from_it(
+    bucket: Bucket, user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    api = Client(**make_key(user).headers)
+    png = image_bytes(720, 1280)
+    made = api.post("/v1/files", {"file": upload("f.png", png, "image/png"), "purpose": "vision"})
+    assert made.status_code == 200, made.content
+    row = ApiFile.objects.get(pk=made.json()["id"])
+    assert bucket.names() == [row.content.name]
+    assert default_storage.open(row.content.name).read() == png
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/v1/files/{row.pk}").status_code == 200
     assert bucket.names() == []
 
 
