@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_team, make_user, make_video
-from videos_app import permissions, selectors
+from videos_app import permissions, search, selectors
 from videos_app.models import Video
 from videos_app.usage import selectors as usage
 from videos_app.usage import totals
@@ -104,6 +104,7 @@ class TestQueriesPerPage:
         large = {q: (self._queries(client_in, q), self._queries(client_in, q, HX_Request="true"))
                  for q in self.CASES}  # fmt: skip
         assert small == large
+        assert all(full > fragment > 0 for full, fragment in large.values())
 
     def test_the_usage_line_reads_the_totals_not_the_videos(self, user: Any) -> None:
         make_many(user, 3, cost_estimate=Decimal("0.5"))
@@ -252,3 +253,29 @@ class TestUsageTotals:
         body = client_in.get(GALLERY).content.decode()
         assert "Estimated cost of visible videos: <strong>$1.65</strong>" in body
         assert "yours: <strong>$0.40</strong>" in body
+
+
+@pytest.mark.embedded_only
+class TestCommonSearches:
+    def test_a_common_word_walks_the_order_and_finds_the_same_pages(
+        self, client_in: Client, user: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for i in range(30):
+            make_video(user, prompt=f"a lighthouse number {i}" if i % 3 else "a quiet harbour")
+        rare = [ids_in(client_in.get(GALLERY + f"?q=lighthouse&page={n}").content.decode())
+                for n in (1, 2)]  # fmt: skip
+        monkeypatch.setattr(search, "COMMON_MATCHES", 5)
+        body = client_in.get(GALLERY + "?q=lighthouse").content.decode()
+        common = [
+            ids_in(body),
+            ids_in(client_in.get(GALLERY + "?q=lighthouse&page=2").content.decode()),
+        ]
+        assert common == rare and len(rare[0]) == 20 and rare[1] == rare[0]
+        assert "20 videos match" in words(body)
+        # The page walks the order (+rowid); its count starts from the matches.
+        videos = selectors.video_gallery(user=user, filters={"q": "lighthouse"})
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.gallery_page(videos)
+        count_sql, page_sql = [q["sql"] for q in ctx.captured_queries][-2:]
+        assert '+"videos_app_video".rowid IN' in page_sql
+        assert "COUNT(" in count_sql and "+" not in count_sql
