@@ -202,3 +202,17 @@ class TestAPollStaysCheap:
 
         count(videos[:1])  # warm: the session's user
         assert count(videos[:1]) == count(videos)
+
+    def test_the_polls_read_paces_as_the_page_does(self, user: object) -> None:
+        from videos_app.selectors import video_progress
+
+        video = vendor_video(user, age=90)
+        video.refresh_from_db()
+        read = video_progress(video_id=video.pk)
+        assert (read.created_at, read.seconds, read.provider) == (
+            video.created_at,
+            12,
+            "fake-vendor",
+        )
+        now = timezone.now()
+        assert polling.pace(read, now) == polling.pace(video, now)
