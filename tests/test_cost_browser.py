@@ -26,6 +26,11 @@ ModelRoute.objects.create(
     sizes=["1280x720"], seconds=[4, 8], position=2,
 )
 ModelRoute.objects.create(name="mystery", provider=gateway, position=3)
+ModelRoute.objects.create(
+    name="tiered", provider=gateway, sizes=["1280x720", "1920x1080"], seconds=[4, 8],
+    capabilities={"audio": True, "sizes": ["1280x720", "1920x1080"]}, position=4,
+    prices={"720p": "0.10", "1080p": "0.15", "*+audio": "0.25"},
+)
 """
 
 
@@ -102,6 +107,26 @@ def test_the_estimate_follows_the_model_and_the_duration(
         == []
     )
     assert errors == []
+    context.close()
+
+
+def test_the_estimate_follows_the_size_and_the_sound(studio: LiveStudio, browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    sign_in(page, studio)
+    page.goto(studio.url + "/videos/new")
+    times = "\N{MULTIPLICATION SIGN}"
+    page.select_option("select[name=model]", "tiered")
+    # The model makes sound unless told not to: the price with sound, whatever the size.
+    expected = f"Estimated cost: $1.00 (4 s {times} $0.25/s)"
+    assert text_becomes(page, "#cost-estimate", expected) == expected
+    page.select_option("select[name=audio]", "off")
+    expected = f"Estimated cost: $0.40 (4 s {times} $0.10/s)"
+    assert text_becomes(page, "#cost-estimate", expected) == expected
+    page.select_option("select[name=size]", "1920x1080")
+    expected = f"Estimated cost: $0.60 (4 s {times} $0.15/s)"
+    assert text_becomes(page, "#cost-estimate", expected) == expected
+    shot(page, "cost-form-tiered-1280")
     context.close()
 
 

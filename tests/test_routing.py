@@ -310,7 +310,7 @@ class TestPerRouteLimits:
         assert (
             '"narrow": {"provider": "Acme gateway", "local": false, "sizes": ["1280x720"], ' in html
         )
-        assert '"seconds": [4, 8], "price": null, "takes": ' in html
+        assert '"seconds": [4, 8], "prices": {}, "audio": false, "takes": ' in html
         assert "studio/create.js" in html
 
     def test_the_api_enforces_them(self, api: Client) -> None:

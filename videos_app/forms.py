@@ -37,7 +37,7 @@ from .images import (
     reference_image_sized,
 )
 from .models import Video
-from .providers import catalog
+from .providers import catalog, prices
 from .renderer.edit import EditReading, read_edit
 
 MODEL_UNAVAILABLE = (
@@ -48,6 +48,10 @@ KEPT_GONE = (
     "The image kept from your last try is no longer there (kept images last an hour). "
     "Choose the file again."
 )
+
+
+# The sound control's values (blank: the model's default).
+AUDIO_CHOICES: dict[str, bool] = {"on": True, "off": False}
 
 
 class VideoCreateForm(forms.Form):
@@ -157,11 +161,14 @@ class VideoCreateForm(forms.Form):
 
     @property
     def estimate(self) -> str:
-        """The cost line for the current model and duration (create.js keeps it current)."""
+        """The cost line for the current model, size, duration and sound (create.js keeps
+        it current)."""
         route, seconds = self.route, self._value("seconds")
         if route is None or not seconds.isdigit():
             return "Estimated cost: pick a model and a duration."
-        return catalog.estimate_text(route, int(seconds))
+        size = self._value("size") or None
+        audio = AUDIO_CHOICES.get(self._value("audio"))
+        return catalog.estimate_text(route, int(seconds), size, audio)
 
     def route_data(self) -> dict[str, dict[str, Any]]:
         """What create.js needs per model (read from a json_script element)."""
@@ -171,7 +178,8 @@ class VideoCreateForm(forms.Form):
                 "local": route.provider_kind == "local",
                 "sizes": list(route.sizes),
                 "seconds": list(route.seconds),
-                "price": None if route.price_per_second is None else str(route.price_per_second),
+                "prices": prices.as_json(route.prices),
+                "audio": route.capabilities.audio,
                 "takes": takes(route),
             }
             for name, route in self.routes.items()
@@ -225,7 +233,7 @@ class VideoCreateForm(forms.Form):
 
     def _check_inputs(self, route: catalog.Route, cleaned: dict[str, Any]) -> None:
         """What the chosen model does not take, refused under its control."""
-        audio = {"on": True, "off": False}.get(cleaned.get("audio") or "")
+        audio = AUDIO_CHOICES.get(cleaned.get("audio") or "")
         cleaned["audio_on"] = audio
         try:
             route.check_inputs(

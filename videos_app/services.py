@@ -371,7 +371,7 @@ def _apply_route(video: Video, route: catalog.Route, *, billed_seconds: int) -> 
     """
     video.provider = route.provider
     video.provider_model = route.upstream_model
-    video.cost_estimate = route.cost(billed_seconds)
+    video.cost_estimate = route.cost(billed_seconds, video.size, video.audio)
 
 
 def _source_facts(

@@ -12,6 +12,7 @@
   var model = form.querySelector("select[name=model]");
   var size = form.querySelector("select[name=size]");
   var seconds = form.querySelector("select[name=seconds]");
+  var audio = form.querySelector("select[name=audio]");
   var provider = document.getElementById("route-provider");
   var limits = document.getElementById("route-limits");
   var estimate = document.getElementById("cost-estimate");
@@ -36,17 +37,40 @@
     return "$" + (n / 10000).toFixed(4).replace(/0+$/, "");
   }
 
-  function priceText(route) {
-    if (route.price !== null) return usd(units(route.price)) + "/s";
-    return route.local ? "free" : "price unknown";
+  // As base.size_resolution: "1280x720" -> "720p", "3840x2160" -> "4k".
+  function resolution(value) {
+    var parts = String(value || "").split("x");
+    var short = Math.min(parseInt(parts[0], 10), parseInt(parts[1], 10));
+    if (!short) return "*";
+    return short >= 2160 ? "4k" : short + "p";
+  }
+
+  // As prices.per_second: "<res>+audio", "*+audio" with sound, then "<res>", "*".
+  function pricePerSecond(route, sizeValue, sound) {
+    var res = sizeValue ? resolution(sizeValue) : "*";
+    var keys = [res, "*"];
+    if (sound) keys = [res + "+audio", "*+audio"].concat(keys);
+    for (var i = 0; i < keys.length; i++) {
+      if (Object.prototype.hasOwnProperty.call(route.prices, keys[i])) return route.prices[keys[i]];
+    }
+    return null;
+  }
+
+  // As catalog.Route.sound: as asked, else the model's default.
+  function sound(route) {
+    var choice = audio && !audio.disabled ? audio.value : "";
+    if (choice === "on") return !!route.audio;
+    if (choice === "off") return false;
+    return !!route.audio;
   }
 
   // As catalog.estimate_text.
   function estimateText(route, secs) {
     if (!route || !secs) return "Estimated cost: pick a model and a duration.";
-    if (route.price !== null) {
-      return "Estimated cost: " + usd(units(route.price) * secs) +
-        " (" + secs + " s \u00d7 " + priceText(route) + ")";
+    var price = pricePerSecond(route, size ? size.value : "", sound(route));
+    if (price !== null) {
+      return "Estimated cost: " + usd(units(price) * secs) +
+        " (" + secs + " s \u00d7 " + usd(units(price)) + "/s)";
     }
     return route.local ? "Estimated cost: free \u2014 runs locally" : "Estimated cost: unknown";
   }
@@ -89,6 +113,8 @@
 
   model.addEventListener("change", update);
   seconds.addEventListener("change", update);
+  if (size) size.addEventListener("change", update);
+  if (audio) audio.addEventListener("change", update);
   update();
 })();
 

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from . import catalog, registry
+from . import catalog, prices, registry
 from .base import ProviderError
 from .capabilities import Capabilities
 from .http import key_file_refusal, key_from
@@ -207,6 +207,11 @@ class ModelRouteForm(forms.ModelForm):
             'model, field by field, e.g. {"last_frame": true, "seconds": [5, 10]}. Fields: '
             + ", ".join(Capabilities.__dataclass_fields__)
             + ". Empty: the engine's (shown below once saved).",
+            "prices": "Prices by resolution and sound, as a JSON object of US dollars a "
+            'second, e.g. {"720p": "0.10", "1080p": "0.15", "*+audio": "0.40"}: keys are '
+            "a resolution (720p, 1080p, 4k, ...) or * for any, with +audio for the price "
+            "with sound. The price per second above counts as *. Both empty: the vendor's "
+            "list prices, where the engine knows them (shown below once saved).",
         }
 
     def clean_sizes(self) -> list[str]:
@@ -220,6 +225,12 @@ class ModelRouteForm(forms.ModelForm):
         if price is not None and price < 0:
             raise forms.ValidationError("Give a price of zero or more US dollars per second.")
         return price
+
+    def clean_prices(self) -> dict[str, str]:
+        try:
+            return prices.as_json(prices.parse(self.cleaned_data.get("prices") or {}))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_capabilities(self) -> dict[str, Any]:
         value = self.cleaned_data.get("capabilities")
@@ -292,7 +303,7 @@ class ModelRouteAdmin(admin.ModelAdmin):
     list_select_related = ["provider"]
     search_fields = ["name", "upstream_model"]
 
-    readonly_fields = ["effective_capabilities"]
+    readonly_fields = ["effective_capabilities", "effective_prices"]
 
     @admin.display(description="What the model takes (the engine's, with the overrides)")
     def effective_capabilities(self, route: ModelRoute) -> str:
@@ -301,6 +312,13 @@ class ModelRouteAdmin(admin.ModelAdmin):
         caps = registry.capabilities(route.provider.kind, route.upstream_model or route.name)
         merged = caps.merged(route.capabilities)
         return json.dumps(merged.to_json())
+
+    @admin.display(description="What a second costs (the route's prices, else the vendor's)")
+    def effective_prices(self, route: ModelRoute) -> str:
+        if not route.pk:
+            return "—"
+        table = catalog.route_of(route).prices
+        return prices.describe(table) if table else "unpriced"
 
     @admin.display(description="Sizes")
     def allowed_sizes(self, route: ModelRoute) -> str:

@@ -11,7 +11,8 @@ re-exported here so that ``catalog`` is the one name callers read "what can be m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from . import prices
 from .base import Engine
 from .capabilities import Capabilities
 from .limits import (
@@ -47,7 +49,9 @@ from .limits import (
     parse_size,
 )
 from .models import ModelRoute, Provider
-from .registry import LOCAL, capabilities, engine_builder
+from .registry import LOCAL, capabilities, documented_prices, engine_builder
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ALL_SECONDS",
@@ -97,9 +101,10 @@ class Route:
     upstream_model: str  # the provider's own name for the model
     sizes: tuple[str, ...]
     seconds: tuple[int, ...]
-    price_per_second: Decimal | None
+    price_per_second: Decimal | None  # the price of any second, if the table has one
     listed: bool
     capabilities: Capabilities = field(default_factory=Capabilities)
+    prices: Mapping[str, Decimal] = field(default_factory=dict)  # providers.prices' table
 
     @property
     def extension_seconds(self) -> tuple[int, ...]:
@@ -120,9 +125,19 @@ class Route:
             reason = why if segment_seconds in ALL_SECONDS else ""
             raise ValidationError({"seconds": _invalid_value(segment_seconds, allowed, why=reason)})
 
-    def cost(self, seconds: int) -> Decimal | None:
+    def sound(self, audio: bool | None) -> bool:
+        """Whether a video made here has sound: as asked, else the model's default."""
+        return self.capabilities.audio if audio is None else bool(audio and self.capabilities.audio)
+
+    def price(self, size: str | None = None, audio: bool | None = None) -> Decimal | None:
+        """US dollars a second of video at ``size`` with or without sound; None: unpriced."""
+        return prices.per_second(self.prices, size, self.sound(audio))
+
+    def cost(
+        self, seconds: int, size: str | None = None, audio: bool | None = None
+    ) -> Decimal | None:
         """Estimated cost in US dollars of ``seconds`` of video; None when unpriced."""
-        return estimate_cost(self.price_per_second, seconds)
+        return estimate_cost(self.price(size, audio), seconds)
 
     def check(self, *, size: str | None = None, seconds: int | None = None) -> None:
         """ValidationError (on ``size`` / ``seconds``) for what this route does not render."""
@@ -198,19 +213,26 @@ def _invalid_value(value: object, supported: Iterable[object], *, why: str = "")
     return ValidationError(message, code="invalid_value")
 
 
-def price_text(route: Route) -> str:
-    """``$0.05/s``, ``free`` (local, unpriced) or ``price unknown``."""
-    if route.price_per_second is not None:
-        return f"{format_usd(route.price_per_second)}/s"
+def price_text(route: Route, size: str | None = None, audio: bool | None = None) -> str:
+    """``$0.05/s`` (at ``size``, with or without sound; without a size: the whole table,
+    ``$0.20/s; with sound $0.40/s``), ``free`` (local, unpriced) or ``price unknown``."""
+    if size is None and route.prices:
+        return prices.describe(route.prices)
+    price = route.price(size, audio)
+    if price is not None:
+        return f"{format_usd(price)}/s"
     return "free" if route.provider_kind == "local" else "price unknown"
 
 
-def estimate_text(route: Route, seconds: int) -> str:
+def estimate_text(
+    route: Route, seconds: int, size: str | None = None, audio: bool | None = None
+) -> str:
     """The create form's cost line (static/studio/create.js writes the same text)."""
-    cost = route.cost(seconds)
+    cost = route.cost(seconds, size, audio)
     if cost is not None:
         times = "\N{MULTIPLICATION SIGN}"
-        return f"Estimated cost: {format_usd(cost)} ({seconds} s {times} {price_text(route)})"
+        each = f"{format_usd(route.price(size, audio))}/s"
+        return f"Estimated cost: {format_usd(cost)} ({seconds} s {times} {each})"
     if route.provider_kind == "local":
         return "Estimated cost: free \N{EM DASH} runs locally"
     return "Estimated cost: unknown"
@@ -220,6 +242,13 @@ def _route(row: ModelRoute) -> Route:
     provider = row.provider
     upstream = row.upstream_model or row.name
     caps = capabilities(provider.kind, upstream).merged(row.capabilities)
+    try:
+        table = prices.route_table(
+            row.price_per_second, row.prices, documented_prices(provider.kind, upstream)
+        )
+    except ValueError:  # a table saved around the admin's checks: unpriced, not down
+        logger.warning("route %s has prices that do not parse: %r", row.name, row.prices)
+        table = {}
     # What the model makes (its capabilities, else everything the studio's own engines
     # make), narrowed by the route's lists; empty lists narrow nothing.
     sizes = tuple(s for s in ALL_SIZES if s in caps.sizes) if caps.sizes else SIZES
@@ -232,9 +261,10 @@ def _route(row: ModelRoute) -> Route:
         upstream_model=upstream,
         sizes=tuple(s for s in sizes if s in row.sizes) if row.sizes else sizes,
         seconds=tuple(s for s in seconds if s in row.seconds) if row.seconds else seconds,
-        price_per_second=row.price_per_second,
+        price_per_second=table.get("*"),
         listed=row.listed,
         capabilities=caps,
+        prices=table,
     )
 
 
@@ -265,6 +295,11 @@ def route(name: str) -> Route:
     row = ModelRoute.objects.select_related("provider").filter(name=name).first()
     if row is None or not row.enabled or not row.provider.enabled:
         raise ModelUnavailable(name, disabled=row is not None, supported=routes())
+    return _route(row)
+
+
+def route_of(row: ModelRoute) -> Route:
+    """What a row reads as, enabled or not (the admin shows it)."""
     return _route(row)
 
 

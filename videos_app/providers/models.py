@@ -67,6 +67,9 @@ class ModelRoute(models.Model):
     price_per_second = models.DecimalField(
         max_digits=10, decimal_places=4, null=True, blank=True, help_text="US dollars."
     )
+    # Prices by resolution and sound (providers.prices: {"1080p": "0.12", "*+audio":
+    # "0.40"}); with price_per_second as "*". Both empty: the vendor's list prices.
+    prices = models.JSONField(default=dict, blank=True)
     listed = models.BooleanField(default=True, help_text="Offered on the create form.")
     enabled = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)

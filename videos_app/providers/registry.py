@@ -24,7 +24,8 @@ Nothing here imports Django's models: ``Provider.kind`` takes its choices from
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from .base import Engine
@@ -123,19 +124,31 @@ KIND_CAPABILITIES = {
 }
 
 
-def capabilities(kind: str, model: str) -> Capabilities:
-    """What ``model`` takes on an engine of ``kind``, as its engine documents it."""
+def _documented(kind: str, reader_name: str, model: str) -> Any:
+    """What the engine class of ``kind`` documents for ``model`` (its ``reader_name``
+    class method), or None."""
     from django.utils.module_loading import import_string
 
     entry = engines().get(kind)
-    if entry is not None:
-        try:
-            target = import_string(entry.path)
-        except ImportError:
-            target = None
-        reader = getattr(target, "capabilities_for", None)
-        if callable(reader):
-            result = reader(model)
-            if isinstance(result, Capabilities):
-                return result
+    if entry is None:
+        return None
+    try:
+        target = import_string(entry.path)
+    except ImportError:
+        return None
+    reader = getattr(target, reader_name, None)
+    return reader(model) if callable(reader) else None
+
+
+def capabilities(kind: str, model: str) -> Capabilities:
+    """What ``model`` takes on an engine of ``kind``, as its engine documents it."""
+    result = _documented(kind, "capabilities_for", model)
+    if isinstance(result, Capabilities):
+        return result
     return KIND_CAPABILITIES.get(kind, KIND_CAPABILITIES[OPENAI_COMPATIBLE])
+
+
+def documented_prices(kind: str, model: str) -> dict[str, Decimal]:
+    """The vendor's list prices of ``model`` (a ``prices`` table; empty: unknown)."""
+    result = _documented(kind, "prices_for", model)
+    return dict(result) if isinstance(result, Mapping) else {}

@@ -82,7 +82,7 @@ GONE_STATUSES = (403, 404, 410)  # an output link that expired
 MAX_DATA_URI_BYTES = 5 * 1024 * 1024  # Runway's limit on an inline asset
 PROMPT_LIMIT = 1000  # promptText, in UTF-16 code units, on every seeded model
 
-# Prices: $0.01 a credit (vendors.md 3). The studio's budgets read PRICES_PER_SECOND.
+# Prices: $0.01 a credit (vendors.md 3): the routes' documented prices (prices_for).
 CREDIT_USD = Decimal("0.01")
 CREDITS_PER_SECOND: dict[str, int] = {"gen4.5": 12, "gen4_turbo": 5, "aleph2": 15, "gen4_aleph": 15}
 PRICES_PER_SECOND: dict[str, Decimal] = {m: c * CREDIT_USD for m, c in CREDITS_PER_SECOND.items()}
@@ -262,6 +262,12 @@ class RunwayEngine:
     def capabilities_for(cls, model: str) -> Capabilities:
         """A seeded model's documented limits; an admin's new id's permissive default."""
         return MODELS.get(model, DEFAULT_MODEL).caps
+
+    @classmethod
+    def prices_for(cls, model: str) -> dict[str, Decimal]:
+        """The model's list price a second, whatever the size (prices.py's table)."""
+        price = PRICES_PER_SECOND.get(model)
+        return {} if price is None else {"*": price}
 
     def __repr__(self) -> str:
         return f"<RunwayEngine {self.name} {self.base_url}>"

@@ -49,6 +49,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -94,6 +95,12 @@ _STANDARD = Capabilities(
 MODELS: dict[str, Capabilities] = {
     STANDARD: _STANDARD,
     FAST: replace(_STANDARD, sizes=HD_SIZES, reference_images=0),
+}
+# List prices a second (vendors.md 1b), sound on as by default; the fast model's range
+# ($0.10-0.12) at its top, so a budget never undercounts. A route's own prices replace these.
+PRICES: dict[str, dict[str, Decimal]] = {
+    STANDARD: {"*": Decimal("0.40"), "4k": Decimal("0.60")},
+    FAST: {"*": Decimal("0.12")},
 }
 # Models on other engines that make what Veo on Vertex cannot.
 ELSEWHERE = "Gemini Omni (gemini-omni-1.1-flash) or Runway (aleph2) can"
@@ -356,6 +363,11 @@ class VertexVeoEngine:
         """The model's documented limits; an unknown (newer) Veo model gets the fast
         model's, the smaller set (an admin widens them per route)."""
         return MODELS.get(model, MODELS[FAST])
+
+    @classmethod
+    def prices_for(cls, model: str) -> dict[str, Decimal]:
+        """The model's list prices (prices.py's table); none for an unknown model."""
+        return dict(PRICES.get(model, {}))
 
     def __repr__(self) -> str:
         return f"<VertexVeoEngine {self.name} {self.base_url}>"

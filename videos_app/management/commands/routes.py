@@ -1,7 +1,7 @@
 """``manage.py routes set|list``: where each public model name runs, from scripts.
 
     routes set MODEL [--provider NAME] [--upstream-model NAME] [--price-per-second USD]
-                     [--sizes 1280x720,720x1280] [--seconds 4,8]
+                     [--price KEY=USD ...] [--sizes 1280x720,720x1280] [--seconds 4,8]
                      [--listed | --unlisted] [--enable | --disable]
     routes list
 
@@ -21,12 +21,14 @@ from django.forms.utils import ErrorDict
 
 from videos_app.management.commands.providers import table
 from videos_app.models import ModelRoute, Provider
+from videos_app.providers import catalog, prices
 from videos_app.providers.admin import ModelRouteForm
 
 OPTION_NAMES = {
     "provider": "--provider",
     "upstream_model": "--upstream-model",
     "price_per_second": "--price-per-second",
+    "prices": "--price",
     "sizes": "--sizes",
     "seconds": "--seconds",
 }
@@ -42,6 +44,13 @@ class Command(BaseCommand):
         route.add_argument("--provider", help="The provider's name (manage.py providers list).")
         route.add_argument("--upstream-model", help="The provider's own name for the model.")
         route.add_argument("--price-per-second", help="US dollars, e.g. 0.10 ('' for unknown).")
+        route.add_argument(
+            "--price",
+            action="append",
+            metavar="KEY=USD",
+            help="A price by resolution and sound, e.g. 1080p=0.15 or *+audio=0.40 (again for "
+            "each; KEY= removes one; '' removes them all). See providers/prices.py.",
+        )
         route.add_argument("--sizes", help="e.g. 1280x720,720x1280 ('' for all).")
         route.add_argument("--seconds", help="e.g. 4,8 ('' for all).")
         listed = route.add_mutually_exclusive_group()
@@ -81,6 +90,8 @@ class Command(BaseCommand):
             data["upstream_model"] = options["upstream_model"]
         if options["price_per_second"] is not None:
             data["price_per_second"] = options["price_per_second"].strip().removeprefix("$")
+        if options["price"] is not None:
+            data["prices"] = _prices(dict(data["prices"] or {}), options["price"])
         if options["sizes"] is not None:
             data["sizes"] = _items(options["sizes"])
         if options["seconds"] is not None:
@@ -88,7 +99,7 @@ class Command(BaseCommand):
         for flag in ("listed", "enabled"):
             if options[flag] is not None:
                 data[flag] = options[flag]
-        for field in ("sizes", "seconds", "capabilities"):
+        for field in ("sizes", "seconds", "capabilities", "prices"):
             data[field] = json.dumps(data[field])  # as the admin's text boxes post them
         data = {field: "" if value is None else value for field, value in data.items()}
         form = ModelRouteForm(data=data, instance=existing or ModelRoute())
@@ -123,10 +134,26 @@ def _next_position() -> int:
     return 0 if last is None else last + 1
 
 
+def _prices(current: dict[str, Any], given: list[str]) -> dict[str, Any]:
+    """``--price`` applied in order: KEY=USD sets, KEY= removes, '' clears."""
+    for item in given:
+        if not item.strip():
+            current = {}
+            continue
+        key, sep, usd = item.partition("=")
+        if not sep:
+            raise CommandError(f"--price: give KEY=USD (e.g. 1080p=0.15), not {item!r}.")
+        if usd.strip():
+            current[key.strip()] = usd.strip().removeprefix("$")
+        else:
+            current.pop(key.strip(), None)
+    return current
+
+
 def _price(route: ModelRoute) -> str:
-    if route.price_per_second is None:
-        return "—"
-    return f"${route.price_per_second.normalize():f}/s"
+    """What a second costs there: the route's own table, else the vendor's list price."""
+    table = catalog.route_of(route).prices
+    return prices.describe(table) if table else "—"
 
 
 def _errors(errors: ErrorDict) -> str:
