@@ -128,6 +128,8 @@ class Video(models.Model):
     # Beyond the retired API: an image to end on, what to avoid, sound on or off (None:
     # the model's default). The route's capabilities say which a model takes.
     last_frame = models.FileField(upload_to=last_frame_path, blank=True, max_length=255)
+    # Images of what the video shows (a subject, a style): their stored names, in order.
+    reference_images = models.JSONField(default=list, blank=True)
     negative_prompt = models.TextField(blank=True, default="", max_length=2000)
     audio = models.BooleanField(null=True, blank=True)
     segment_seconds = models.PositiveSmallIntegerField(default=0)
