@@ -4,6 +4,7 @@ API on loopback (tests/fakes/gemini.py), through the real remote runner."""
 from __future__ import annotations
 
 import base64
+import io
 import secrets
 import time
 from collections.abc import Iterator
@@ -12,10 +13,14 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
+from tests.api_helpers import make_key
 from tests.conftest import stored_files
-from tests.factories import image_bytes, make_video, mp4_bytes
+from tests.factories import image_bytes, make_user, make_video, mp4_bytes
 from tests.fake_upstream import sample_assets
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.jobs import assert_one_set_of_assets, rendered
@@ -627,3 +632,92 @@ class TestWebhookThroughTheStudio:
         forged = post(headers, body.replace(b"v1_hooked", b"v1_other"))
         assert forged.status_code == 400 and forged.json()["error"]["code"] == "invalid_signature"
         assert woken == [video.pk]
+
+
+class TestReferenceImages:
+    """``reference_images`` (a studio extension) from /v1 and the create page to the vendor."""
+
+    def data_url(self, width: int, height: int, colour: tuple[int, int, int]) -> str:
+        png = image_bytes(width, height, "PNG", colour)
+        return "data:image/png;base64," + base64.b64encode(png).decode()
+
+    def v1_create(self, user: Any, **body: Any) -> Any:
+        return Client(**make_key(user).headers).post(
+            "/v1/videos", {"prompt": "the same red kite, now at sea", "model": "omni-flash",
+                           "size": "1280x720", "seconds": "8", **body},
+            content_type="application/json",
+        )  # fmt: skip
+
+    def test_sent_to_the_vendor_in_order_and_stored_with_the_video(
+        self,
+        omni: Provider,
+        gemini: FakeGemini,
+        media_root: Path,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        user = make_user("ines")
+        refs = [{"image_url": self.data_url(3000, 1000, (200, 20, 20))},
+                {"image_url": self.data_url(64, 64, (20, 20, 200))}]  # fmt: skip
+        response = self.v1_create(user, reference_images=refs)
+        assert response.status_code == 200, response.content
+        video = Video.objects.get(pk=response.json()["id"])
+        assert video.reference_images == [
+            f"videos/{video.pk}/reference-1.png", f"videos/{video.pk}/reference-2.png",
+        ]  # fmt: skip
+        with Image.open(media_root / video.reference_images[0]) as first:
+            assert first.size == (2048, 683)  # scaled to the long-side bound, shape kept
+        video = rendered(video)
+        assert video.status == Video.Status.COMPLETED, video.error_message
+        (body,) = created(gemini)
+        parts = body["input"][0]["content"][1:]
+        assert [p["mime_type"] for p in parts] == ["image/png", "image/png"]
+        sent = [Image.open(io.BytesIO(base64.b64decode(p["data"]))) for p in parts]
+        assert [im.getpixel((0, 0))[:3] for im in sent] == [(200, 20, 20), (20, 20, 200)]
+        assert body["generation_config"]["video_config"]["task"] == "reference_to_video"
+        with django_capture_on_commit_callbacks(execute=True):
+            services.video_delete(video=video, actor=video.owner)
+        assert not [f for f in stored_files(media_root) if video.pk in f]
+
+    def test_more_than_the_model_takes_is_refused_naming_it_and_stores_nothing(
+        self, omni: Provider, gemini: FakeGemini, media_root: Path
+    ) -> None:
+        refs = [{"image_url": self.data_url(64, 64, (9, 9, 9))}] * 4
+        response = self.v1_create(make_user("ines"), reference_images=refs)
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["param"] == "reference_images"
+        assert "omni-flash" in error["message"] and "3" in error["message"]
+        assert not Video.objects.exists() and stored_files(media_root) == []
+        assert gemini.creates() == 0
+
+    def test_a_bad_image_is_refused_by_its_place(self, omni: Provider, media_root: Path) -> None:
+        junk = "data:image/png;base64," + base64.b64encode(b"not a png").decode()
+        refs = [{"image_url": self.data_url(64, 64, (9, 9, 9))}, {"image_url": junk}]
+        response = self.v1_create(make_user("ines"), reference_images=refs)
+        assert response.status_code == 400
+        assert response.json()["error"]["param"] == "reference_images[1]"
+        assert not Video.objects.exists() and stored_files(media_root) == []
+
+    def test_a_model_that_takes_none_refuses_them(self, media_root: Path) -> None:
+        refs = [{"image_url": self.data_url(64, 64, (9, 9, 9))}]
+        response = self.v1_create(make_user("ines"), reference_images=refs, model="sora-2",
+                                  size="720x1280", seconds="4")  # fmt: skip
+        assert response.status_code == 400
+        assert response.json()["error"]["param"] == "reference_images"
+        assert not Video.objects.exists()
+
+    def test_the_create_page_takes_several_files(self, omni: Provider, media_root: Path) -> None:
+        from django.test import Client
+
+        client = Client()
+        client.force_login(make_user("ines"))
+        page = client.get("/videos/new", {"model": "omni-flash"}).content.decode()
+        assert 'name="reference_images"' in page and "multiple" in page
+        files = [SimpleUploadedFile(f"ref{i}.webp", image_bytes(80, 40, "WEBP", (i, 9, 9)),
+                                    content_type="image/webp") for i in range(2)]  # fmt: skip
+        response = client.post("/videos/new", {
+            "prompt": "a kite", "model": "omni-flash", "size": "1280x720", "seconds": "8",
+            "visibility": "private", "reference_images": files,
+        })  # fmt: skip
+        assert response.status_code == 302, response.content.decode()[-3000:]
+        assert len(Video.objects.get().reference_images) == 2

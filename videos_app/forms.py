@@ -34,6 +34,7 @@ from .images import (
     kept_upload_delete,
     kept_upload_open,
     kept_upload_save,
+    reference_image_any,
     reference_image_sized,
 )
 from .models import Video
@@ -48,6 +49,36 @@ KEPT_GONE = (
     "The image kept from your last try is no longer there (kept images last an hour). "
     "Choose the file again."
 )
+
+
+class MultipleImagesInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImagesField(forms.FileField):
+    """Several image files in one control (Django's pattern for a multiple file input):
+    each read by the one image rule, as PNG bytes of any size."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        accept = {"accept": "image/jpeg,image/png,image/webp", "multiple": True}
+        super().__init__(widget=MultipleImagesInput(attrs=accept), **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[bytes]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if len(files) > catalog.MAX_REFERENCE_IMAGES:
+            raise forms.ValidationError(
+                f"Choose at most {catalog.MAX_REFERENCE_IMAGES} reference images."
+            )
+        images = []
+        for number, upload in enumerate(files, start=1):
+            super().clean(upload, initial)
+            try:
+                images.append(reference_image_any(upload))
+            except forms.ValidationError as exc:
+                raise forms.ValidationError(
+                    f"Reference image {number} ({upload.name}): {' '.join(exc.messages)}"
+                ) from None
+        return images
 
 
 # The sound control's values (blank: the model's default).
@@ -104,6 +135,12 @@ class VideoCreateForm(forms.Form):
         help_text="An image the video ends on (a JPEG, PNG or WebP; fitted to the size as "
         "the reference image is).",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    reference_images = MultipleImagesField(
+        required=False,
+        label="Reference images",
+        help_text=f"Up to {catalog.MAX_REFERENCE_IMAGES} images of what the video shows (a "
+        "subject, a product, a style), of any size; the model says how many it takes.",
     )
     negative_prompt = forms.CharField(
         required=False,
@@ -238,6 +275,7 @@ class VideoCreateForm(forms.Form):
         try:
             route.check_inputs(
                 last_frame=bool(cleaned.get("last_frame")),
+                reference_images=len(cleaned.get("reference_images") or []),
                 negative_prompt=cleaned.get("negative_prompt") or "",
                 seed_given=cleaned.get("seed") is not None,
                 audio=audio,
@@ -293,7 +331,9 @@ def model_choices(form: forms.Form, routes: dict[str, catalog.Route]) -> None:
 
 
 # The create form's optional controls, by the capability that offers each.
-CAPABILITY_FIELDS = ("reference_image", "last_frame", "negative_prompt", "seed", "audio")
+CAPABILITY_FIELDS = (
+    "reference_image", "last_frame", "reference_images", "negative_prompt", "seed", "audio",
+)  # fmt: skip
 
 
 def takes(route: catalog.Route) -> dict[str, bool]:
@@ -302,6 +342,7 @@ def takes(route: catalog.Route) -> dict[str, bool]:
     return {
         "reference_image": caps.first_frame,
         "last_frame": caps.last_frame,
+        "reference_images": caps.reference_images > 0,
         "negative_prompt": caps.negative_prompt,
         "seed": caps.seed,
         "audio": caps.audio,

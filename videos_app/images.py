@@ -52,6 +52,21 @@ def reference_image_sized(image: Image.Image, *, width: int, height: int, fit: b
     return out.getvalue()
 
 
+REFERENCE_LONG_SIDE = 2048  # an image of what to show: more detail than this, no vendor uses
+
+
+def reference_image_any(file: IO[bytes]) -> bytes:
+    """A reference image of what the video shows (``reference_images``): any size, as
+    PNG bytes, scaled down to at most ``REFERENCE_LONG_SIDE`` on its long side; read by
+    the one rule of ``image_read``, or ValidationError."""
+    _data, image = image_read(file)
+    if max(image.size) > REFERENCE_LONG_SIDE:
+        image.thumbnail((REFERENCE_LONG_SIDE, REFERENCE_LONG_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False, compress_level=3)
+    return out.getvalue()
+
+
 def image_read(file: IO[bytes]) -> tuple[bytes, Image.Image]:
     """The file's bytes and its decoded upright RGB image, or ValidationError.
 

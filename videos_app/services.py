@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.urls import reverse
@@ -42,6 +43,7 @@ def video_create(
     team: Team | None = None,
     visibility: str = Video.Visibility.TEAM,
     last_frame_png: bytes | None = None,
+    reference_pngs: Sequence[bytes] = (),
     negative_prompt: str = "",
     seed: int | None = None,
     audio: bool | None = None,
@@ -49,7 +51,8 @@ def video_create(
     """Save a new video job and queue it to render once the transaction commits.
 
     The arguments are already validated (by a form or an API schema); the reference image
-    (the first frame) and ``last_frame_png``, if any, are PNG bytes of exactly ``size``;
+    (the first frame) and ``last_frame_png``, if any, are PNG bytes of exactly ``size``
+    (``reference_pngs``, images of what the video shows, PNG bytes of any size);
     ``characters`` come from ``characters_for_prompt``. What the model does not take (a
     last frame, a negative prompt, a seed, sound) is refused by its route, naming it.
     ``team`` None makes a video of the owner's own; a team the owner may not create in
@@ -60,7 +63,8 @@ def video_create(
     route.check(size=size, seconds=seconds)
     route.check_inputs(
         first_frame=reference_png is not None, last_frame=last_frame_png is not None,
-        audio=audio, negative_prompt=negative_prompt, seed_given=seed is not None,
+        reference_images=len(reference_pngs), audio=audio, negative_prompt=negative_prompt,
+        seed_given=seed is not None,
     )  # fmt: skip
     video = Video(owner=owner, prompt=prompt, model=model, size=size, seconds=seconds)
     video.team, video.visibility = team, _visibility(visibility)
@@ -71,7 +75,7 @@ def video_create(
     files = {"reference_image": reference_png} if reference_png is not None else {}
     if last_frame_png is not None:
         files["last_frame"] = last_frame_png
-    return _video_save(video, files=files, characters=characters)
+    return _video_save(video, files=files, characters=characters, references=reference_pngs)
 
 
 def _visibility(value: str) -> str:
@@ -103,8 +107,10 @@ def _video_save(
     *,
     files: Mapping[str, bytes | File[bytes]],
     characters: Sequence[Character] = (),
+    references: Sequence[bytes] = (),
 ) -> Video:
-    """Insert the row, its files and characters, and queue the job, all or nothing."""
+    """Insert the row, its files, reference images and characters, and queue the job,
+    all or nothing."""
     names = {
         "reference_image": "reference.png",
         "last_frame": "last-frame.png",
@@ -117,8 +123,11 @@ def _video_save(
             for field, content in files.items():
                 data = ContentFile(content) if isinstance(content, bytes) else content
                 getattr(video, field).save(asset_path(video, names[field]), data, save=False)
-            if files:
-                video.save(update_fields=list(files))
+            for number, content in enumerate(references, start=1):
+                name = asset_path(video, f"reference-{number}.png")
+                video.reference_images.append(default_storage.save(name, ContentFile(content)))
+            if files or references:
+                video.save(update_fields=[*files, *(["reference_images"] if references else [])])
             if characters:
                 video.characters.set(characters)
             transaction.on_commit(lambda: video_enqueue(video_id=video.pk))
@@ -174,7 +183,13 @@ def video_remix(*, owner: User, source: Video, prompt: str, visibility: str | No
     if source.reference_image:
         with source.reference_image.open("rb") as fh:
             files["reference_image"] = fh.read()
-    return _video_save(video, files=files, characters=list(source.characters.all()))
+    references = []
+    for name in source.reference_images:  # a remix keeps the source's settings
+        with default_storage.open(name, "rb") as fh:
+            references.append(fh.read())
+    return _video_save(
+        video, files=files, characters=list(source.characters.all()), references=references
+    )
 
 
 def extension_budget(source: Video | None) -> tuple[int, int]:
@@ -515,7 +530,7 @@ def video_file_names(video: Video) -> list[str]:
         video.thumbnail_file,
         video.spritesheet_file,
     )
-    return [field.name for field in fields if field.name]
+    return [field.name for field in fields if field.name] + list(video.reference_images)
 
 
 def videos_move_to_team(*, videos: QuerySet[Video], team: Team | None) -> int:

@@ -150,6 +150,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     team=chosen_team(form),
                     visibility=chosen_visibility(form),
                     last_frame_png=data["last_frame_png"],
+                    reference_pngs=data["reference_images"],
                     negative_prompt=data["negative_prompt"],
                     seed=data["seed"],
                     audio=data["audio_on"],

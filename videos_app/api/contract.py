@@ -42,6 +42,7 @@ from .fields import (
     WireSeconds,
     array_of_objects,
     file_or,
+    one_or_many,
     refused,
 )
 
@@ -136,6 +137,18 @@ class VideoCreate(Body):
         description="A studio extension: an image the video ends on (as `input_reference`, "
         "exactly `size` unless `input_reference_fit`), for models that take one.",
     )
+    reference_images: Annotated[
+        list[ImageInput],
+        BeforeValidator(one_or_many),
+        Field(max_length=catalog.MAX_REFERENCE_IMAGES),
+    ] = Field(
+        default_factory=list,
+        description="A studio extension: up to "
+        f"{catalog.MAX_REFERENCE_IMAGES} images of what the video shows (a subject, a "
+        "product, a style), each as `input_reference` takes one but of any size, for "
+        "models that take them (how many: the model's capabilities). In a multipart body, "
+        "repeat the `reference_images[]` part.",
+    )
     negative_prompt: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=2000), NoNul
     ] = Field(
@@ -184,6 +197,7 @@ class VideoCreate(Body):
             self.model.check_inputs(
                 first_frame=self.input_reference is not None,
                 last_frame=self.last_frame is not None,
+                reference_images=len(self.reference_images),
                 audio=self.audio,
                 negative_prompt=self.negative_prompt,
                 seed_given=self.seed is not None,

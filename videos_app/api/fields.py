@@ -161,6 +161,11 @@ def file_or(model: type[Body]) -> Any:
     ]
 
 
+def one_or_many(value: Any) -> Any:
+    """A list as given; one value (a multipart body's single part) as a list of one."""
+    return value if isinstance(value, list) else [value]
+
+
 def array_of_objects(value: Any) -> Any:
     if not isinstance(value, list):
         raise invalid_type("an array of objects")

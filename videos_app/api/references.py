@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from videos_app.images import reference_image_prepare
+from videos_app.images import reference_image_any, reference_image_prepare
 from videos_app.providers import catalog
 
 from . import fetch
@@ -50,6 +50,23 @@ def reference_png(
         raise ApiError(400, _message(exc), param=PARAM, code=_code(exc)) from None
     finally:
         source.close()
+
+
+def any_png(ref: UploadedFile | ImageReference, *, user: User) -> bytes:
+    """A ``reference_images`` entry as PNG bytes of any size (scaled down past a bound),
+    or ApiError(400, param="input_reference") for the caller to rename."""
+    source = _open(ref, user=user)
+    try:
+        return reference_image_any(source)
+    except ValidationError as exc:
+        raise ApiError(400, _message(exc), param=PARAM, code=_code(exc)) from None
+    finally:
+        source.close()
+
+
+def renamed(exc: ApiError, param: str) -> ApiError:
+    """``exc`` about ``param`` instead of ``input_reference`` (the same rules, another field)."""
+    return ApiError(exc.status, exc.message.replace(PARAM, param), param=param, code=exc.code)
 
 
 def _open(ref: UploadedFile | ImageReference, *, user: User) -> IO[bytes]:

@@ -82,6 +82,7 @@ def _video_create(
         team=_team_for_create(request, params.team),
         visibility=Video.Visibility.PRIVATE if params.private else Video.Visibility.TEAM,
         last_frame_png=last_frame,
+        reference_pngs=_reference_pngs(request, params),
         negative_prompt=params.negative_prompt,
         seed=params.seed,
         audio=params.audio,
@@ -97,10 +98,19 @@ def _last_frame_png(request: ApiRequest, params: contract.VideoCreate) -> bytes:
             params.last_frame, user=request.user, size=params.size, fit=params.input_reference_fit
         )
     except ApiError as exc:
-        raise ApiError(
-            exc.status, exc.message.replace(references.PARAM, "last_frame"),
-            param="last_frame", code=exc.code,
-        ) from None  # fmt: skip
+        raise references.renamed(exc, "last_frame") from None
+
+
+def _reference_pngs(request: ApiRequest, params: contract.VideoCreate) -> list[bytes]:
+    """The ``reference_images`` extension: each read as ``input_reference`` is (any size),
+    refused by its place in the list."""
+    images = []
+    for index, ref in enumerate(params.reference_images):
+        try:
+            images.append(references.any_png(ref, user=request.user))
+        except ApiError as exc:
+            raise references.renamed(exc, f"reference_images[{index}]") from None
+    return images
 
 
 def _team_for_create(request: ApiRequest, slug: str | None) -> Team | None:

@@ -525,6 +525,7 @@ def remote_request(video: Video, workdir: Path, webhook_url: str = "") -> Remote
         source_prompt=source.prompt if source is not None else "",
         seed=video.seed,
         last_frame=storage.stage(video.last_frame.name, workdir) if video.last_frame else None,
+        reference_images=tuple(storage.stage(name, workdir) for name in video.reference_images),
         negative_prompt=video.negative_prompt,
         audio=video.audio,
         webhook_url=webhook_url,
