@@ -18,7 +18,9 @@ Per job, timed inside the runner:
   how soon a poll notices (the poll policy, not work);
 - ``finish``: download, decode, previews, store, mark completed.
 The studio's own overhead is ``create + finish``, as a share of the vendor's render time
-(target: under 1%). Each vendor's first job is run once before the timed ones and
+(target: under 1%), and apart from it the thumbnail and spritesheet made at home
+(``previews``: decoding the vendor's video, which no bookkeeping can avoid; ``w/o prev``
+is the share without them). Each vendor's first job is run once before the timed ones and
 reported apart: a worker process pays its imports, TLS set-up and first connection once,
 not per job. Requests per job are counted at the fake, by endpoint.
 """
@@ -67,6 +69,7 @@ from videos_app.tasks import render_video  # noqa: E402
 
 marks: dict[str, dict[str, float]] = {}
 marks_lock = threading.Lock()
+current = threading.local()  # the video id of the job this thread runs
 
 
 def mark(video_id: str, what: str) -> None:
@@ -87,8 +90,19 @@ def instrument() -> None:
         mark(self.video.pk, "fetch")
         return download(self, upstream_id, workdir)
 
+    previews = remote.previews_from_video
+
+    def timed_previews(video: Path, **kwargs: Any) -> None:
+        began = time.monotonic()
+        try:
+            previews(video, **kwargs)
+        finally:
+            with marks_lock:
+                marks[current.video_id]["previews"] = time.monotonic() - began
+
     remote.RemoteJob.start = timed_start  # type: ignore[method-assign]
     remote.RemoteJob.download = timed_download  # type: ignore[method-assign]
+    remote.previews_from_video = timed_previews  # type: ignore[assignment]
 
 
 FAKE_MODULES = {"gemini_omni": "gemini", "vertex_veo": "vertex", "fal": "fal",
@@ -160,6 +174,7 @@ def run_vendor(vendor: Vendor, *, jobs: int, render: float, owner: Any) -> dict[
     ]
 
     def one(video: Video) -> None:
+        current.video_id = video.pk
         mark(video.pk, "start")
         try:
             render_video(video.pk)
@@ -179,11 +194,12 @@ def run_vendor(vendor: Vendor, *, jobs: int, render: float, owner: Any) -> dict[
         create = m["created"] - m["start"]
         finish = m["end"] - m["fetch"]
         wait = m["fetch"] - (m["created"] + render)
-        rows.append((create, wait, finish))
+        rows.append((create, wait, finish, m.get("previews", 0.0)))
     calls = Counter(vendor.fake.calls)
     calls.subtract(calls_before)
     per_job = {k: v / jobs for k, v in sorted(calls.items()) if v}
-    own = [c + f for c, _, f in rows]
+    own = [r[0] + r[2] for r in rows]
+    bookkeeping = [r[0] + r[2] - r[3] for r in rows]
     return {
         "kind": vendor.kind,
         "create": statistics.median(r[0] for r in rows),
@@ -192,6 +208,8 @@ def run_vendor(vendor: Vendor, *, jobs: int, render: float, owner: Any) -> dict[
         "own": statistics.median(own),
         "own_max": max(own),
         "share": statistics.median(own) / render,
+        "previews": statistics.median(r[3] for r in rows),
+        "bookkeeping_share": statistics.median(bookkeeping) / render,
         "creates_per_job": vendor.creates() / jobs,
         "requests_per_job": per_job,
     }
@@ -210,8 +228,9 @@ def main() -> None:
     print(cpu_line())
     clip = "the 64x36 test clip" if args.tiny else "a vendor-like H.264 + AAC video"
     print(f"{args.jobs} jobs per vendor at once, each rendering {args.render:g} s; {clip}\n")
-    print(f"{'vendor':<12} {'video':>15} {'create':>7} {'wait':>7} {'finish':>7} {'own':>7} "
-          f"{'own/render':>10} {'1st job':>7}  requests per job (at the fake)")  # fmt: skip
+    print(f"{'vendor':<12} {'video':>15} {'create':>7} {'wait':>7} {'finish':>7} "
+          f"{'previews':>8} {'own':>7} {'own/render':>10} {'w/o prev':>8} {'1st job':>7}  "
+          "requests per job (at the fake)")  # fmt: skip
     with tempfile.TemporaryDirectory() as keys, contextlib.ExitStack() as stack:
         for kind in args.kinds.split(","):
             vendor = stack.enter_context(running(kind, Path(keys), render_seconds=0.2))
@@ -225,7 +244,8 @@ def main() -> None:
             print(
                 f"{kind:<12} {video if not args.tiny else '64x36 1 s':>15} "
                 f"{result['create']:>6.3f}s {result['wait']:>6.2f}s "
-                f"{result['finish']:>6.3f}s {result['own']:>6.3f}s {result['share']:>9.2%} "
+                f"{result['finish']:>6.3f}s {result['previews']:>7.3f}s {result['own']:>6.3f}s "
+                f"{result['share']:>9.2%} {result['bookkeeping_share']:>7.2%} "
                 f"{first['own']:>6.3f}s  {requests}"
             )
 

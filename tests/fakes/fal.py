@@ -39,17 +39,15 @@ Faults (``fal.faults``):
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import secrets
-import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,6 +55,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.fake_upstream import sample_assets
+from tests.fakes.http import FakeHandler
 from tests.live import free_port
 
 KLING = "fal-ai/kling-video/v2.1/master/"
@@ -261,39 +260,10 @@ def invalid(app: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     return wrong
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     fal: FakeFal
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.route("GET")
-
-    def do_POST(self) -> None:
-        self.route("POST")
-
-    def do_PUT(self) -> None:
-        self.route("PUT")
 
     # --- plumbing ------------------------------------------------------------------
-
-    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("x-fal-request-id", secrets.token_hex(8))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def endpoint(self, method: str, parts: list[str]) -> tuple[str, list[str]]:
         if parts[:1] == ["cdn"] and len(parts) == 4 and method == "GET":

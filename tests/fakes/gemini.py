@@ -39,22 +39,21 @@ Webhooks: HMAC-SHA256 of ``id.timestamp.body`` with the ``whsec_`` secret's byte
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_upstream import sample_assets
+from tests.fakes.http import FakeHandler
 from tests.live import free_port
 
 TASKS = {"text_to_video", "image_to_video", "reference_to_video", "edit", "extend", "upscale"}
@@ -217,42 +216,14 @@ def google_error(status: int, word: str, message: str, **extra: Any) -> dict[str
     return {"error": {"code": status, "message": message, "status": word, **extra}}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     gemini: FakeGemini
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.route("GET")
-
-    def do_POST(self) -> None:
-        self.route("POST")
-
-    def do_DELETE(self) -> None:
-        self.route("DELETE")
+    json_type = "application/json; charset=UTF-8"
 
     # --- plumbing ------------------------------------------------------------------
 
-    def send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-                  ) -> None:  # fmt: skip
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=UTF-8")
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
     def error(self, status: int, word: str, message: str, **extra: Any) -> None:
         self.send_json(status, google_error(status, word, message, **extra))
-
-    def drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def read_json(self) -> dict[str, Any]:
         length = int(self.headers.get("content-length") or 0)

@@ -40,21 +40,20 @@ Faults (``fake.faults``):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_upstream import sample_assets
+from tests.fakes.http import FakeHandler
 from tests.live import free_port
 
 PREFIX = "/api/v1"
@@ -258,33 +257,10 @@ def invalid(body: dict[str, Any], fake: FakeOpenRouter) -> tuple[int, str] | Non
     return None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     openrouter: FakeOpenRouter
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.route("GET")
-
-    def do_POST(self) -> None:
-        self.route("POST")
-
-    def do_DELETE(self) -> None:
-        self.route("DELETE")
 
     # --- plumbing ------------------------------------------------------------------
-
-    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
 
     def send_error_envelope(self, status: int, message: str, metadata: Any = None,
                             headers: dict[str, str] | None = None) -> None:  # fmt: skip
@@ -300,11 +276,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-
-    def drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def endpoint(self, method: str, path: str) -> tuple[str, list[str]]:
         parts = [p for p in path.split("/") if p]

@@ -35,23 +35,22 @@ Faults (``runway.faults``):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_upstream import sample_assets
+from tests.fakes.http import FakeHandler
 from tests.live import free_port
 
 VERSION = "2024-11-06"
@@ -289,39 +288,11 @@ def invalid(endpoint: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     return wrong
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     runway: FakeRunway
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.route("GET")
-
-    def do_POST(self) -> None:
-        self.route("POST")
-
-    def do_DELETE(self) -> None:
-        self.route("DELETE")
+    json_type = "application/json; charset=utf-8"
 
     # --- plumbing ------------------------------------------------------------------
-
-    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        if body is not None:
-            self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def endpoint(self, method: str, parts: list[str]) -> tuple[str, str]:
         if parts[:1] == ["cdn"] and len(parts) == 3 and method == "GET":

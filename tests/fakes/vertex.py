@@ -38,16 +38,14 @@ Faults (``vertex.faults``):
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import secrets
-import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,6 +54,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.fake_upstream import sample_assets
+from tests.fakes.http import FakeHandler
 from tests.live import free_port
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -296,39 +295,14 @@ def google_error(status: int, word: str, message: str, **extra: Any) -> dict[str
     return {"error": {"code": status, "message": message, "status": word, **extra}}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     vertex: FakeVertex
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.route("GET")
-
-    def do_POST(self) -> None:
-        self.route("POST")
+    json_type = "application/json; charset=UTF-8"
 
     # --- plumbing ------------------------------------------------------------------
 
-    def send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-                  ) -> None:  # fmt: skip
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=UTF-8")
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
     def error(self, status: int, word: str, message: str, **extra: Any) -> None:
         self.send_json(status, google_error(status, word, message, **extra))
-
-    def drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def endpoint(self, method: str, path: str) -> tuple[str, str]:
         """(endpoint, its target: the model, or the operation id)."""
