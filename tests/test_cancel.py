@@ -215,7 +215,15 @@ class TestPages:
         assert response.status_code == 302 and response["Location"] == reverse("videos:gallery")
         page = client.get(video.get_absolute_url()).content.decode()
         assert "This video was cancelled" in page and "Cancel job" not in page
-        assert ">Cancelled<" in client.get(reverse("videos:gallery")).content.decode()
+        # Styled as stopped, not as gone wrong (red is for failures).
+        assert "badge--cancelled" in page and "stage-box--cancelled" in page
+        assert "badge--failed" not in page and 'role="alert"' not in page
+        gallery = client.get(reverse("videos:gallery")).content.decode()
+        assert ">Cancelled<" in gallery and "card__placeholder--cancelled" in gallery
+        assert "badge--failed" not in gallery
+        failed = make_video(owner=owner, status=Video.Status.FAILED, error_code="render_failed")
+        page = client.get(failed.get_absolute_url()).content.decode()
+        assert "badge--failed" in page and "stage-box--failed" in page
 
     def test_an_outside_next_is_not_followed_and_others_get_404(self) -> None:
         owner = make_user()

@@ -204,6 +204,12 @@ class Video(models.Model):
         """Stopped by someone (``services.video_cancel``): failed, with the code cancelled."""
         return self.status == self.Status.FAILED and self.error_code == CANCELLED
 
+    @property
+    def status_key(self) -> str:
+        """The status as the pages style it: ``cancelled`` apart from ``failed`` (someone
+        stopped it; nothing went wrong)."""
+        return CANCELLED if self.is_cancelled else self.status
+
     def get_status_display(self) -> str:  # type: ignore[no-redef]
         """The status as pages say it: a cancelled job reads "Cancelled", not "Failed"."""
         return "Cancelled" if self.is_cancelled else str(self.Status(self.status).label)

@@ -191,9 +191,15 @@ def job_box(
     )
 
 
+def status_key(video: JobLike) -> str:
+    """``Video.status_key`` of a row or of the poll's light read."""
+    key = getattr(video, "status_key", None)
+    return key if isinstance(key, str) else video.status
+
+
 def status_badge(video: JobLike, *, oob: bool = False) -> SafeString:
     swap = ' hx-swap-oob="true"' if oob else ""
     return mark_safe(  # noqa: S308 (every value is escaped)
-        f'<span id="status-badge" class="badge badge--{escape(video.status)}"{swap}>'
+        f'<span id="status-badge" class="badge badge--{escape(status_key(video))}"{swap}>'
         f"{escape(video.get_status_display())}</span>"
     )
