@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -370,9 +372,32 @@ class TestExtendAndEdit:
         assert "cannot be continued there" in video.error_message
         assert fake.creates() == 1 and fake.jobs == {}
 
-    def test_native_extension_can_be_turned_off_for_stitching(self, fake: FakeOpenRouter) -> None:
-        assert engine_for(fake).native_extend is True
-        assert engine_for(fake, options={"native_extend": False}).native_extend is False
+    def test_native_extension_is_the_models_and_can_be_turned_off(
+        self, fake: FakeOpenRouter
+    ) -> None:
+        extend = request(operation="extend", seconds=15, segment_seconds=7)
+        assert engine_for(fake).native_extend(extend) is True
+        assert engine_for(fake).native_extend(replace(extend, model=WAN)) is False
+        off = engine_for(fake, options={"native_extend": False})
+        assert off.native_extend(extend) is False
+
+    def test_a_model_openrouter_cannot_continue_is_extended_by_stitching(
+        self, provider: Provider, fake: FakeOpenRouter, media_root: Path
+    ) -> None:
+        clip = "acme/clip-1"  # in OpenRouter's list, without continuation (as Wan, Kling)
+        source = self.source(fake, job_model=clip, provider_model=clip, seconds=5)
+        video = or_video(operation=Video.Operation.EXTEND, source=source, provider_model=clip,
+                         seconds=10, segment_seconds=5, prompt="and on")  # fmt: skip
+        video = rendered(video)
+        assert video.status == Video.Status.COMPLETED, video.error_message
+        # One create of the segment's length from the source's last frame; no continuation.
+        (body,) = fake.bodies
+        assert body["model"] == clip and "previous_job_id" not in body
+        assert body["duration"] == 5 and body["frame_images"][0]["frame_type"] == "first_frame"
+        with av.open(video.video_file.path) as container:
+            stream = container.streams.video[0]
+            assert (stream.width, stream.height) == (1280, 720)
+            assert float(stream.duration * stream.time_base) > 1.5  # source + segment
 
     def test_an_edit_sends_the_source_as_a_video_reference(
         self, fake: FakeOpenRouter, tmp_path: Path
@@ -473,7 +498,7 @@ class TestChecks:
     def test_the_row_builds_the_engine(self, provider: Provider) -> None:
         engine = catalog.get_provider("openrouter")
         assert isinstance(engine, OpenRouterEngine) and isinstance(engine, RemoteEngine)
-        assert engine.base_url == provider.base_url and engine.native_extend is True
+        assert engine.base_url == provider.base_url
         assert engine.find_lost(request(), since=time.time()) == []
         assert engine.delete("gen-vid-1") is False  # OpenRouter deletes nothing
         blank = Provider(name="o", kind="openrouter", api_key_env=KEY_ENV)

@@ -224,8 +224,8 @@ class RemoteJob:
         self.progress = ProgressWriter(video.pk, attempt)
         # An extension on an engine that cannot extend: a create from the source's last
         # frame, then the source and the new segment stitched here.
-        self.stitches = self.request.operation == "extend" and not getattr(
-            engine, "native_extend", False
+        self.stitches = self.request.operation == "extend" and not extends_natively(
+            engine, self.request
         )
         self.deadline = time.monotonic() + task_budget()
 
@@ -462,6 +462,13 @@ class RemoteJob:
         verify_assets(assets, decoded=made_here | ({"video"} if made_here else set()))
         self.progress(99)
         return assets
+
+
+def extends_natively(engine: RemoteEngine, request: RemoteRequest) -> bool:
+    """The engine's ``native_extend``: a flag, or a method of the request where it depends
+    on the model (base.py)."""
+    native = getattr(engine, "native_extend", False)
+    return bool(native(request) if callable(native) else native)
 
 
 def verify_assets(assets: Assets, decoded: Collection[str] = ()) -> None:

@@ -312,8 +312,9 @@ class RemoteEngine(Protocol):
 #   all three); the studio makes the others from the video (``jobs.finish``).
 # - ``cancel(job_id) -> bool``: stop the job at the vendor (True when it stopped, or had
 #   already ended); without it a cancelled job is abandoned and its result discarded.
-# - ``native_extend: bool``: ``submit`` continues a video itself for ``extend``; without
-#   it the runner sends a ``create`` from the source's last frame and stitches the two.
+# - ``native_extend: bool`` (or a method of the ``RemoteRequest``, where it depends on
+#   the model): ``submit`` continues a video itself for ``extend``; without it the
+#   runner sends a ``create`` from the source's last frame and stitches the two.
 # - ``webhook(headers, body, secret) -> WebhookEvent | None``: verify and read a
 #   webhook in the vendor's own scheme (raising ``WebhookRefused``); without it the
 #   studio takes Standard Webhooks signed with the provider's secret.

@@ -27,8 +27,9 @@ continue (``MODELS``). ``edit`` sends the source as a video reference
 
 ``Provider.options`` (all optional):
 
-- ``native_extend``: false to make extensions from the source's last frame, stitched by
-  the studio (any model with a first frame), instead of continuing the job here.
+- ``native_extend``: false to make every extension from the source's last frame, stitched
+  by the studio (any model with a first frame), instead of continuing the job there
+  where the model can (Veo); a model that cannot (Wan, Kling) is always stitched.
 - ``poll_interval_seconds``: the pace of polls (default: the runner's; OpenRouter
   suggests 10-30 s).
 - ``max_inline_video_mb``: the largest source an edit sends inline (default 30:
@@ -134,11 +135,13 @@ MODELS: dict[str, Capabilities] = {
     ),
 }  # fmt: skip
 # A model an admin adds: every size OpenRouter can express, any duration, both frames,
-# references, sound, a seed and continuation; OpenRouter's 400 (which costs nothing)
-# refuses what it does not take. check() narrows it by /videos/models where it can.
+# references, sound and a seed; OpenRouter's 400 (which costs nothing) refuses what it
+# does not take. check() narrows it by /videos/models where it can. Its list does not
+# say which models continue a job, so an unknown one is extended by stitching here
+# (which any model with a first frame can), never by a continuation it may refuse.
 DEFAULT_CAPABILITIES = Capabilities(
     sizes=tuple(SHAPES), first_frame=True, last_frame=True, reference_images=3, audio=True,
-    seed=True, extend=True,
+    seed=True,
 )  # fmt: skip
 
 # /videos/models per base URL: (when read, on the monotonic clock; the models by id).
@@ -232,7 +235,6 @@ class OpenRouterEngine:
         self._api_key = api_key
         self.options = dict(options or {})
         # Continue a job here (previous_job_id), or let the runner stitch from the last frame.
-        self.native_extend = self.options.get("native_extend") is not False
         self._owned: httpx.Client | None = None
         if client is None:
             client = self._owned = new_client(timeout, connect_timeout)
@@ -400,6 +402,17 @@ class OpenRouterEngine:
                             event_type=event_type, final=event_type in FINAL_EVENTS)  # fmt: skip
 
     # --- the request ---------------------------------------------------------------
+
+    def native_extend(self, request: RemoteRequest) -> bool:
+        """Whether OpenRouter continues this video itself (``previous_job_id``): on the
+        models that can (Veo), unless the provider's options turn it off; the others (Wan,
+        Kling, ...) get a create from the source's last frame, stitched by the runner."""
+        if self.options.get("native_extend") is False:
+            return False
+        try:
+            return self._capabilities(request.model).extend
+        except ProviderError:
+            return True  # check() refuses the request, saying why
 
     def _capabilities(self, model: str) -> Capabilities:
         """The seeded table, else what OpenRouter's list says of the model (the default
