@@ -25,11 +25,9 @@ Start with ``listen_after=N`` to refuse connections for the first N seconds. Set
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import Counter
@@ -38,7 +36,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,6 +44,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from tests.fakes.http import FakeHandler
 from tests.live import free_port
 from videos_app.providers.base import ASSET_VARIANTS
 
@@ -230,13 +229,9 @@ class FakeUpstream:
         return sum(self.calls[k] for k in ("create", "remix", "edits", "extensions"))
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     upstream: FakeUpstream
     endpoint_name = ""
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         if timestamp is None:
@@ -261,12 +256,6 @@ class _Handler(BaseHTTPRequestHandler):
               param: str | None = None) -> None:  # fmt: skip
         self.send_json(status, {"error": {"message": message, "type": "invalid_request_error",
                                           "param": param, "code": code}})  # fmt: skip
-
-    def drop(self) -> None:
-        """Close the connection without an answer (as a crashed gateway would)."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def body(self) -> dict[str, Any]:
         fields = self._body()
@@ -349,15 +338,6 @@ class _Handler(BaseHTTPRequestHandler):
         if len(rest) == 1 and method == "DELETE":
             return "delete", rest[0]
         return "unknown", ""
-
-    def do_GET(self) -> None:
-        self.route("GET")
-
-    def do_POST(self) -> None:
-        self.route("POST")
-
-    def do_DELETE(self) -> None:
-        self.route("DELETE")
 
     # --- endpoints -----------------------------------------------------------------
 
