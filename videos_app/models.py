@@ -14,7 +14,7 @@ from .accounts.models import Preferences  # noqa: F401
 from .presets.models import PromptPreset  # noqa: F401
 from .providers import catalog
 from .review.models import Comment, Favorite, ReviewEvent, ReviewState  # noqa: F401
-from .teams.models import Membership, Team  # noqa: F401
+from .teams.models import Invitation, Membership, Team  # noqa: F401
 
 
 def new_video_id() -> str:

@@ -53,3 +53,39 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"
+
+
+class Invitation(models.Model):
+    """An invitation into a team with a role: emailed to an address, or a bare link.
+
+    The link carries a random token (256 bits); only its SHA-256 is stored, so the table
+    cannot be used to join anyone. It works once: accepting, withdrawing and the expiry
+    each end it (``teams/services.py``).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(
+        max_length=8, choices=Membership.Role.choices, default=Membership.Role.VIEWER
+    )
+    email = models.EmailField(blank=True)  # blank: a link handed over by other means
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email or 'link'} to {self.team} ({self.role})"
