@@ -26,6 +26,23 @@ class VideosConfig(AppConfig):
         from .models import Video
 
         post_delete.connect(remember_deleted, sender=Video, dispatch_uid="list_cursor")
+        _connect_inbox()
+
+
+def _connect_inbox() -> None:
+    """The inbox hears comments, mentions, review events and finished jobs."""
+    from django.db.models.signals import m2m_changed, post_save
+
+    from .inbox import receivers
+    from .jobs.signals import video_finished
+    from .models import Comment, ReviewEvent
+
+    post_save.connect(receivers.on_comment_saved, sender=Comment, dispatch_uid="inbox_comment")
+    m2m_changed.connect(
+        receivers.on_mentions_added, sender=Comment.mentions.through, dispatch_uid="inbox_mention"
+    )
+    post_save.connect(receivers.on_review_event, sender=ReviewEvent, dispatch_uid="inbox_review")
+    video_finished.connect(receivers.on_video_finished, dispatch_uid="inbox_job")
 
 
 def _repair_search_index(using: str = "default", **kwargs: object) -> None:
@@ -42,6 +59,7 @@ def _repair_search_index(using: str = "default", **kwargs: object) -> None:
 HOUSEKEEPING_TASKS = (
     "videos_app.tasks.recover_stale_jobs",
     "videos_app.webhooks.tasks.webhooks_tick",
+    "videos_app.inbox.tasks.inbox_tick",
 )
 
 

@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from . import views
 from .export import urls as export_urls
+from .inbox import urls as inbox_urls
 from .presets import urls as presets_urls
 from .review import urls as review_urls
 from .teams import urls as teams_urls
@@ -41,5 +42,6 @@ urlpatterns = [
     path("", include(export_urls)),
     path("", include(presets_urls)),
     path("", include(usage_urls)),
+    path("", include(inbox_urls)),
     path("", include(teams_urls)),
 ]
