@@ -143,6 +143,27 @@ def test_an_extension_is_as_long_as_the_model_makes_a_new_video_when_it_cannot_e
     assert catalog.route("sora-2").extension_seconds == catalog.EXTENSION_SECONDS
 
 
+def test_a_model_that_neither_continues_nor_starts_from_an_image_cannot_be_extended(
+    api: Client,
+) -> None:
+    local_route("text-only", extend=False, first_frame=False, seconds=[4, 8])
+    owner = make_user("owner")
+    source = completed_video(owner, model="text-only", provider="local", seconds=4)
+    client = Client(headers={"authorization": f"Bearer {make_key(owner).raw}"})
+    body = {"prompt": "and on", "seconds": "4", "video": {"id": source.pk}}
+    response = client.post("/v1/videos/extensions", body, content_type="application/json")
+    error = assert_error(response, 400)
+    assert error["param"] == "model"
+    assert error["message"].startswith(
+        "The model 'text-only' cannot extend a video: it neither continues one nor starts "
+        "from an image (its last frame). Models that can:"
+    )
+    assert Video.objects.count() == 1
+    # Starting from an image is enough: the new segment is stitched on here.
+    local_route("from-image", extend=False, first_frame=True, seconds=[4, 8])
+    catalog.route("from-image").check_extension(4)
+
+
 def _upload(data: bytes) -> object:
     from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -1,6 +1,7 @@
 """Each vendor engine through a live studio (gunicorn + the django-q2 worker on loopback),
 driven by the official ``openai`` SDK as existing code would drive it, against the
-vendor's fake server: create and download, image-to-video, cancel, a refusal; and never
+vendor's fake server: create and download, image-to-video, extend, edit and remix (or
+their refusal), cancel, a refusal; and never
 paying twice when the worker is SIGKILLed while a create is on its way or while it polls.
 
 The SDK tests mean the same on either database: they run on the embedded leg. Killing the
@@ -174,6 +175,68 @@ class TestThroughTheSDK:
         assert client.videos.retrieve(video.id).status == "failed"
         time.sleep(0.5)
         assert asset_names(studio, video.id) == []
+
+    def test_extend_edit_and_remix_where_the_model_can(
+        self, client: OpenAI, studio: LiveStudio, vendor: Vendor
+    ) -> None:
+        from videos_app.providers import registry
+
+        caps = registry.capabilities(vendor.kind, vendor.model)
+        source = client.videos.create_and_poll(
+            model=model_of(vendor), prompt="a red kite over green hills", size=vendor.size,  # type: ignore[arg-type]
+            seconds=str(vendor.seconds), poll_interval_ms=200,  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert source.status == "completed", source.error
+        # Extend (see assert_extends), or its refusal by a model that cannot.
+        segment = caps.extend_seconds[0] if caps.extend_seconds else vendor.seconds
+        # The SDK takes `video` as a file; a studio video's id goes in the body, as a
+        # client of the retired API sent it.
+        by_id: dict[str, Any] = {"video": openai.omit, "extra_body": {"video": {"id": source.id}}}
+        if caps.extend or caps.first_frame:
+            self.assert_extends(client, studio, vendor, segment, by_id)
+        else:  # a text-only model that cannot continue a video: refused up front
+            before = vendor.creates()
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.videos.extend(prompt="and on", seconds=str(segment), **by_id)
+            assert "cannot extend a video" in str(refused.value)
+            assert vendor.creates() == before
+        # Edit and remix run where the model can, and are refused naming who can otherwise.
+        for operation, can, send in (
+            ("edit", caps.edit,
+             lambda: client.videos.edit(prompt="make it dusk", **by_id)),
+            ("remix", caps.remix,
+             lambda: client.videos.remix(source.id, prompt="a blue kite instead")),
+        ):  # fmt: skip
+            before = vendor.creates()
+            if not can:
+                with pytest.raises(openai.BadRequestError) as refused:
+                    send()
+                assert "can" in str(refused.value), (operation, refused.value)
+                assert vendor.creates() == before
+                continue
+            made = client.videos.poll(send().id, poll_interval_ms=200)
+            assert made.status == "completed", (operation, made.error, studio.tail())
+            assert vendor.creates() == before + 1
+
+    def assert_extends(
+        self,
+        client: OpenAI,
+        studio: LiveStudio,
+        vendor: Vendor,
+        segment: int,
+        by_id: dict[str, Any],
+    ) -> None:
+        """Natively where the vendor continues its own video, else a create from the last
+        frame, stitched here; one create at the vendor either way."""
+        before = vendor.creates()
+        extended = client.videos.extend(
+            prompt="and the kite climbs", seconds=str(segment), **by_id,  # type: ignore[arg-type]
+        )  # fmt: skip
+        extended = client.videos.poll(extended.id, poll_interval_ms=200)
+        assert extended.status == "completed", (extended.error, studio.tail())
+        assert extended.seconds == str(vendor.seconds + segment)
+        assert vendor.creates() == before + 1
+        assert decodes_as_h264(client.videos.download_content(extended.id).read())
 
     def test_a_size_the_model_does_not_make_is_refused_naming_it(
         self, client: OpenAI, vendor: Vendor

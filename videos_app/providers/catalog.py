@@ -119,8 +119,22 @@ class Route:
             return tuple(s for s in EXTENSION_SECONDS if s in self.seconds)
         return self.seconds
 
+    @property
+    def can_extend(self) -> bool:
+        """It continues a video itself, or starts one from an image (the source's last
+        frame, the new segment stitched here)."""
+        return self.capabilities.extend or self.capabilities.first_frame
+
     def check_extension(self, segment_seconds: int) -> None:
-        """ValidationError (on ``seconds``) for a new segment this model cannot make."""
+        """ValidationError (on ``model``) for a model that cannot extend at all, (on
+        ``seconds``) for a new segment it cannot make."""
+        if not self.can_extend:
+            able = [name for name, r in routes().items() if r.can_extend]
+            also = f" Models that can: {', '.join(able)}." if able else ""
+            raise ValidationError({"model": ValidationError(
+                f"The model '{self.name}' cannot extend a video: it neither continues one nor "
+                f"starts from an image (its last frame).{also}", code="unsupported",
+            )})  # fmt: skip
         allowed = self.extension_seconds
         if segment_seconds not in allowed:
             why = f"The model '{self.name}' does not render it on this studio."
