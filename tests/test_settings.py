@@ -67,6 +67,22 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_the_redis_broker(
     assert config["cache"] == "studio.cache.OutageTolerantRedisCache"  # Redis, outage-tolerant
 
 
+def test_hosts_that_share_nothing_must_be_given_the_secret_key(tmp_path: Path) -> None:
+    # A database and a bucket, no disk in common: each host would generate its own key.
+    shared_nothing = {
+        "DATABASE_URL": "postgres://studio@127.0.0.1:5432/studio",
+        "STUDIO_S3_BUCKET": "studio-media",
+        "SECRET_KEY": "",
+    }
+    result = run(tmp_path, **shared_nothing)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
+    given = run(tmp_path, **{**shared_nothing, "SECRET_KEY": secrets.token_urlsafe(50)})
+    assert given.returncode == 0, given.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
 def test_check_deploy_passes_with_production_variables(tmp_path: Path) -> None:
     result = run(
         tmp_path,
