@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 
 from .. import permissions
 from ..models import Video
@@ -143,3 +144,39 @@ class MemberCapForm(CapForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["monthly_cap"].widget.attrs["placeholder"] = "team's only"
+
+
+class InvitationForm(forms.Form):
+    """Invite by email (``kind=email``: the address is needed) or make a one-time link."""
+
+    KINDS = (("email", "Email"), ("link", "Link"))
+
+    kind = forms.ChoiceField(choices=KINDS, initial="email", widget=forms.HiddenInput)
+    email = forms.EmailField(
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@example.com"}),
+    )
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "invite-%s")  # the add-member form has its own role
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == "email" and not data.get("email") and "email" not in self.errors:
+            self.add_error("email", "Give the address to send the invitation to.")
+        if data.get("kind") == "link":
+            data["email"] = ""
+        return data
+
+
+class InvitationSignUpForm(UserCreationForm):
+    """A new account from an invitation: username, email (prefilled when the invitation
+    was emailed), and a password checked by AUTH_PASSWORD_VALIDATORS."""
+
+    email = forms.EmailField(required=False, max_length=254)
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")

@@ -1,12 +1,15 @@
-"""Reads about teams that the admin shows: storage and video counts per team."""
+"""Reads about teams: storage and video counts per team (the admin), and invitations."""
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+import hashlib
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ..models import Video
-from .models import Team
+from .models import Invitation, Team
 
 
 def teams_with_storage(teams: QuerySet[Team]) -> QuerySet[Team]:
@@ -24,3 +27,26 @@ def teams_with_storage(teams: QuerySet[Team]) -> QuerySet[Team]:
             output_field=IntegerField(),
         ),
     )  # fmt: skip
+
+
+def invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def pending_q() -> Q:
+    """Invitations that still work: not accepted, not withdrawn, not expired."""
+    return Q(accepted_at__isnull=True, withdrawn_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def pending_invitations(team: Team) -> list[Invitation]:
+    """The team's invitations that still work, newest first."""
+    return list(team.invitations.filter(pending_q()).select_related("created_by"))
+
+
+def invitation_pending(token: str) -> Invitation | None:
+    """The invitation this token opens, if it still works (None for any other token)."""
+    return (
+        Invitation.objects.filter(pending_q(), token_hash=invitation_token_hash(token))
+        .select_related("team", "created_by")
+        .first()
+    )

@@ -20,6 +20,13 @@ urlpatterns: list[URLPattern] = [
         views.member_cap,
         name="team_member_cap",
     ),
+    path("teams/<slug:slug>/invitations", views.team_invite, name="team_invite"),
+    path(
+        "teams/<slug:slug>/invitations/<int:invitation_id>/withdraw",
+        views.invitation_withdraw,
+        name="team_invitation_withdraw",
+    ),
+    path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "teams/<slug:slug>/members/<int:membership_id>/remove",
         views.member_remove,

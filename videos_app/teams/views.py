@@ -4,6 +4,11 @@ Every member of a team (and staff) sees its member list and this month's spend a
 the caps; anyone else gets 404, as for a video. Team admins and staff add members by
 username, change roles, set the team's and each member's monthly spend cap and remove
 members; anyone else who posts gets 403. A team always keeps an admin (teams/services.py).
+
+They also invite people (by email, or with a one-time link shown once) and withdraw
+pending invitations. Whoever holds a working link joins on ``/invite/<token>/``: signed
+out, by making an account there; signed in, with the account they have. Any link that
+does not work answers the same 404.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
@@ -24,9 +30,16 @@ from .. import permissions
 from ..forms import add_service_error
 from ..providers.limits import format_usd
 from ..usage import budgets
-from . import services
-from .forms import CapForm, MemberAddForm, MemberCapForm, MemberRoleForm
-from .models import Membership, Team
+from . import selectors, services
+from .forms import (
+    CapForm,
+    InvitationForm,
+    InvitationSignUpForm,
+    MemberAddForm,
+    MemberCapForm,
+    MemberRoleForm,
+)
+from .models import Invitation, Membership, Team
 
 
 def _team_or_404(request: HttpRequest, slug: str) -> Team:
@@ -76,9 +89,14 @@ def _detail_page(
     form: MemberAddForm | None = None,
     cap_form: CapForm | None = None,
     member_cap_form: tuple[int, MemberCapForm] | None = None,
+    invite_form: InvitationForm | None = None,
+    new_link: str = "",
 ) -> HttpResponse:
-    """The team page; a refused form (400) is shown where it was posted from."""
+    """The team page; a refused form (400) is shown where it was posted from. ``new_link``:
+    a one-time link just made, shown in this response only."""
     form = form or MemberAddForm()
+    can_manage = permissions.can_manage_team(request.user, team)
+    invite_form = invite_form or InvitationForm()
     cap_form = cap_form or CapForm(initial={"monthly_cap": team.monthly_cap}, auto_id="team-%s")
     memberships = list(team.memberships.select_related("user").order_by("user__username"))
     by_owner = budgets.spend_by_owner(team_id=team.pk)
@@ -92,16 +110,19 @@ def _detail_page(
             )
         spend = budgets.Spend(spent=by_owner.get(m.user_id, Decimal(0)), cap=m.monthly_cap)
         rows.append(MemberRow(m, spend, row_form))
-    refused = bool(form.errors or cap_form.errors or member_cap_form)
-    return render(
+    refused = bool(form.errors or cap_form.errors or member_cap_form or invite_form.errors)
+    response = render(
         request,
         "teams/detail.html",
         {
             "team": team,
             "members": rows,
             "my_role": permissions.role_in(request.user, team),
-            "can_manage": permissions.can_manage_team(request.user, team),
+            "can_manage": can_manage,
             "form": form,
+            "invite_form": invite_form,
+            "invitations": selectors.pending_invitations(team) if can_manage else [],
+            "new_link": new_link,
             "cap_form": cap_form,
             "budget": budgets.Spend(spent=sum(by_owner.values(), Decimal(0)), cap=team.monthly_cap),
             "roles": Membership.Role.choices,
@@ -109,6 +130,9 @@ def _detail_page(
         },
         status=400 if refused else 200,
     )
+    if new_link:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -233,3 +257,115 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
     if membership.user_id == request.user.pk and not permissions.is_staff(request.user):
         return redirect("videos:teams")  # they no longer see the team
     return redirect("videos:team", slug=team.slug)
+
+
+# --- Invitations ------------------------------------------------------------------------
+
+
+def _accept_url(request: HttpRequest, token: str) -> str:
+    return request.build_absolute_uri(reverse("videos:invitation_accept", args=[token]))
+
+
+@login_required
+@require_POST
+def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
+    """Invite by email (the link is sent) or make a one-time link (shown once)."""
+    team = _team_or_404(request, slug)
+    _require_manager(request, team)
+    form = InvitationForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, team, invite_form=form)
+    role = form.cleaned_data["role"]
+    if form.cleaned_data["kind"] == "link":
+        _invitation, token = services.invitation_create(
+            team=team,
+            role=role,
+            created_by=request.user,  # type: ignore[arg-type]
+        )
+        return _detail_page(request, team, new_link=_accept_url(request, token))
+    try:
+        invitation = services.invitation_email(
+            team=team,
+            role=role,
+            email=form.cleaned_data["email"],
+            created_by=request.user,  # type: ignore[arg-type]
+            link_for=lambda token: _accept_url(request, token),
+        )
+    except ValidationError as exc:
+        add_service_error(form, exc)
+        return _detail_page(request, team, invite_form=form)
+    messages.success(
+        request,
+        f"Invitation sent to {invitation.email} ({invitation.get_role_display().lower()}).",
+    )
+    return redirect(f"{reverse('videos:team', args=[team.slug])}#invitations")
+
+
+@login_required
+@require_POST
+def invitation_withdraw(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+    team = _team_or_404(request, slug)
+    _require_manager(request, team)
+    try:
+        invitation = team.invitations.get(pk=invitation_id)
+    except Invitation.DoesNotExist:
+        raise Http404("No such invitation.") from None
+    if services.invitation_withdraw(invitation=invitation):
+        messages.success(request, f"Withdrew the invitation ({invitation.email or 'link'}).")
+    else:
+        messages.error(request, "That invitation was used or had ended already.")
+    return redirect(f"{reverse('videos:team', args=[team.slug])}#invitations")
+
+
+def _joined(request: HttpRequest, membership_team: Team, role: str) -> HttpResponse:
+    messages.success(request, f"Welcome to {membership_team}: you joined as {role.lower()}.")
+    return redirect("videos:team", slug=membership_team.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation's page: who invites you where, as what; join with a new account
+    (signed out) or the one you are signed in with. 404 for any link that does not work."""
+    invitation = selectors.invitation_pending(token)
+    if invitation is None:
+        raise Http404("This invitation link does not work.")
+    team, role = invitation.team, invitation.get_role_display()
+    signed_in = request.user.is_authenticated
+    form = None
+    if not signed_in:
+        form = InvitationSignUpForm(
+            request.POST if request.method == "POST" else None,
+            initial={"email": invitation.email},
+        )
+    if request.method == "POST":
+        try:
+            if signed_in:
+                services.invitation_accept(invitation=invitation, user=request.user)  # type: ignore[arg-type]
+                return _joined(request, team, role)
+            assert form is not None
+            if form.is_valid():
+                try:
+                    user = services.invitation_accept_new_user(
+                        invitation=invitation,
+                        username=form.cleaned_data["username"],
+                        email=form.cleaned_data["email"],
+                        password=form.cleaned_data["password1"],
+                    )
+                except ValidationError as exc:
+                    form.add_error(None, exc)  # under the field it names
+                else:
+                    login(request, user, backend="videos_app.auth.CachedModelBackend")
+                    return _joined(request, team, role)
+        except services.InvitationGone:
+            raise Http404("This invitation link does not work.") from None
+        except ValidationError as exc:  # already a member: the invitation stays open
+            messages.info(request, " ".join(exc.messages))
+            return redirect("videos:team", slug=team.slug)
+    response = render(
+        request,
+        "teams/invitation_accept.html",
+        {"invitation": invitation, "team": team, "role": role, "form": form},
+        status=400 if form is not None and form.errors else 200,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
