@@ -39,6 +39,10 @@ def choices_of(users: list[Any]) -> dict[int, Choices]:
     return {u.pk: found.get(u.pk, DEFAULT_CHOICES) for u in users}
 
 
+def choices_for(user: Any) -> Choices:
+    return choices_of([user])[user.pk]
+
+
 def unread_count(user: Any) -> int:
     """The user's unread notifications: one query on the partial index ``notification_unread``."""
     if not getattr(user, "is_authenticated", False):

@@ -77,7 +77,7 @@ def mark_all_read(request: HtmxHttpRequest) -> HttpResponseBase:
 @login_required
 @require_http_methods(["GET", "POST"])
 def choices(request: HtmxHttpRequest) -> HttpResponse:
-    current = selectors.choices_of([request.user])[request.user.pk]
+    current = selectors.choices_for(request.user)
     initial = {
         "shown": [k for k in Kind.values if current.shows(k)],
         "emailed": sorted(current.emailed),
