@@ -19,6 +19,7 @@ from tests.factories import make_user, make_video
 from videos_app import permissions
 from videos_app.inbox import selectors, services
 from videos_app.inbox.models import Kind, Notification
+from videos_app.jobs import attempt
 from videos_app.jobs.signals import video_finished
 from videos_app.models import CANCELLED, Membership, Team, Video
 from videos_app.review import services as review
@@ -119,6 +120,18 @@ class TestTriggers:
         assert kinds_of(crew["maya"]) == [Kind.JOB_COMPLETED, Kind.JOB_FAILED]
         line = selectors.line_text(Notification.objects.get(kind=Kind.JOB_FAILED))
         assert "failed (engine_error)" in line
+
+    def test_the_jobs_own_failure_path_notifies_the_owner(self, crew: dict[str, Any]) -> None:
+        running = make_video(crew["maya"], status=Video.Status.IN_PROGRESS, attempts=1)
+        attempt.fail(running.pk, 1, "engine_timeout", "took too long")
+        attempt.fail(running.pk, 1, "engine_timeout", "a second delivery: no second line")
+        n = Notification.objects.get(user=crew["maya"])
+        assert (n.kind, n.detail, n.video_id, n.actor) == (
+            Kind.JOB_FAILED,
+            "engine_timeout",
+            running.pk,
+            None,
+        )
 
     def test_a_cancelled_job_notifies_nobody(self, crew: dict[str, Any]) -> None:
         stopped = make_video(crew["maya"], status=Video.Status.FAILED, error_code=CANCELLED)
