@@ -260,9 +260,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# --- Email (password reset links) ---------------------------------------------------
+# --- Email (password reset links, team invitations) ---------------------------------
 # Without STUDIO_EMAIL_HOST the emails are written to the server's log (console), so a
-# fresh studio's reset links are in the terminal that runs `make run`.
+# fresh studio's reset and invitation links are in the terminal that runs `make run`.
 _EMAIL_HOST = os.environ.get("STUDIO_EMAIL_HOST", "")
 MAILERS = {
     "default": (
