@@ -112,7 +112,7 @@ def local_engine(row: Any) -> Engine:
     from .local import LocalRenderer
 
     # The default timeout grows with the job; the setting caps it.
-    return LocalRenderer(max_timeout=settings.RENDER_TIMEOUT)
+    return LocalRenderer(max_timeout=settings.RENDER_TIMEOUT, nice=settings.RENDER_NICE)
 
 
 # What a kind's models take when its engine class says nothing (``capabilities_for``):

@@ -22,7 +22,7 @@ def render_create(spec: JobSpec, files: Assets, progress: Callable[[int], None])
     image = read_reference(spec.reference_image, w, h) if spec.reference_image else None
     segment = scene_segment(spec, style, seconds=spec.seconds, image=image)
     sound = Soundscape(style, spec.seed, spec.seconds)
-    previews = Previews(w, h, spec.seconds)
+    previews = Previews(w, h, spec.seconds, files=(files.thumbnail, files.spritesheet))
     progress(2)
 
     with open_output(files.video) as out:

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Final
 
 import av
 import numpy as np
-from PIL import Image
+
+# The two plugins by name, so that the first save finds its format registered (else PIL
+# imports every plugin it has then: ~0.1 s of the child's tail).
+from PIL import Image, JpegImagePlugin, WebPImagePlugin  # noqa: F401
 
 from .scene import Planes, planes_to_rgb_image
 from .spec import AUDIO_RATE, FPS, Arr
@@ -50,11 +53,23 @@ def tile_frame_index(tile: int, frames: int) -> int:
 class Previews:
     """Collects the spritesheet tiles and the thumbnail while frames stream past.
 
-    ``frames``: the video's length in frames (default ``seconds * FPS``).
+    ``frames``: the video's length in frames (default ``seconds * FPS``). With ``files``
+    (the thumbnail's and the spritesheet's paths), each is written as soon as its frames
+    have passed, during the encode rather than after it; ``save`` writes what is left.
     """
 
-    def __init__(self, width: int, height: int, seconds: int, *, frames: int = 0) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        seconds: int,
+        *,
+        frames: int = 0,
+        files: tuple[Path, Path] | None = None,
+    ) -> None:
         frames = frames or seconds * FPS
+        self.files = files
+        self.written: set[str] = set()
         self.size = (width, height)
         self.tile = fit_long_side(width, height, TILE_LONG_SIDE)
         self.sheet = Image.new("RGB", (self.tile[0] * SHEET_COLUMNS, self.tile[1] * SHEET_ROWS))
@@ -63,6 +78,7 @@ class Previews:
             self.tiles.setdefault(tile_frame_index(tile, frames), []).append(tile)
         self.thumb_index = frames // 2
         self.thumb: Image.Image | None = None
+        self.last_tile_index = max(self.tiles)
 
     def wanted(self) -> list[int]:
         """The frame indices this collects, in order."""
@@ -74,14 +90,28 @@ class Previews:
             for tile in self.tiles[index]:
                 row, col = divmod(tile, SHEET_COLUMNS)
                 self.sheet.paste(image, (col * self.tile[0], row * self.tile[1]))
+            if index == self.last_tile_index and self.files:
+                self._save_sheet(self.files[1])
         if index == self.thumb_index:
             size = fit_long_side(*self.size, THUMB_LONG_SIDE)
             self.thumb = planes_to_rgb_image(planes.y, planes.u, planes.v, size)
+            if self.files:
+                self._save_thumb(self.files[0])
 
     def save(self, thumbnail: Path, spritesheet: Path) -> None:
+        if "thumb" not in self.written:
+            self._save_thumb(thumbnail)
+        if "sheet" not in self.written:
+            self._save_sheet(spritesheet)
+
+    def _save_thumb(self, path: Path) -> None:
         assert self.thumb is not None
-        self.thumb.save(thumbnail, "WEBP", quality=82, method=4)
-        self.sheet.save(spritesheet, "JPEG", quality=82, optimize=True)
+        self.thumb.save(path, "WEBP", quality=82, method=4)
+        self.written.add("thumb")
+
+    def _save_sheet(self, path: Path) -> None:
+        self.sheet.save(path, "JPEG", quality=82, optimize=True)
+        self.written.add("sheet")
 
 
 # ---------------------------------------------------------------------------- encoding
