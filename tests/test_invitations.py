@@ -348,3 +348,17 @@ def test_forgot_password_emails_a_link_that_sets_a_new_password(db: None) -> Non
     assert done.status_code == 302 and done["Location"] == reverse("password_reset_complete")
     signed_in = Client().post("/login/", {"username": "ola", "password": PASSWORD})
     assert signed_in.status_code == 302
+
+
+def test_the_admin_lists_invitations_without_their_hashes(people: dict[str, User]) -> None:
+    invitation, _token = services.invitation_create(
+        team=crew(), role="editor", created_by=people["admin"], email="ivy@example.com"
+    )
+    people["staff"].is_superuser = True
+    people["staff"].save()
+    client = client_for(people["staff"])
+    listing = client.get(reverse("admin:videos_app_invitation_changelist"))
+    assert listing.status_code == 200 and "ivy@example.com" in listing.text
+    detail = client.get(reverse("admin:videos_app_invitation_change", args=[invitation.pk]))
+    assert detail.status_code == 200 and invitation.token_hash not in detail.text
+    assert client.get(reverse("admin:videos_app_invitation_add")).status_code == 403

@@ -19,7 +19,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 
 from ..models import Video
-from .models import Membership, Team
+from .models import Invitation, Membership, Team
 from .selectors import teams_with_storage
 from .services import last_admin_refusals
 
@@ -123,3 +123,22 @@ def storage_view(request: HttpRequest, site: admin.AdminSite) -> TemplateRespons
         "total_bytes": sum(t.storage_bytes for t in teams) + personal["storage_bytes"],  # type: ignore[attr-defined]
     }
     return TemplateResponse(request, "admin/studio_storage.html", context)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations, to read: they are made on the team page, whose response holds the
+    only copy of a link's token (no form here could show it)."""
+
+    list_display = ["team", "email", "role", "created_by", "created_at", "expires_at",
+                    "accepted_by", "accepted_at", "withdrawn_at"]  # fmt: skip
+    list_filter = ["role", "team"]
+    search_fields = ["email", "team__name"]
+    list_select_related = ["team", "created_by", "accepted_by"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
