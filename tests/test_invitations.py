@@ -362,3 +362,34 @@ def test_the_admin_lists_invitations_without_their_hashes(people: dict[str, User
     detail = client.get(reverse("admin:videos_app_invitation_change", args=[invitation.pk]))
     assert detail.status_code == 200 and invitation.token_hash not in detail.text
     assert client.get(reverse("admin:videos_app_invitation_add")).status_code == 403
+
+
+def test_someone_signed_out_with_an_account_signs_in_and_comes_back_to_accept(
+    people: dict[str, User],
+) -> None:
+    link = make_link(people["admin"], role="editor")
+    make_user("gus", password=PASSWORD)
+    client = Client()
+    page = client.get(link).text
+    sign_in = re.search(r'href="(/login/\?next=[^"]+)"', page)
+    assert sign_in, page
+    next_url = sign_in.group(1).split("next=")[1].replace("%2F", "/")
+    response = client.post("/login/", {"username": "gus", "password": PASSWORD, "next": next_url})
+    assert response.status_code == 302 and response["Location"] == link
+    assert client.post(link).status_code == 302
+    assert Membership.objects.get(team=crew(), user__username="gus").role == "editor"
+
+
+def test_an_email_that_cannot_be_sent_leaves_no_invitation(
+    people: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**_kwargs: object) -> None:
+        raise ConnectionRefusedError("Connection refused")
+
+    monkeypatch.setattr(services, "send_mail", refuse)
+    response = client_for(people["admin"]).post(
+        reverse("videos:team_invite", args=["crew"]),
+        {"kind": "email", "email": "kim@example.com", "role": "viewer"},
+    )
+    assert response.status_code == 400 and "could not be sent" in response.text
+    assert Invitation.objects.count() == 0
