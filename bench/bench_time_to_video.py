@@ -21,6 +21,12 @@ The breakdown of the /v1 job, per stage (medians):
 - staging + move: the rest of the engine's run (its spec file, the moves into place);
 - store: ``jobs.attempt.complete`` (the files into the media store, the row completed);
 - seen: ``completed_at`` until this process read it (the read's 10 ms step).
+
+Also interleaved: ``LocalRenderer.run`` alone in this process (bench_render.py's
+measure), so the ratio of the render alone is known for the same minutes. ``--nice N``
+runs the child, ffmpeg and the render alone N nicer (default 0: the same priority as
+ffmpeg, whatever else the machine runs). ``--pages``: page requests (``GET /v1/videos``)
+every 50 ms during renders on a studio at niceness 0 and one at 5, side by side.
 """
 
 from __future__ import annotations
@@ -69,9 +75,17 @@ def main() -> int:
         help="the render child's niceness (STUDIO_RENDER_NICE); ffmpeg and the render "
         "alone run at the same, so that all three compete alike with the machine's load",
     )
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="instead: page requests during renders, a studio at niceness 0 and one at 5",
+    )
     args = parser.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the child uses cached bytecode
     from tests.live import live_studio
+
+    if args.pages:
+        return pages(args)
 
     with tempfile.TemporaryDirectory(prefix="studio-bench-ttv-") as tmp:
         running = live_studio(Path(tmp) / "studio", STUDIO_RENDER_NICE=str(args.nice))
@@ -148,6 +162,70 @@ def measure(args: argparse.Namespace, studio: Any) -> int:
     v1, only, ff = (statistics.median(times[n]) for n in ("v1", "alone", "ffmpeg"))
     load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     report(args, v1, only, ff, breakdowns, load)
+    return 0
+
+
+def pages(args: argparse.Namespace) -> int:
+    """Page requests while a render runs: ``GET /v1/videos?limit=20`` every 50 ms, on a
+    studio whose child runs at niceness 0 and on one at 5 (both up; jobs alternate)."""
+    import contextlib
+    import logging
+
+    import httpx
+
+    from tests.live import live_studio
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with (
+        tempfile.TemporaryDirectory(prefix="studio-bench-ttv-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
+        clients = {}
+        for nice in (0, 5):
+            running = live_studio(Path(tmp) / f"nice{nice}", STUDIO_RENDER_NICE=str(nice))
+            studio = next(running)
+            stack.callback(running.close)
+            studio.wait_running("worker")
+            raw = studio.manage("createapikey", "admin", "--name", "bench").strip().split()[-1]
+            clients[nice] = httpx.Client(
+                base_url=studio.url, headers={"Authorization": f"Bearer {raw}"}, timeout=60
+            )
+        latencies: dict[int, list[float]] = {0: [], 5: []}
+        totals: dict[int, list[float]] = {0: [], 5: []}
+        for rep in range(args.reps + 1):
+            for nice in (0, 5) if rep % 2 == 0 else (5, 0):
+                client = clients[nice]
+                start = time.perf_counter()
+                video_id = client.post(
+                    "/v1/videos",
+                    json={
+                        "model": "sora-2",
+                        "prompt": PROMPT,
+                        "size": "1280x720",
+                        "seconds": str(args.seconds),
+                    },
+                ).json()["id"]
+                probes: list[float] = []
+                while True:
+                    t = time.perf_counter()
+                    assert client.get("/v1/videos", params={"limit": 20}).status_code == 200
+                    probes.append(time.perf_counter() - t)
+                    if client.get(f"/v1/videos/{video_id}").json()["status"] == "completed":
+                        break
+                    time.sleep(0.05)
+                if rep:  # the first round warms both studios
+                    latencies[nice] += probes
+                    totals[nice].append(time.perf_counter() - start)
+    print(f"page requests during a {args.seconds} s 1280x720 render ({time.strftime('%Y-%m-%d')})")
+    print("| child niceness | page p50 | page p95 | page max | time to video (median) |")
+    print("|---|---|---|---|---|")
+    for nice in (0, 5):
+        values = sorted(latencies[nice])
+        p95 = values[int(0.95 * (len(values) - 1))]
+        print(
+            f"| {nice} | {statistics.median(values) * 1000:.0f} ms | {p95 * 1000:.0f} ms "
+            f"| {values[-1] * 1000:.0f} ms | {statistics.median(totals[nice]):.2f} s |"
+        )
     return 0
 
 
