@@ -20,7 +20,7 @@ The breakdown of the /v1 job, per stage (medians):
   frame is encoded, then until ``done``, then until it has exited);
 - staging + move: the rest of the engine's run (its spec file, the moves into place);
 - store: ``jobs.attempt.complete`` (the files into the media store, the row completed);
-- seen: ``completed_at`` until this process read it (the read's 10 ms step).
+- seen: ``completed_at`` until this process read it (the reads' step, 10 ms by default).
 
 Also interleaved: ``LocalRenderer.run`` alone in this process (bench_render.py's
 measure), so the ratio of the render alone is known for the same minutes. ``--nice N``
@@ -74,6 +74,13 @@ def main() -> int:
         default=0,
         help="the render child's niceness (STUDIO_RENDER_NICE); ffmpeg and the render "
         "alone run at the same, so that all three compete alike with the machine's load",
+    )
+    parser.add_argument(
+        "--read-every",
+        type=float,
+        default=0.01,
+        help="seconds between the bench's reads of the row (each read costs the database "
+        "some CPU, which the render then lacks: PostgreSQL's more than SQLite's)",
     )
     parser.add_argument(
         "--pages",
@@ -130,7 +137,7 @@ def measure(args: argparse.Namespace, studio: Any) -> int:
         rows = Video.objects.filter(pk=video_id)
         while (status := rows.values_list("status", flat=True).get()) != "completed":
             assert status in ("queued", "in_progress"), status
-            time.sleep(0.01)
+            time.sleep(args.read_every)
         seen = time.perf_counter()
         if keep:
             video = rows.get()
