@@ -185,7 +185,7 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 RENDER_TIMEOUT = envint("STUDIO_RENDER_TIMEOUT", 900)
 # The local renderer's child runs this much nicer than the worker (0-19): a render takes
 # the cores that are idle, and page requests on the same host are served first.
-RENDER_NICE = envint("STUDIO_RENDER_NICE", 5)
+RENDER_NICE = envint("STUDIO_RENDER_NICE", 0)
 # A running job writes a heartbeat; one silent this long belongs to a dead worker and is
 # picked up again by the sweeper.
 HEARTBEAT_STALE_SECONDS = envint("STUDIO_HEARTBEAT_STALE", 90)

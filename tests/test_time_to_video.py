@@ -138,9 +138,9 @@ def settings_of(**env: str) -> dict[str, object]:
 
 
 def test_the_orm_broker_is_polled_every_100_ms_for_renders_unless_configured() -> None:
-    assert settings_of() == {"poll": 0.1, "housekeeping": 0.5, "nice": 5}
-    assert settings_of(STUDIO_QUEUE_POLL_MS="250", STUDIO_RENDER_NICE="0") == {
+    assert settings_of() == {"poll": 0.1, "housekeeping": 0.5, "nice": 0}
+    assert settings_of(STUDIO_QUEUE_POLL_MS="250", STUDIO_RENDER_NICE="5") == {
         "poll": 0.25,
         "housekeeping": 0.5,
-        "nice": 0,
+        "nice": 5,
     }
