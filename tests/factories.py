@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import io
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import av
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.test import Client
 from django.utils.text import slugify
 from PIL import Image
 
@@ -74,3 +75,21 @@ def make_team(
         Membership.objects.create(team=team, user=user, role=role)
         permissions.forget_roles(user)
     return team
+
+
+def client_for(user: AbstractUser) -> Client:
+    """A test client signed in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def crew_cast(roles: Sequence[str], *, outsider: str) -> dict[str, AbstractUser]:
+    """A user per role name ("staff" is staff); the team "Crew" (slug crew) of the
+    admin, the editor and the viewer; ``outsider`` the admin of another team."""
+    users = {role: make_user(role, is_staff=role == "staff") for role in roles}
+    make_team("Crew", slug="crew",
+              members={users["admin"]: "admin", users["editor"]: "editor",
+                       users["viewer"]: "viewer"})  # fmt: skip
+    make_team("Elsewhere", slug="elsewhere", members={users[outsider]: "admin"})
+    return users

@@ -18,7 +18,7 @@ from PIL import Image
 
 from tests.api_helpers import api_fixture, api_key_fixture  # noqa: F401  (fixtures)
 from tests.conftest import stored_files
-from tests.factories import image_bytes, make_team, make_user, make_video
+from tests.factories import client_for, image_bytes, make_team, make_user, make_video
 from videos_app import images, tasks
 from videos_app.api import openapi
 from videos_app.models import PromptPreset, Team, Video
@@ -26,12 +26,6 @@ from videos_app.models import PromptPreset, Team, Video
 pytestmark = pytest.mark.django_db
 NEW = reverse("videos:new")
 RED = (250, 10, 10)
-
-
-def client_for(user: AbstractUser) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def create(client: Client, **data: Any) -> Any:

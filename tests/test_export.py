@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import make_user, make_video
+from tests.factories import client_for, make_user, make_video
 from videos_app.export import archive as export
 from videos_app.models import Membership, Team, Video
 
@@ -39,12 +39,6 @@ def finished(owner: AbstractUser, data: bytes, **kwargs: Any) -> Video:
     video.file_size = len(data)
     video.save()
     return video
-
-
-def client_for(user: AbstractUser) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def download(client: Client, query: str) -> tuple[Any, zipfile.ZipFile]:

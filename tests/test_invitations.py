@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import make_team, make_user
+from tests.factories import client_for, crew_cast, make_team, make_user
 from videos_app.models import Invitation, Membership, Team
 from videos_app.teams import selectors, services
 
@@ -27,23 +27,7 @@ PASSWORD = "a long new password 7"
 
 @pytest.fixture
 def people(db: None) -> dict[str, User]:
-    users: dict[str, User] = {
-        role: make_user(role, is_staff=role == "staff")  # type: ignore[misc]
-        for role in ROLES
-    }
-    make_team(
-        "Crew",
-        slug="crew",
-        members={users["admin"]: "admin", users["editor"]: "editor", users["viewer"]: "viewer"},
-    )
-    make_team("Elsewhere", slug="elsewhere", members={users["outsider"]: "admin"})
-    return users
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return crew_cast(ROLES, outsider="outsider")  # type: ignore[return-value]
 
 
 def crew() -> Team:

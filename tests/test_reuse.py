@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from tests.factories import image_bytes, make_user, make_video
+from tests.factories import client_for, image_bytes, make_user, make_video
 from videos_app.models import Character, Membership, PromptPreset, Team, Video
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +26,6 @@ def team_of(slug: str, **members: tuple[AbstractUser, str]) -> Team:
     for user, role in members.values():
         Membership.objects.create(team=team, user=user, role=role)
     return team
-
-
-def client_for(user: AbstractUser) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import make_team, make_user
+from tests.factories import client_for, crew_cast, make_user
 from videos_app.models import Membership, Team
 
 ROLES = ["staff", "admin", "editor", "viewer", "other_team", "no_team"]
@@ -21,23 +21,7 @@ MANAGERS = {"staff", "admin"}
 
 @pytest.fixture
 def people(db: None) -> dict[str, User]:
-    users: dict[str, User] = {
-        role: make_user(role, is_staff=role == "staff")  # type: ignore[misc]
-        for role in ROLES
-    }
-    make_team(
-        "Crew",
-        slug="crew",
-        members={users["admin"]: "admin", users["editor"]: "editor", users["viewer"]: "viewer"},
-    )
-    make_team("Elsewhere", slug="elsewhere", members={users["other_team"]: "admin"})
-    return users
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return crew_cast(ROLES, outsider="other_team")  # type: ignore[return-value]
 
 
 def crew() -> Team:

@@ -12,18 +12,12 @@ from django.contrib.auth.models import AbstractUser
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import make_user, make_video
+from tests.factories import client_for, make_user, make_video
 from videos_app.models import Membership, Team, Video
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = reverse("videos:presets")
-
-
-def client_for(user: AbstractUser) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def note(html: str) -> str:
