@@ -409,9 +409,8 @@ def test_a_failed_job_leaves_no_objects(
     assert bucket.names() == []
 
 
-def test_an_upload_that_breaks_off_leaves_no_asset_and_fails_the_job(
-    bucket: Bucket, monkeypatch: pytest.MonkeyPatch, user: Any, tmp_path: Path
-) -> None:
+def claimed_with_assets(user: Any, tmp_path: Path) -> tuple[Video, int, Assets]:
+    """A video claimed by an attempt whose three finished files wait in ``tmp_path``."""
     sample = sample_assets()
     made = Assets.in_dir(tmp_path)
     for variant, path in made.by_variant().items():
@@ -419,6 +418,13 @@ def test_an_upload_that_breaks_off_leaves_no_asset_and_fails_the_job(
     video = make_video(user)
     attempt = attempts.video_job_claim(video_id=video.pk)
     assert attempt is not None
+    return video, attempt, made
+
+
+def test_an_upload_that_breaks_off_leaves_no_asset_and_fails_the_job(
+    bucket: Bucket, monkeypatch: pytest.MonkeyPatch, user: Any, tmp_path: Path
+) -> None:
+    video, attempt, made = claimed_with_assets(user, tmp_path)
     store = storages["default"]
     real_save = store._save
 
@@ -442,13 +448,7 @@ def test_an_upload_that_breaks_off_leaves_no_asset_and_fails_the_job(
 def test_a_late_attempt_for_a_video_deleted_meanwhile_leaves_nothing(
     bucket: Bucket, user: Any, tmp_path: Path
 ) -> None:
-    sample = sample_assets()
-    made = Assets.in_dir(tmp_path)
-    for variant, path in made.by_variant().items():
-        path.write_bytes(sample[variant])
-    video = make_video(user)
-    attempt = attempts.video_job_claim(video_id=video.pk)
-    assert attempt is not None
+    video, attempt, made = claimed_with_assets(user, tmp_path)
     Video.objects.filter(pk=video.pk).delete()  # deleted (or cancelled) while it rendered
     attempts.complete(video, attempt, made)
     assert bucket.names() == []
