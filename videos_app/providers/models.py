@@ -64,6 +64,9 @@ class ModelRoute(models.Model):
     # What the model accepts (providers.capabilities.Capabilities as JSON; empty: the
     # engine's documented defaults for the model).
     capabilities = models.JSONField(default=dict, blank=True)
+    # What the route's engine also needs, by name: for a ``diffusers`` route its weights
+    # directory, steps, guidance and memory options (providers.diffusers.route_settings).
+    options = models.JSONField(default=dict, blank=True)
     price_per_second = models.DecimalField(
         max_digits=10, decimal_places=4, null=True, blank=True, help_text="US dollars."
     )
