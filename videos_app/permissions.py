@@ -8,6 +8,7 @@ do everything. Otherwise:
 - **comment, favorite**: whoever can see it.
 - **review** (change the review state): editors and admins of the video's team; the
   creator of a video that has no team.
+- **share** (a link for people outside the team): whoever may review it.
 - **delete**: the creator, and admins of the video's team.
 - **create in a team**: its editors and admins. Anyone signed in can create a video of
   their own with no team.
@@ -102,6 +103,12 @@ def can_review(user: AnyUser, video: Video) -> bool:
     if video.team_id is None:
         return video.owner_id == user.pk
     return role_in(user, video.team_id) in REVIEW_ROLES
+
+
+def can_share(user: AnyUser, video: Video) -> bool:
+    """May the user show the video to people outside the team by a share link? Whoever
+    may review it: the team's editors and admins, the creator of a video with no team."""
+    return can_review(user, video)
 
 
 def can_delete(user: AnyUser, video: Video) -> bool:

@@ -11,6 +11,7 @@ from .export import urls as export_urls
 from .inbox import urls as inbox_urls
 from .presets import urls as presets_urls
 from .review import urls as review_urls
+from .sharing import urls as sharing_urls
 from .teams import urls as teams_urls
 from .usage import urls as usage_urls
 
@@ -44,4 +45,5 @@ urlpatterns = [
     path("", include(usage_urls)),
     path("", include(inbox_urls)),
     path("", include(teams_urls)),
+    path("", include(sharing_urls)),
 ]

@@ -96,7 +96,8 @@ def line_text(notification: Notification) -> str:
         case Kind.COMMENT:
             return f"{who} commented on your video {video}{said}"
         case Kind.SHARE_COMMENT:
-            return f"A share link's viewer commented on {video}{said}"
+            guest = notification.detail or "A share link's visitor"
+            return f"{guest} commented through a share link on {video}"
         case Kind.REVIEW:
             state = notification.detail.replace("_", " ")
             return f"{who} moved your video {video} to {state}"
