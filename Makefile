@@ -24,6 +24,19 @@ $(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
 .PHONY: install
 install: $(VENV)/.installed
 
+# The model side's own venv: the child `python -m videos_app.diffusion` runs in it (torch,
+# diffusers; requirements-gpu.txt). Python 3.11, where this machine has a CPU build of torch;
+# a GPU host may set PYTHON_GPU to a 3.11 or 3.12 and install a CUDA torch (docs/gpu.md).
+PYTHON_GPU ?= $(shell p="$$(pyenv root 2>/dev/null)/versions/3.11.7/bin/python"; \
+	if [ -x "$$p" ]; then echo "$$p"; else command -v python3.11; fi)
+VENV_GPU := .venv-gpu
+
+$(VENV_GPU)/.installed: requirements-gpu.txt
+	@test -n "$(PYTHON_GPU)" || { echo "the GPU venv needs Python 3.11 or 3.12 (set PYTHON_GPU)"; exit 1; }
+	test -x $(VENV_GPU)/bin/python || $(PYTHON_GPU) -m venv $(VENV_GPU)
+	$(VENV_GPU)/bin/pip install --quiet -r requirements-gpu.txt
+	@touch $@
+
 .PHONY: setup
 setup: install
 	umask 077 && $(BIN)/python manage.py migrate --noinput
@@ -53,11 +66,20 @@ tests/node/node_modules/.installed: tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The suite on the embedded defaults, then again on PostgreSQL + the Redis broker.
+# The suite on the embedded defaults, then again on PostgreSQL + the Redis broker. Each
+# pass runs in TEST_PROCESSES processes (pytest-xdist; a test file stays in one process, so
+# its module's live studio and browser start once), each with its own broker queue on the
+# shared Redis; the tests that stop PostgreSQL or Redis then run alone.
+TEST_PROCESSES ?= 2
+PYTEST_PARALLEL = --dist loadfile -m "not exclusive" \
+	$(foreach n,$(shell seq $(TEST_PROCESSES)),--tx popen//env:STUDIO_QUEUE_NAME=studio-test$(n))
+
 .PHONY: test
 test: lint chromium tests/node/node_modules/.installed
-	$(BIN)/pytest
-	bin/with-services $(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
+	$(BIN)/pytest -m exclusive
+	bin/with-services $(BIN)/pytest $(PYTEST_PARALLEL)
+	bin/with-services $(BIN)/pytest -m exclusive
 
 # Live smoke tests against the real vendors (spends real money; never run by make test or
 # CI): one short video per vendor whose key is set (smoke/test_vendor_smoke.py says which).

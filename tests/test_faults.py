@@ -137,6 +137,7 @@ def restores_services() -> Iterator[None]:
 
 
 @needs_services
+@pytest.mark.exclusive  # stops the services everything beside it uses: run alone
 def test_jobs_waiting_through_a_database_outage_all_run_once(
     studio: LiveStudio, restores_services: None
 ) -> None:
@@ -152,6 +153,7 @@ def test_jobs_waiting_through_a_database_outage_all_run_once(
 
 
 @needs_services
+@pytest.mark.exclusive  # stops the services everything beside it uses: run alone
 def test_jobs_waiting_through_a_broker_outage_all_run_once(
     studio: LiveStudio, restores_services: None
 ) -> None:

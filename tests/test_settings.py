@@ -22,7 +22,12 @@ PRINT = (
 
 
 def run(tmp_path: Path, code: str = PRINT, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    # The defaults: none of the suite's own settings (make test names each process's queue).
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("STUDIO_")
+    }
     base.update(STUDIO_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="studio.settings", **env)
     return subprocess.run(
         [sys.executable, "-c", code],
