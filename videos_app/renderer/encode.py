@@ -125,13 +125,16 @@ def open_output(path: Path) -> OutputContainer:
 AAC_OPTIONS: Final = {"aac_coder": "fast"}
 
 
-def add_streams(out: OutputContainer, width: int, height: int) -> tuple[VideoStream, AudioStream]:
+def add_streams(
+    out: OutputContainer, width: int, height: int, *, fps: int = FPS
+) -> tuple[VideoStream, AudioStream]:
     """The video and audio streams of an output, set up as every video of this renderer.
 
     An extension appends newly encoded packets to a source's own: that is valid only if
-    both were encoded alike (same SPS/PPS), so every encoder is set up here.
+    both were encoded alike (same SPS/PPS), so every encoder is set up here. ``fps``: a
+    model's own rate (the diffusers engine's Wan 2.1 makes 16 fps); the renderer's is 24.
     """
-    video = out.add_stream("libx264", rate=FPS, options={"preset": X264_PRESET})
+    video = out.add_stream("libx264", rate=fps, options={"preset": X264_PRESET})
     cc = video.codec_context
     cc.width, cc.height, cc.pix_fmt = width, height, "yuv420p"
     cc.thread_type = "AUTO"
