@@ -196,6 +196,15 @@ QUEUE_NAME = os.environ.get("STUDIO_QUEUE_NAME", "studio")
 # Webhook deliveries, their retries and the stale-job sweep: short tasks with a queue and
 # a cluster of their own (`manage.py worker --housekeeping`), never behind renders.
 HOUSEKEEPING_QUEUE = f"{QUEUE_NAME}-housekeeping"
+# Jobs whose route runs on the diffusers engine (open weights on this host's GPU): a queue
+# of their own, taken only by `manage.py worker --gpu`, one job at a time per GPU.
+GPU_QUEUE = f"{QUEUE_NAME}-gpu"
+# A GPU render may take many minutes (Wan 2.2 at 720p: ~10 min on one consumer card); a
+# pipeline that sends no event (a step, a stage) for the stall time is presumed hung.
+GPU_RENDER_TIMEOUT = envint("STUDIO_GPU_RENDER_TIMEOUT", 3600)
+GPU_STALL_TIMEOUT = envint("STUDIO_GPU_STALL_TIMEOUT", 600)
+# The model side's interpreter (empty: .venv-gpu/bin/python if it exists, else this one).
+DIFFUSERS_PYTHON = os.environ.get("STUDIO_DIFFUSERS_PYTHON", "")
 Q_CLUSTER: dict[str, object] = {
     # Separate names keep separate queues on one Redis (tests, several studios).
     "name": QUEUE_NAME,
@@ -217,7 +226,14 @@ Q_CLUSTER: dict[str, object] = {
             "retry": 180,
             "label": "Housekeeping queue",
             "poll": 0.5,  # the ORM broker's: nothing on this queue is waited for by a person
-        }
+        },
+        GPU_QUEUE: {
+            "workers": 1,  # one job at a time per GPU (a host with two runs two workers)
+            "timeout": GPU_RENDER_TIMEOUT + 60,
+            "retry": GPU_RENDER_TIMEOUT + 120,
+            "queue_limit": 1,  # a second task waits in the broker, where the sweep sees it
+            "label": "GPU queue",
+        },
     },
 }
 if REDIS_URL:

@@ -170,9 +170,16 @@ def job_box(
     poll_token: str,
     delay: float,
     seconds_left: int | None,
+    waiting_reason: str = "",
 ) -> SafeString:
-    """The progress box that polls ``url`` after ``delay`` seconds (htmx load polling)."""
-    state = "Waiting in the queue…" if video.status == "queued" else "Rendering…"
+    """The progress box that polls ``url`` after ``delay`` seconds (htmx load polling);
+    ``waiting_reason``: why a queued job may not start (``jobs.health.waiting_reason``)."""
+    if video.status != "queued":
+        state = "Rendering…"
+    elif waiting_reason:
+        state = escape(f"Queued \N{EM DASH} {waiting_reason}")
+    else:
+        state = "Waiting in the queue…"
     progress = int(video.progress)
     left = (
         f'<span class="muted">about {int(seconds_left)} s left</span>'

@@ -15,7 +15,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -23,7 +23,7 @@ from django_q.tasks import async_task
 from . import permissions, probe
 from .jobs.signals import video_finished
 from .media import storage_delete
-from .models import Character, Team, Video, asset_path, new_seed
+from .models import Character, Provider, Team, Video, asset_path, new_seed
 from .providers import catalog, registry
 from .renderer.edit import read_edit
 from .usage.budgets import budget_check
@@ -426,8 +426,16 @@ def video_enqueue(*, video_id: str) -> None:
         task_name=f"render {video_id}",
         group="render",
         # Named, not the caller's own: the sweep runs in the housekeeping cluster.
-        cluster=settings.QUEUE_NAME,
+        cluster=video_queue(video_id=video_id),
     )
+
+
+def video_queue(*, video_id: str) -> str:
+    """The queue a video's task goes to: the GPU queue when its provider's engine runs on
+    this host's GPU (only GPU workers take it), else the render queue."""
+    provider = Video.objects.filter(pk=video_id).values("provider")[:1]
+    kind = Provider.objects.filter(name=Subquery(provider)).values_list("kind", flat=True).first()
+    return settings.GPU_QUEUE if kind and registry.runs_on_gpu(kind) else settings.QUEUE_NAME
 
 
 def video_can_delete(*, video: Video, user: AbstractBaseUser) -> bool:

@@ -31,6 +31,7 @@ from .forms import (
     edit_reading,
 )
 from .http import HtmxHttpRequest, video_or_404
+from .jobs.health import waiting_reason
 from .media import stored_file_or_404
 from .models import Character, ModelRoute, Video
 from .presets import selectors as presets
@@ -356,6 +357,7 @@ def video_status(request: HttpRequest, video_id: str) -> HttpResponseBase:
         poll_token=token,
         delay=polling.poll_delay([job], now),  # paced by the job, not by n
         seconds_left=job.seconds_left(now),
+        waiting_reason=waiting_reason(status=job.status, provider=job.provider),
     )
     return HttpResponse(box + polling.status_badge(job, oob=True))
 

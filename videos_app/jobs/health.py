@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from videos_app.models import Video
+from videos_app.models import Provider, Video
+from videos_app.providers import registry
 
 from .attempt import heartbeat_stale
 
@@ -121,3 +122,43 @@ def _waiting_tasks() -> int | None:
     except Exception:
         logger.warning("could not read the broker's queue size", exc_info=True)
         return None
+
+
+# --- GPU workers ------------------------------------------------------------------------
+
+NO_GPU_WORKER = "no GPU worker is running"
+
+
+def gpu_stat_key() -> str:
+    """Where GPU clusters report (``manage.py worker --gpu``), apart from the renders'."""
+    return f"django_q:{settings.QUEUE_NAME}:gpu"
+
+
+def gpu_clusters() -> int | None:
+    """How many GPU clusters report now (None: the broker cannot tell)."""
+    try:
+        from django_q.brokers import Broker, get_broker
+
+        broker = get_broker()
+        key = gpu_stat_key()
+        if type(broker).get_stats is not Broker.get_stats:  # Redis: the stats' keys by pattern
+            return len(broker.get_stats(f"{key}:*") or [])
+        # The ORM broker keeps a list of stats keys in the cache; each expires on its own.
+        cache = broker.cache
+        if cache is None:
+            return None
+        return sum(1 for stat in cache.get(key) or [] if cache.get(stat) is not None)
+    except Exception:
+        logger.warning("could not read the GPU cluster stats", exc_info=True)
+        return None
+
+
+def waiting_reason(*, status: str, provider: str) -> str:
+    """Why a queued job may wait for good ("" when it is just in line): its engine runs
+    on a GPU and no GPU worker reports."""
+    if status != Video.Status.QUEUED:
+        return ""
+    kind = Provider.objects.filter(name=provider).values_list("kind", flat=True).first()
+    if not kind or not registry.runs_on_gpu(kind):
+        return ""
+    return NO_GPU_WORKER if gpu_clusters() == 0 else ""

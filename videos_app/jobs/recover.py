@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from videos_app.models import Video
+from videos_app.models import Provider, Video
+from videos_app.providers import registry
 
 from .attempt import heartbeat_stale
 
@@ -46,11 +48,12 @@ def orphaned_tasks_release() -> int:
     )
 
 
-def broker_is_empty() -> bool:
-    """Whether the broker's queue holds no task that a worker could take now."""
+def broker_is_empty(queue: str | None = None) -> bool:
+    """Whether the broker's queue (default: this cluster's) holds no task that a worker
+    could take now."""
     from django_q.brokers import get_broker
 
-    return get_broker().queue_size() == 0
+    return get_broker(queue).queue_size() == 0
 
 
 def video_jobs_recover() -> list[str]:
@@ -67,12 +70,14 @@ def video_jobs_recover() -> list[str]:
     from videos_app.services import video_enqueue
 
     now = timezone.now()
-    retry = QUEUED_RETRY_WHEN_EMPTY if broker_is_empty() else max(QUEUED_RETRY, heartbeat_stale())
-    waited = now - retry
+    # Each queue's own broker says whether a queued job can be waiting in line: a GPU
+    # job behind a long GPU render is, whatever the render queue holds.
+    gpu = Q(provider__in=Provider.objects.filter(kind__in=registry.gpu_kinds()).values("name"))
+    lost_queued = (_queued_lost(now, settings.QUEUE_NAME) & ~gpu) | (
+        _queued_lost(now, settings.GPU_QUEUE) & gpu
+    )
     stale = Video.objects.filter(
-        Q(status=Video.Status.IN_PROGRESS, heartbeat_at__lt=now - heartbeat_stale())
-        | Q(status=Video.Status.QUEUED, heartbeat_at__lt=waited)
-        | Q(status=Video.Status.QUEUED, heartbeat_at__isnull=True, created_at__lt=waited)
+        Q(status=Video.Status.IN_PROGRESS, heartbeat_at__lt=now - heartbeat_stale()) | lost_queued
     ).values_list("pk", flat=True)
     ids = list(stale[:500])
     for video_id in ids:
@@ -80,3 +85,12 @@ def video_jobs_recover() -> list[str]:
         Video.objects.filter(pk=video_id, status=Video.Status.QUEUED).update(heartbeat_at=now)
         video_enqueue(video_id=video_id)
     return ids
+
+
+def _queued_lost(now: datetime, queue: str) -> Q:
+    """Queued jobs of ``queue`` whose task is presumed lost (see video_jobs_recover)."""
+    empty = broker_is_empty(queue)
+    waited = now - (QUEUED_RETRY_WHEN_EMPTY if empty else max(QUEUED_RETRY, heartbeat_stale()))
+    return Q(status=Video.Status.QUEUED, heartbeat_at__lt=waited) | Q(
+        status=Video.Status.QUEUED, heartbeat_at__isnull=True, created_at__lt=waited
+    )

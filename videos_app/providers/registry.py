@@ -38,6 +38,7 @@ VERTEX_VEO = "vertex_veo"
 FAL = "fal"
 RUNWAY = "runway"
 OPENROUTER = "openrouter"
+DIFFUSERS = "diffusers"
 
 
 class EngineKind(NamedTuple):
@@ -45,6 +46,9 @@ class EngineKind(NamedTuple):
     path: str  # dotted path of the engine class (or of a callable taking the row)
     # What its Provider row must give, checked by the admin form: "base_url", "key".
     needs: tuple[str, ...] = ()
+    # Its jobs need this host's GPU: they go to settings.GPU_QUEUE, which only
+    # ``manage.py worker --gpu`` takes (one job at a time per GPU).
+    gpu: bool = False
 
 
 ENGINES: dict[str, EngineKind] = {
@@ -71,6 +75,11 @@ ENGINES: dict[str, EngineKind] = {
         "videos_app.providers.openrouter.OpenRouterEngine",
         needs=("key",),
     ),
+    DIFFUSERS: EngineKind(
+        "Open weights on this host's GPU (diffusers)",
+        "videos_app.providers.diffusers.DiffusersEngine",
+        gpu=True,
+    ),
 }
 
 
@@ -91,6 +100,16 @@ def needs(kind: str) -> tuple[str, ...]:
     """What a Provider row of ``kind`` must give (nothing for an unknown kind)."""
     entry = engines().get(kind)
     return entry.needs if entry is not None else ()
+
+
+def runs_on_gpu(kind: str) -> bool:
+    """Whether jobs of an engine of ``kind`` go to the GPU queue."""
+    entry = engines().get(kind)
+    return entry is not None and entry.gpu
+
+
+def gpu_kinds() -> list[str]:
+    return [kind for kind, entry in engines().items() if entry.gpu]
 
 
 def engine_builder(kind: str) -> Callable[[Any], Engine]:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from videos_app import polling
+from videos_app.jobs.health import waiting_reason
 from videos_app.models import Video
 
 register = template.Library()
@@ -28,6 +29,7 @@ def job_box(
         poll_token=poll_token,
         delay=delay,
         seconds_left=seconds_left,
+        waiting_reason=waiting_reason(status=video.status, provider=video.provider),
     )
 
 

@@ -4,6 +4,11 @@
 retries, and the stale-job sweep, on a queue of their own (``settings.HOUSEKEEPING_QUEUE``)
 so that they never wait behind renders. A studio needs one of each running somewhere.
 
+``--gpu`` runs a GPU worker: the jobs of routes whose engine runs on this host's GPU
+(``diffusers``), on their own queue (``settings.GPU_QUEUE``) that no other worker takes,
+one job at a time (one worker process, whose model child keeps the pipeline loaded
+between jobs). Start one per GPU (``CUDA_VISIBLE_DEVICES`` picks it).
+
 Before the cluster starts, tasks that a cluster killed outright had already taken from
 the ORM broker are released: the broker hands a taken task out again only after its
 ``retry`` (17 minutes by default), so a queued video would wait that long after a crash.
@@ -28,6 +33,7 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.management.commands import qcluster
 
+from videos_app.jobs.health import gpu_stat_key
 from videos_app.jobs.recover import orphaned_tasks_release, video_jobs_recover
 
 
@@ -36,21 +42,32 @@ class Command(qcluster.Command):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument(
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
             "--housekeeping",
             action="store_true",
             help="Run the housekeeping cluster (webhooks, the sweep) instead of the renders'.",
         )
+        which.add_argument(
+            "--gpu",
+            action="store_true",
+            help="Run a GPU worker (the diffusers engine's jobs, one at a time) instead.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["housekeeping"] and Conf.CLUSTER_NAME != settings.HOUSEKEEPING_QUEUE:
+        queues = {"housekeeping": settings.HOUSEKEEPING_QUEUE, "gpu": settings.GPU_QUEUE}
+        wanted = next((queues[name] for name in queues if options[name]), None)
+        if wanted and wanted != Conf.CLUSTER_NAME:
             # django-q2 reads its cluster's name once, at import, from Q_CLUSTER_NAME.
-            env = {**os.environ, "Q_CLUSTER_NAME": settings.HOUSEKEEPING_QUEUE}
+            env = {**os.environ, "Q_CLUSTER_NAME": wanted}
             os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606  (this same command, re-run)
         if Conf.CLUSTER_NAME == settings.HOUSEKEEPING_QUEUE:
             # Its stats apart from the render clusters': a studio whose render workers
             # are all gone reads as stalled (/healthz/queue) even while this one runs.
             Conf.Q_STAT = f"django_q:{Conf.PREFIX}:housekeeping"
+        elif Conf.CLUSTER_NAME == settings.GPU_QUEUE:
+            # Counted apart too: a GPU job's page says when no GPU worker reports.
+            Conf.Q_STAT = gpu_stat_key()
         self.broker_wait()
         if released := orphaned_tasks_release():
             self.stdout.write(f"Released {released} task(s) taken by a worker that stopped.")
