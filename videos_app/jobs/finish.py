@@ -20,7 +20,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from videos_app.providers.base import ProviderError
+from videos_app.providers.base import Assets, ProviderError
 from videos_app.renderer.encode import (
     SHEET_COLUMNS,
     SHEET_ROWS,
@@ -124,6 +124,14 @@ def last_frame_png(video: Path, dest: Path, *, size: tuple[int, int]) -> None:
         raise ProviderError(
             "source_unreadable", f"The source video's last frame does not decode ({exc})."
         ) from None
+
+
+def extension_assets(source: Path, segment: Path, assets: Assets, *, size: tuple[int, int]) -> None:
+    """An extension's three files from its source and a new segment an engine made alone
+    (a vendor's, or the diffusers engine's): the two stitched into ``assets.video``, and
+    its previews made from the whole stitched video (the segment's would show only it)."""
+    stitch(source, segment, assets.video, size=size)
+    previews_from_video(assets.video, thumbnail=assets.thumbnail, spritesheet=assets.spritesheet)
 
 
 def stitch(first: Path, second: Path, out: Path, *, size: tuple[int, int]) -> None:

@@ -59,7 +59,7 @@ from videos_app.providers.catalog import get_provider, parse_size
 
 from . import wake
 from .attempt import ProgressWriter, complete, heartbeat_interval, heartbeat_stale, job_attempt
-from .finish import last_frame_png, previews_from_video, stitch
+from .finish import extension_assets, last_frame_png, previews_from_video
 
 logger = logging.getLogger(__name__)
 
@@ -446,13 +446,12 @@ class RemoteJob:
                 f"The upstream no longer has the files of job {upstream_id} (finished "
                 "assets expire upstream).",
             ) from None
-        if self.stitches:
-            stitch(
-                self.source_video(), targets["video"], assets.video,
-                size=parse_size(self.request.size),
-            )  # fmt: skip
         made_here = {"thumbnail", "spritesheet"} - set(given)
-        if made_here:
+        if self.stitches:
+            extension_assets(
+                self.source_video(), targets["video"], assets, size=parse_size(self.request.size)
+            )
+        elif made_here:
             # Decodes the video: the previews prove its frames decode.
             previews_from_video(
                 assets.video,

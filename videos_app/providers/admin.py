@@ -207,6 +207,11 @@ class ModelRouteForm(forms.ModelForm):
             'model, field by field, e.g. {"last_frame": true, "seconds": [5, 10]}. Fields: '
             + ", ".join(Capabilities.__dataclass_fields__)
             + ". Empty: the engine's (shown below once saved).",
+            "options": "What the route's engine also needs, as a JSON object. A diffusers "
+            'route (its upstream model is the family, e.g. wan2.2-ti2v-5b): {"weights": '
+            '"/srv/weights/wan2.2-ti2v-5b"} and, optionally, steps, guidance, dtype '
+            "(bfloat16, float16, float32), cpu_offload, vae_tiling, device (auto, cuda, "
+            "cpu). See docs/gpu.md.",
             "prices": "Prices by resolution and sound, as a JSON object of US dollars a "
             'second, e.g. {"720p": "0.10", "1080p": "0.15", "*+audio": "0.40"}: keys are '
             "a resolution (720p, 1080p, 4k, ...) or * for any, with +audio for the price "
@@ -260,6 +265,30 @@ class ModelRouteForm(forms.ModelForm):
             _subset(list(merged.seconds), catalog.ALL_SECONDS, "duration")
         return dict(value)
 
+    def clean_options(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("options")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Give a JSON object (empty when the engine needs none).")
+        return dict(value)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        provider = data.get("provider")
+        if provider is not None and provider.kind == registry.DIFFUSERS and "options" in data:
+            from .diffusers import route_settings
+
+            family = data.get("upstream_model") or data.get("name") or ""
+            try:
+                route_settings(family, data["options"])
+            except ValueError as exc:
+                field = (
+                    "upstream_model" if str(exc).startswith("Unknown model family") else "options"
+                )
+                self.add_error(field, str(exc))
+        return data
+
 
 def _merged_value(base: Capabilities, key: str, value: Any) -> Any:
     """What ``value`` becomes once merged over ``base`` (as JSON)."""
@@ -303,7 +332,23 @@ class ModelRouteAdmin(admin.ModelAdmin):
     list_select_related = ["provider"]
     search_fields = ["name", "upstream_model"]
 
-    readonly_fields = ["effective_capabilities", "effective_prices"]
+    readonly_fields = ["effective_capabilities", "effective_prices", "model_licence"]
+
+    @admin.display(description="Licence of the model's weights")
+    def model_licence(self, route: ModelRoute) -> str:
+        if not route.pk or route.provider.kind != registry.DIFFUSERS:
+            return "—"
+        from .diffusers import licence_text
+
+        return licence_text(route.upstream_model or route.name, enabled=route.enabled)
+
+    def save_model(self, request: HttpRequest, obj: ModelRoute, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if obj.enabled and obj.provider.kind == registry.DIFFUSERS:
+            from .diffusers import licence_warning
+
+            if warning := licence_warning(obj.upstream_model or obj.name):
+                self.message_user(request, f"{obj.name}: {warning}", messages.WARNING)
 
     @admin.display(description="What the model takes (the engine's, with the overrides)")
     def effective_capabilities(self, route: ModelRoute) -> str:

@@ -2,7 +2,7 @@
 
     routes set MODEL [--provider NAME] [--upstream-model NAME] [--price-per-second USD]
                      [--price KEY=USD ...] [--sizes 1280x720,720x1280] [--seconds 4,8]
-                     [--listed | --unlisted] [--enable | --disable]
+                     [--option KEY=VALUE ...] [--listed | --unlisted] [--enable | --disable]
     routes list
 
 ``set`` creates the route or changes only what it is given (so running it twice changes
@@ -21,7 +21,7 @@ from django.forms.utils import ErrorDict
 
 from videos_app.management.commands.providers import table
 from videos_app.models import ModelRoute, Provider
-from videos_app.providers import catalog, prices
+from videos_app.providers import catalog, prices, registry
 from videos_app.providers.admin import ModelRouteForm
 
 OPTION_NAMES = {
@@ -31,6 +31,7 @@ OPTION_NAMES = {
     "prices": "--price",
     "sizes": "--sizes",
     "seconds": "--seconds",
+    "options": "--option",
 }
 
 
@@ -53,6 +54,14 @@ class Command(BaseCommand):
         )
         route.add_argument("--sizes", help="e.g. 1280x720,720x1280 ('' for all).")
         route.add_argument("--seconds", help="e.g. 4,8 ('' for all).")
+        route.add_argument(
+            "--option",
+            action="append",
+            metavar="KEY=VALUE",
+            help="What the route's engine also needs, e.g. weights=/srv/weights/wan2.2-ti2v-5b "
+            "or steps=30 or cpu_offload=true for a diffusers route (VALUE is read as JSON when "
+            "it parses, else as text; again for each; KEY= removes one; '' removes them all).",
+        )
         listed = route.add_mutually_exclusive_group()
         listed.add_argument("--listed", dest="listed", action="store_const", const=True)
         listed.add_argument(
@@ -96,10 +105,12 @@ class Command(BaseCommand):
             data["sizes"] = _items(options["sizes"])
         if options["seconds"] is not None:
             data["seconds"] = [int(s) if s.isdigit() else s for s in _items(options["seconds"])]
+        if options["option"] is not None:
+            data["options"] = _options(dict(data["options"] or {}), options["option"])
         for flag in ("listed", "enabled"):
             if options[flag] is not None:
                 data[flag] = options[flag]
-        for field in ("sizes", "seconds", "capabilities", "prices"):
+        for field in ("sizes", "seconds", "capabilities", "prices", "options"):
             data[field] = json.dumps(data[field])  # as the admin's text boxes post them
         data = {field: "" if value is None else value for field, value in data.items()}
         form = ModelRouteForm(data=data, instance=existing or ModelRoute())
@@ -107,6 +118,11 @@ class Command(BaseCommand):
             raise CommandError(_errors(form.errors))
         route = form.save()
         self.stdout.write(f"{'Updated' if existing else 'Created'} route {_summary(route)}")
+        if route.enabled and route.provider.kind == registry.DIFFUSERS:
+            from videos_app.providers.diffusers import licence_warning
+
+            if warning := licence_warning(route.upstream_model or route.name):
+                self.stderr.write(f"Note: {warning}")
 
     def list_routes(self) -> None:
         rows = [
@@ -132,6 +148,26 @@ def _next_position() -> int:
     """A new route goes after the others (the create form's order)."""
     last = ModelRoute.objects.aggregate(last=Max("position"))["last"]
     return 0 if last is None else last + 1
+
+
+def _options(current: dict[str, Any], given: list[str]) -> dict[str, Any]:
+    """``--option`` applied in order: KEY=VALUE sets (JSON when it parses), KEY= removes,
+    '' clears."""
+    for item in given:
+        if not item.strip():
+            current = {}
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise CommandError(f"--option: give KEY=VALUE (e.g. steps=30), not {item!r}.")
+        if not value.strip():
+            current.pop(key.strip(), None)
+            continue
+        try:
+            current[key.strip()] = json.loads(value)
+        except ValueError:
+            current[key.strip()] = value.strip()
+    return current
 
 
 def _prices(current: dict[str, Any], given: list[str]) -> dict[str, Any]:
