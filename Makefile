@@ -47,6 +47,12 @@ setup: install
 run: setup
 	exec $(BIN)/python -m studio.serve
 
+# A GPU worker: the diffusers engine's jobs, one at a time (docs/gpu.md). A GPU host needs
+# only DATABASE_URL, REDIS_URL and the media bucket's settings, and the GPU venv.
+.PHONY: worker-gpu
+worker-gpu: $(VENV)/.installed $(VENV_GPU)/.installed
+	exec $(BIN)/python manage.py worker --gpu
+
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium).
 .PHONY: chromium
 chromium:
@@ -75,7 +81,7 @@ PYTEST_PARALLEL = --dist loadfile -m "not exclusive" \
 	$(foreach n,$(shell seq $(TEST_PROCESSES)),--tx popen//env:STUDIO_QUEUE_NAME=studio-test$(n))
 
 .PHONY: test
-test: lint chromium tests/node/node_modules/.installed
+test: lint chromium tests/node/node_modules/.installed $(VENV_GPU)/.installed
 	$(BIN)/pytest $(PYTEST_PARALLEL)
 	$(BIN)/pytest -m exclusive
 	bin/with-services $(BIN)/pytest $(PYTEST_PARALLEL)

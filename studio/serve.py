@@ -1,8 +1,9 @@
 """Run the web server and the job worker together in the foreground.
 
 ``python -m studio.serve`` starts gunicorn (WSGI), the job worker and the housekeeping
-worker (two django-q2 clusters) as child processes. Ctrl-C or SIGTERM stops them all; if
-one exits, the others are stopped too, and
+worker (two django-q2 clusters) as child processes; ``--queues render,housekeeping,gpu``
+names the workers (``gpu``: a GPU worker, ``manage.py worker --gpu``). Ctrl-C or SIGTERM
+stops them all; if one exits, the others are stopped too, and
 the children are told to die with this process even if it is killed outright, and a
 watchdog kills any that does not stop within its grace (``STUDIO_STOP_GRACE``, 30 s),
 even when this process was killed before that grace ended.
@@ -58,7 +59,14 @@ def web_command(*, host: str, port: str, workers: str, threads: str) -> list[str
     ]  # fmt: skip
 
 
-def commands() -> list[list[str]]:
+# The workers ``--queues`` can name (default: the two every studio needs somewhere).
+QUEUES = {"render": [], "housekeeping": ["--housekeeping"], "gpu": ["--gpu"]}
+DEFAULT_QUEUES = ("render", "housekeeping")
+
+
+def commands(queues: tuple[str, ...] = DEFAULT_QUEUES) -> list[list[str]]:
+    """The web server and one worker per queue (``gpu``: a GPU worker, for a host that
+    runs the diffusers engine's jobs)."""
     web = web_command(
         host=os.environ.get("HOST", "127.0.0.1"),
         port=os.environ.get("PORT", "8000"),
@@ -66,8 +74,18 @@ def commands() -> list[list[str]]:
         threads=os.environ.get("WEB_THREADS", "4"),
     )
     worker = [sys.executable, "manage.py", "worker"]
-    housekeeping = [*worker, "--housekeeping"]
-    return [web, worker, housekeeping]
+    return [web, *([*worker, *QUEUES[queue]] for queue in queues)]
+
+
+def queues_from(argv: list[str]) -> tuple[str, ...]:
+    """``--queues render,housekeeping,gpu`` (default: render and housekeeping)."""
+    if argv[:1] != ["--queues"]:
+        return DEFAULT_QUEUES
+    names = tuple(name.strip() for name in (argv[1] if len(argv) > 1 else "").split(",") if name)
+    unknown = [name for name in names if name not in QUEUES]
+    if unknown or not names:
+        raise SystemExit(f"--queues: a comma-separated list of {', '.join(QUEUES)}")
+    return names
 
 
 def stop_grace() -> float:
@@ -126,13 +144,14 @@ def start_watchdog(children: list[subprocess.Popen[bytes]]) -> subprocess.Popen[
     )
 
 
-def main() -> int:
+def main(queues: tuple[str, ...] = DEFAULT_QUEUES) -> int:
     make_private()
     # Each child gets its own process group, so a Ctrl-C in the terminal reaches only
     # this process, which stops each child once (the django-q2 cluster hangs when its
     # worker processes are interrupted behind its back).
     children = [
-        subprocess.Popen(cmd, preexec_fn=_die_with_parent, process_group=0) for cmd in commands()
+        subprocess.Popen(cmd, preexec_fn=_die_with_parent, process_group=0)
+        for cmd in commands(queues)
     ]
     start_watchdog(children)  # leaves on its own once this process and the children are gone
     asked_to_stop = False
@@ -179,4 +198,4 @@ if __name__ == "__main__":
         supervisor, grace, *groups = sys.argv[2:]
         watch(int(supervisor), float(grace), [int(g) for g in groups])
         sys.exit(0)
-    sys.exit(main())
+    sys.exit(main(queues_from(sys.argv[1:])))
