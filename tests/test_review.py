@@ -384,7 +384,7 @@ class TestCommentViews:
         assert comment.author == crew["ivan"] and comment.at_seconds == 2.5
         assert '<span class="mention">@maya</span>' in body
         assert "&lt;b&gt;here&lt;/b&gt;" in body  # escaped, not markup
-        assert 'data-seek="2.50"' in body and "0:02.5" in body
+        assert 'data-seek="2.500"' in body and "0:02.5" in body
         assert 'title="Go to 0:02.5 in the video"' in body  # it seeks; it does not play
         assert f"{reverse('videos:media', args=[video.pk, 'video'])}#t=2.50" in body
 

@@ -137,12 +137,12 @@ def test_a_comment_at_a_moment_seeks_the_player(
     page.evaluate("document.querySelector('#player').currentTime = 2.0")
     wait_for_js(page, "!document.querySelector('#player').seeking")
     page.check("#comment-at-now")
-    assert page.input_value("#comment-at") == "2.0"
+    assert page.input_value("#comment-at") == "2.000"
     page.fill("#comment-body", "The kite turns here")
     page.get_by_role("button", name="Comment", exact=True).click()
     link = page.locator("#comments a.seek")
     link.wait_for()
-    assert link.get_attribute("data-seek") == "2.00"
+    assert link.get_attribute("data-seek") == "2.000"
     assert link.inner_text().strip() == "0:02.0"
     shot(page, "review-comment")
 

@@ -18,7 +18,7 @@ from . import permissions, polling, selectors, services
 from .accounts.selectors import time_format_for
 from .forms import VideoEditForm, VideoExtendForm, VideoRemixForm
 from .models import Video
-from .renderer.spec import FPS
+from .review import notes
 from .review import selectors as review_selectors
 from .review.forms import CommentForm
 from .review.services import allowed_transitions
@@ -77,6 +77,8 @@ def stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, objec
         "seconds_left": video.seconds_left(now),
         "can_delete": services.video_can_delete(video=video, user=request.user),  # type: ignore[arg-type]
         "can_derive": permissions.can_derive(request.user, video),
+        "fps": notes.frame_rate(),
+        "draw_colors": notes.COLORS,
     }
 
 
@@ -114,6 +116,8 @@ def comments_context(
         "reply_form": form if reply_to is not None else None,
         "reply_error_for": reply_to,
         "user_is_staff": permissions.is_staff(request.user),
+        # A thread is resolved by its author or its reviewers (services.can_resolve_comment).
+        "can_resolve_any": permissions.can_review(request.user, video),
         "time_format": time_format,
-        "fps": FPS,
+        "fps": notes.frame_rate(),
     }

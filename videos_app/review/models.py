@@ -60,7 +60,13 @@ class ReviewEvent(models.Model):
 
 
 class Comment(models.Model):
-    """A comment on a video; ``parent`` threads replies, ``at_seconds`` points at a moment."""
+    """A comment on a video; ``parent`` threads replies.
+
+    A note points at a moment (``at_seconds``) or a range (``at_seconds`` to
+    ``out_seconds``), both snapped to the video's frames (``notes.snap``); ``drawing`` is a
+    list of shapes in 0-1 frame coordinates (``notes.clean_drawing``). A thread (a root
+    comment) is resolved by setting ``resolved_at`` and ``resolved_by``; reopening clears them.
+    """
 
     video = models.ForeignKey("videos_app.Video", on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
@@ -71,6 +77,16 @@ class Comment(models.Model):
     )
     body = models.TextField(max_length=5000)
     at_seconds = models.FloatField(null=True, blank=True)
+    out_seconds = models.FloatField(null=True, blank=True)
+    drawing = models.JSONField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     mentions: models.ManyToManyField[AbstractUser, Comment] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -67,12 +68,22 @@ class Thread:
     root: Comment
     replies: list[Comment]
 
+    @property
+    def resolved(self) -> bool:
+        return self.root.resolved_at is not None
+
 
 def _decorate(comment: Comment, time_format: str) -> Comment:
+    """The labels and data a comment's template shows: its body with mentions, its
+    moment or range as the user reads times, its drawing as JSON for the player."""
     mentioned = {user.get_username().lower() for user in comment.mentions.all()}
     comment.body_html = comment_html(comment, mentioned)  # type: ignore[attr-defined]
     if comment.at_seconds is not None:
         comment.at_label = format_seconds(comment.at_seconds, time_format)  # type: ignore[attr-defined]
+    if comment.out_seconds is not None:
+        comment.out_label = format_seconds(comment.out_seconds, time_format)  # type: ignore[attr-defined]
+    if comment.drawing:
+        comment.drawing_json = json.dumps(comment.drawing, separators=(",", ":"))  # type: ignore[attr-defined]
     return comment
 
 
@@ -81,7 +92,7 @@ def comment_threads(*, video: Video, time_format: str = "clock") -> list[Thread]
     moments labelled in ``time_format`` (see ``format_seconds``)."""
     comments = (
         Comment.objects.filter(video_id=video.pk)
-        .select_related("author")
+        .select_related("author", "resolved_by")
         .prefetch_related("mentions")
         .order_by("created_at", "id")
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import Video
+from . import notes
 from .models import Comment, Favorite, ReviewEvent
 
 State = Video.ReviewState
@@ -110,7 +111,11 @@ def comment_create(
     body: str,
     parent: Comment | None = None,
     at_seconds: float | None = None,
+    out_seconds: float | None = None,
+    drawing: list[dict[str, Any]] | None = None,
 ) -> Comment:
+    """A comment, a note at a moment or a range (snapped to frames), perhaps with a
+    drawing of that frame; nothing is saved if any part is invalid."""
     if not permissions.can_comment(author, video):
         raise PermissionDenied("You cannot comment on this video.")
     body = body.strip()
@@ -119,9 +124,15 @@ def comment_create(
         errors["body"] = ["Write something first."]
     elif len(body) > COMMENT_MAX_LENGTH:
         errors["body"] = [f"At most {COMMENT_MAX_LENGTH} characters (this has {len(body)})."]
-    # NaN fails both comparisons, so it is rejected too.
-    if at_seconds is not None and not (0 <= at_seconds <= video.seconds):
-        errors["at_seconds"] = [f"A moment between 0 and {video.seconds} s."]
+    errors.update(notes.check_times(at_seconds, out_seconds, video.seconds))
+    if drawing is not None:
+        try:
+            drawing = notes.clean_shapes(drawing)
+        except ValidationError as exc:
+            errors["drawing"] = exc.messages
+        else:
+            if drawing and at_seconds is None:
+                errors["drawing"] = ["A drawing belongs to a frame: set the moment (At) too."]
     if parent is not None and parent.video_id != video.pk:
         errors["parent"] = ["That comment belongs to another video."]
     if errors:
@@ -134,7 +145,9 @@ def comment_create(
             author_id=author.pk,
             parent=parent,
             body=body,
-            at_seconds=None if at_seconds is None else round(at_seconds, 2),
+            at_seconds=None if at_seconds is None else notes.snap(at_seconds),
+            out_seconds=None if out_seconds is None else notes.snap(out_seconds),
+            drawing=drawing,
         )
         users = mentioned_users(author=author, video=video, body=body)
         if users:
@@ -151,3 +164,34 @@ def comment_delete(*, actor: AbstractBaseUser, comment: Comment) -> None:
     if not can_delete_comment(actor, comment):
         raise PermissionDenied("Only its author can delete a comment.")
     comment.delete()
+
+
+def can_resolve_comment(user: AbstractBaseUser, comment: Comment, video: Video) -> bool:
+    """A thread is resolved or reopened by its author or by those who review the video
+    (the team's editors and admins, staff; the owner of a video without a team)."""
+    if not permissions.can_view_video(user, video):
+        return False
+    return bool(comment.author_id == user.pk or permissions.can_review(user, video))
+
+
+def comment_resolve(
+    *, actor: AbstractBaseUser, video: Video, comment: Comment, resolved: bool
+) -> Comment:
+    """Resolve (or reopen) a thread, recording who resolved it and when.
+
+    Idempotent: resolving a resolved thread keeps its first resolver. Replies are part of
+    their thread and are not resolved on their own.
+    """
+    if not can_resolve_comment(actor, comment, video):
+        raise PermissionDenied("Only its author and the video's editors can resolve a thread.")
+    if comment.parent_id is not None:
+        raise ValidationError("Resolve the thread, not a reply.", code="reply")
+    threads = Comment.objects.filter(pk=comment.pk, video_id=video.pk)
+    if resolved:
+        now = timezone.now()
+        if threads.filter(resolved_at__isnull=True).update(resolved_at=now, resolved_by=actor.pk):
+            comment.resolved_at, comment.resolved_by_id = now, actor.pk
+    else:
+        threads.update(resolved_at=None, resolved_by=None)
+        comment.resolved_at, comment.resolved_by_id = None, None
+    return comment

@@ -15,6 +15,11 @@ urlpatterns: list[URLPattern] = [
         views.comment_delete,
         name="comment_delete",
     ),
+    path(
+        "videos/<str:video_id>/comments/<int:comment_id>/resolve",
+        views.comment_resolve,
+        name="comment_resolve",
+    ),
     path("compare/", compare.compare, name="compare"),
     path("mentions/", views.mentions, name="mentions"),
 ]

@@ -21,7 +21,7 @@ from ..detail import comments_context, detail_context, review_context
 from ..forms import add_service_error
 from ..http import HtmxHttpRequest, video_or_404
 from . import selectors, services
-from .forms import CommentForm, ReviewForm
+from .forms import CommentForm, ResolveForm, ReviewForm
 from .models import Comment
 
 
@@ -104,6 +104,8 @@ def comments(request: HtmxHttpRequest, video_id: str) -> HttpResponseBase:
                 body=data["body"],
                 parent=parent,
                 at_seconds=data["at_seconds"],
+                out_seconds=data["out_seconds"],
+                drawing=data["drawing"],
             )
         except ValidationError as exc:
             add_service_error(form, exc)
@@ -130,6 +132,32 @@ def comment_delete(request: HtmxHttpRequest, video_id: str, comment_id: int) -> 
     if request.htmx:
         return render(request, "videos/_comments.html", comments_context(request, video))
     return redirect(f"{video.get_absolute_url()}#comments")
+
+
+@login_required
+@require_POST
+def comment_resolve(request: HtmxHttpRequest, video_id: str, comment_id: int) -> HttpResponseBase:
+    """Resolve or reopen a thread: the comment section again (htmx), or back to the thread."""
+    video = video_or_404(request, video_id)
+    try:
+        comment = selectors.comment_get(video=video, comment_id=comment_id)
+    except Comment.DoesNotExist:
+        raise Http404("No such comment.") from None
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Resolve (1) or reopen (0).", status=400)
+    try:
+        services.comment_resolve(
+            actor=request.user,  # type: ignore[arg-type]
+            video=video,
+            comment=comment,
+            resolved=bool(form.cleaned_data["resolved"]),
+        )
+    except ValidationError as exc:
+        return HttpResponse(exc.messages[0], status=400)
+    if request.htmx:
+        return render(request, "videos/_comments.html", comments_context(request, video))
+    return redirect(f"{video.get_absolute_url()}#comment-{comment.pk}")
 
 
 @login_required
