@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_team, make_user, make_video
 from videos_app import permissions, search, selectors
-from videos_app.models import Video
+from videos_app.models import Favorite, Video
 from videos_app.usage import selectors as usage
 from videos_app.usage import totals
 from videos_app.usage.selectors import UNPRICED
@@ -279,3 +279,83 @@ class TestCommonSearches:
         count_sql, page_sql = [q["sql"] for q in ctx.captured_queries][-2:]
         assert '+"videos_app_video".rowid IN' in page_sql
         assert "COUNT(" in count_sql and "+" not in count_sql
+
+
+def star(user: Any, videos: list[Video]) -> None:
+    Favorite.objects.bulk_create([Favorite(user=user, video=v) for v in videos])
+
+
+def count_and_page_sql(user: Any, filters: dict[str, Any]) -> tuple[str, str]:
+    videos = selectors.video_gallery(user=user, filters=filters)
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.gallery_page(videos)
+    count_sql, page_sql = [q["sql"] for q in ctx.captured_queries][-2:]
+    return count_sql, page_sql
+
+
+class TestFavoritesPages:
+    def test_many_favorites_walk_the_order_and_find_the_same_pages(
+        self, client_in: Client, user: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        mate = make_user("mate")
+        team = make_team(members={user: "editor", mate: "editor"})
+        videos = make_many(user, 45)
+        hidden = make_video(mate, team=team, visibility="private")  # starred, not visible
+        star(user, [v for i, v in enumerate(videos) if i % 3] + [hidden])
+        star(mate, videos[::3])  # someone else's stars
+
+        def gallery(n: int) -> str:
+            return client_in.get(GALLERY + f"?favorites=1&page={n}").content.decode()
+
+        def pages() -> list[str]:
+            return [pk for n in (1, 2) for pk in ids_in(gallery(n))]
+
+        few = pages()
+        monkeypatch.setattr(selectors, "MANY_FAVORITES", 5)
+        many, body = pages(), words(gallery(1))
+        newest = sorted(videos, key=lambda v: (v.created_at, v.pk), reverse=True)
+        assert many == few == [v.pk for v in newest if videos.index(v) % 3]
+        assert "30 videos match" in body and "Page 1 of 2" in body
+
+    def test_a_count_starts_from_the_favorites_and_a_page_of_many_walks_the_order(
+        self, user: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        star(user, make_many(user, 6))
+        count_sql, page_sql = count_and_page_sql(user, {"favorites": True})
+        if connection.vendor == "postgresql":
+            assert "= ANY(ARRAY(SELECT video_id" in count_sql
+        else:
+            assert "IN (SELECT video_id" in count_sql
+        assert "EXISTS (SELECT video_id" not in page_sql
+        monkeypatch.setattr(selectors, "MANY_FAVORITES", 5)
+        count_sql, page_sql = count_and_page_sql(user, {"favorites": True})
+        assert "EXISTS (SELECT video_id" not in count_sql
+        if connection.vendor == "sqlite":  # PostgreSQL's planner chooses for itself
+            assert "EXISTS (SELECT video_id" in page_sql
+
+
+@pytest.mark.embedded_only
+class TestNarrowCounts:
+    """A narrow filter's count reads an index that carries the visibility rule's columns,
+    not each matching row."""
+
+    def plan(self, sql: str) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            return " | ".join(row[3] for row in cursor.fetchall())
+
+    def test_review_state_and_operation(self, user: Any) -> None:
+        make_many(user, 3, review_state="approved", operation="remix")
+        count_sql, page_sql = count_and_page_sql(user, {"review": "approved", "operation": "remix"})
+        assert "COVERING INDEX video_review_operation" in self.plan(count_sql)
+        # The page walks the same index in its order: no sort.
+        page_plan = self.plan(page_sql)
+        assert "INDEX video_review_operation" in page_plan and "TEMP B-TREE" not in page_plan
+
+    def test_favorites(self, user: Any) -> None:
+        star(user, make_many(user, 3))
+        with connection.cursor() as cursor:
+            # SQLite prefers the primary key's index to it unless it has statistics.
+            cursor.execute("ANALYZE")
+        count_sql, _ = count_and_page_sql(user, {"favorites": True})
+        assert "COVERING INDEX video_id_visible" in self.plan(count_sql)

@@ -63,6 +63,10 @@ def estimate_seconds_left(
     return max(0, round(elapsed * (100 - progress) / progress))
 
 
+# The columns of the visibility rule (permissions._visible_q), for covering indexes.
+_VISIBILITY = ("owner", "team", "visibility")
+
+
 class Video(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -179,6 +183,13 @@ class Video(models.Model):
             models.Index(fields=["status", "-created_at"], name="video_status_newest"),
             models.Index(fields=["review_state", "-created_at"], name="video_review_newest"),
             models.Index(fields=["-seconds", "-created_at", "-id"], name="video_longest"),
+            # Two that carry the visibility rule's columns, so that a count reads no row:
+            # review state + operation in the page's order, and each favorite by its id.
+            models.Index(
+                fields=["review_state", "operation", "-created_at", "-id", *_VISIBILITY],
+                name="video_review_operation",
+            ),
+            models.Index(fields=["id", *_VISIBILITY], name="video_id_visible"),
         ]
 
     def __str__(self) -> str:

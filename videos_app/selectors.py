@@ -11,8 +11,10 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, router
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Exists, F, Lookup, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -57,7 +59,7 @@ def video_gallery(
         if f.get(key) not in (None, ""):
             videos = videos.filter(**{lookup: f[key]})
     if f.get("favorites"):
-        videos = videos.filter(favorites__user_id=user_id)
+        videos = videos.filter(_favorite_of(videos.db, user_id))
     # Dates are whole days in the current time zone, both ends included.
     if start := f.get("from"):
         videos = videos.filter(created_at__gte=_day_start(start))
@@ -70,6 +72,54 @@ def video_gallery(
         # Never-reviewed videos last, on every database.
         return videos.order_by(F("review_changed_at").desc(nulls_last=True), *ordering[1:])
     return videos.order_by(*ordering)
+
+
+# Past this many favorites, a page of them walks the gallery's order (see _FavoriteOf).
+MANY_FAVORITES = 2_000
+
+
+def _favorite_of(alias: str, user_id: Any) -> _FavoriteOf:
+    lookup = _FavoriteOf(F("pk"), user_id)
+    if connections[alias].vendor == "sqlite":
+        # SQLite cannot tell the two cases apart: ask the favorites' index (under a ms).
+        many = Favorite.objects.using(alias).filter(user_id=user_id)[: MANY_FAVORITES + 1]
+        lookup.walk = many.count() > MANY_FAVORITES
+    return lookup
+
+
+class _FavoriteOf(Lookup):
+    """The video is one of a user's favorites, written for the query it is in.
+
+    A count starts from the user's favorites and looks each one up by id (the
+    ``video_id_visible`` index answers the visibility rule without reading the row); on
+    PostgreSQL as ``= ANY(ARRAY(...))``, because its planner otherwise hashed every visible
+    video to join them (63 ms against 17 for 4,500 favorites at 100,000 videos). A page of
+    a user with many favorites (``walk``) walks the gallery's order and checks each video
+    for a star, stopping at a page, instead of sorting every favorite (SQLite: 13 ms
+    against 0.4 for those 4,500); with few it starts from them. PostgreSQL's planner
+    makes that choice itself from its statistics.
+    """
+
+    lookup_name = "studio_favorite_of"
+    prepare_rhs = False
+    walk = False
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        column = compiler.quote_name(self.lhs.target.column)
+        video = f"{compiler.quote_name(self.lhs.alias)}.{column}"
+        table = compiler.quote_name(Favorite._meta.db_table)
+        ordered = bool(compiler.query.order_by)
+        # Constant SQL (names) around one parameter, the user's id.
+        favorites = f"SELECT video_id FROM {table} WHERE user_id = %s"  # noqa: S608
+        if self.walk and ordered:
+            sql = f"EXISTS ({favorites} AND video_id = {video})"
+        elif connection.vendor == "postgresql" and not ordered:
+            sql = f"{video} = ANY(ARRAY({favorites}))"
+        else:
+            sql = f"{video} IN ({favorites})"
+        return sql, (self.rhs,)
 
 
 GALLERY_PAGE_SIZE = 24
