@@ -294,3 +294,17 @@ class TestThePage:
         video = make_video(crew["maya"], team=crew["video"].team, status="in_progress")
         page = client_for(crew["ivan"]).get(video.get_absolute_url()).content.decode()
         assert 'id="drawing-layer"' not in page
+
+
+def test_the_admin_lists_notes_and_filters_the_resolved(crew: dict[str, Any]) -> None:
+    staff = make_user("root", is_staff=True, is_superuser=True)
+    comment = services_review.comment_create(
+        author=crew["ivan"], video=crew["video"], body="open one", at_seconds=1, out_seconds=2
+    )
+    services_review.comment_resolve(
+        actor=staff, video=crew["video"], comment=comment, resolved=True
+    )
+    services_review.comment_create(author=crew["ivan"], video=crew["video"], body="still open")
+    url = reverse("admin:videos_app_comment_changelist")
+    resolved = client_for(staff).get(url, {"resolved_at__isempty": "0"}).content.decode()
+    assert "open one" in resolved and "still open" not in resolved

@@ -158,6 +158,7 @@ def test_a_range_note_from_the_keys_has_a_marker_that_plays_the_range(
     page.locator(".notes-bar__note--resolved").wait_for()
     assert page.is_hidden("#comments .comment__body")  # folded away
     assert "Resolved by admin" in page.inner_text(".thread__fold summary")
+    shot(page, "notes-resolved-1280")
     page.click(".thread__fold summary")
     page.get_by_role("button", name="Reopen").click()
     page.locator(".notes-bar__note:not(.notes-bar__note--resolved)").wait_for()
@@ -165,6 +166,9 @@ def test_a_range_note_from_the_keys_has_a_marker_that_plays_the_range(
     # ? opens the list of keys.
     page.keyboard.press("?")
     assert page.is_visible(".keys__list")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#player").scroll_into_view_if_needed()
+    shot(page, "notes-keys-390")
     assert page.errors == [], page.errors
     page.context.close()
 
@@ -223,6 +227,7 @@ def test_a_drawing_comes_back_at_its_frame_and_stays_on_the_picture(
     drag(page, (0.8, 0.8), (0.62, 0.52))
     page.click("[data-draw-kind=pen]")
     drag(page, (0.1, 0.9), (0.3, 0.7))
+    shot(page, f"notes-draw-mode-{name}")
     page.click("#draw-undo")  # the stroke goes
     assert len(json.loads(page.input_value("#comment-drawing"))) == 2
     assert page.is_visible("#comment-drawn")

@@ -170,6 +170,7 @@
     if (at) at.value = (notes.frameOf(video.currentTime) / notes.fps()).toFixed(3);
     mode.on = true;
     mode.shapes = parse(field() && field().value);
+    video.controls = false; // they would cover the frame's lower part while drawing
     layer().classList.add("drawing-layer--active");
     document.getElementById("draw-bar").hidden = false;
     document.getElementById("draw-start").hidden = true;
@@ -180,6 +181,8 @@
     if (!mode.on) return;
     mode.on = false;
     mode.current = null;
+    var video = api().player();
+    if (video) video.controls = true;
     layer().classList.remove("drawing-layer--active");
     var bar = document.getElementById("draw-bar");
     if (bar) bar.hidden = true;

@@ -10,10 +10,14 @@ from .models import Comment, ReviewEvent
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = ("id", "video", "author", "at_seconds", "short_body", "created_at")
+    list_display = (
+        "id", "video", "author", "at_seconds", "out_seconds", "short_body", "resolved_at",
+        "created_at",
+    )  # fmt: skip
     list_select_related = ("video", "author")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
     search_fields = ("body", "author__username", "video__id")
-    raw_id_fields = ("video", "author", "parent")
+    raw_id_fields = ("video", "author", "parent", "resolved_by")
     filter_horizontal = ("mentions",)
     date_hierarchy = "created_at"
 
