@@ -154,7 +154,6 @@ def _shared_page(
     }
     response = render(request, "sharing/shared.html", context, status=status)
     response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the address
     return response
 
 
@@ -172,9 +171,7 @@ def _passphrase_page(
     request: HttpRequest, link: ShareLink, token: str, form: PassphraseForm, status: int = 200
 ) -> HttpResponse:
     context = {"link": link, "token": token, "form": form}
-    response = render(request, "sharing/passphrase.html", context, status=status)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return render(request, "sharing/passphrase.html", context, status=status)
 
 
 @require_POST
