@@ -386,7 +386,7 @@ class TestCommentViews:
         assert "&lt;b&gt;here&lt;/b&gt;" in body  # escaped, not markup
         assert 'data-seek="2.500"' in body and "0:02.5" in body
         assert 'title="Go to 0:02.5 in the video"' in body  # it seeks; it does not play
-        assert f"{reverse('videos:media', args=[video.pk, 'video'])}#t=2.50" in body
+        assert f"{reverse('videos:media', args=[video.pk, 'video'])}#t=2.500" in body
 
     def test_an_unknown_name_stays_plain_text(self, crew: dict[str, Any]) -> None:
         signed_in(crew["ivan"]).post(self.url(crew["video"]), {"body": "@olga hi"}, headers=HTMX)

@@ -64,6 +64,9 @@ class TestRanges:
         assert 'data-at="1.000" data-out="2.500"' in body
         assert 'data-seek="1.000" data-seek-out="2.500"' in body
         assert "0:01.0\u20130:02.5" in body  # an en dash
+        # Without JavaScript, the link is to the file's range (a media fragment).
+        media = reverse("videos:media", args=[crew["video"].pk, "video"])
+        assert f'href="{media}#t=1.000,2.500"' in body
 
     @pytest.mark.parametrize(
         ("at", "out", "error"),
