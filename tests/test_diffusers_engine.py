@@ -14,6 +14,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,13 +22,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.conf import Conf
 
-from tests.factories import client_for, make_user, make_video
+from tests.factories import client_for, make_user, make_video, mp4_bytes
 from videos_app import polling, services
+from videos_app.jobs.finish import extension_assets
 from videos_app.jobs.health import gpu_clusters, gpu_stat_key
 from videos_app.jobs.recover import video_jobs_recover
 from videos_app.models import ModelRoute, Provider, Video
 from videos_app.providers import catalog, diffusers, registry
-from videos_app.providers.base import JobSpec, ProviderError
+from videos_app.providers.base import Assets, JobSpec, ProviderError
 from videos_app.providers.diffusers import DiffusersEngine, RouteSettings
 
 FAKE_CHILD = (sys.executable, "-m", "tests.fakes.diffusers_child")
@@ -181,6 +183,24 @@ def test_a_route_the_engine_does_not_know_is_refused(tmp_path: Path) -> None:
             on_progress=Progress(),
         )
     assert raised.value.code == "invalid_spec"
+
+
+def test_a_segment_only_extension_is_stitched_to_its_source_for_its_whole_length(
+    tmp_path: Path,
+) -> None:
+    # The child makes only the new segment, at the model's own rate (8 fps here): the
+    # stitch holds each part's last frame to its end instead of cutting it short.
+    source, segment = tmp_path / "source.mp4", tmp_path / "segment.mp4"
+    source.write_bytes(mp4_bytes(seconds=2.0, size=(64, 64), fps=8))
+    segment.write_bytes(mp4_bytes(seconds=2.0, size=(64, 64), fps=8))
+    assets = Assets.in_dir(tmp_path)
+    extension_assets(source, segment, assets, size=(64, 64))
+    with av.open(str(assets.video)) as container:
+        stream = container.streams.video[0]
+        assert sum(1 for _ in container.decode(stream)) == 4 * 24
+        assert float(stream.duration * stream.time_base) == 4.0
+    assert assets.thumbnail.read_bytes()[:4] == b"RIFF"
+    assert assets.spritesheet.read_bytes()[:2] == b"\xff\xd8"
 
 
 def test_check_asks_the_child(tmp_path: Path) -> None:

@@ -174,16 +174,20 @@ def _encode_part(
         duration = _duration(container, stream)
         frames = max(1, round(duration * FPS))
         written = 0
+        last: av.VideoFrame | None = None
         for frame in container.decode(stream):
             t = float(frame.time or 0.0)
+            last = frame
             # Every output frame whose time this frame covers (a 30 fps part drops some,
             # a 12 fps one repeats them).
             while written < frames and written / FPS <= t + 0.5 / FPS:
-                image = frame.reformat(width=size[0], height=size[1], format="yuv420p")
-                image.pts, image.time_base = first_frame + written, Fraction(1, FPS)
-                for packet in video_out.encode(image):
-                    output.mux(packet)
+                _encode_frame(frame, output, video_out, size, first_frame + written)
                 written += 1
+        # A part slower than 24 fps: its last frame lasts to the part's end (an 8 fps
+        # part's last frame covers three output frames, not one).
+        while last is not None and written < frames:
+            _encode_frame(last, output, video_out, size, first_frame + written)
+            written += 1
         samples = frames * AUDIO_RATE // FPS
     sound = _sound(path, samples)
     for start in range(0, samples, AUDIO_CHUNK):
@@ -191,6 +195,19 @@ def _encode_part(
         for packet in audio_out.encode(audio_frame(chunk, first_sample + start)):
             output.mux(packet)
     return written, samples
+
+
+def _encode_frame(
+    frame: av.VideoFrame,
+    output: av.container.OutputContainer,
+    video_out: av.video.stream.VideoStream,
+    size: tuple[int, int],
+    pts: int,
+) -> None:
+    image = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+    image.pts, image.time_base = pts, Fraction(1, FPS)
+    for packet in video_out.encode(image):
+        output.mux(packet)
 
 
 def _sound(path: Path, samples: int) -> np.ndarray:
