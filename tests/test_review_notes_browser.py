@@ -128,6 +128,7 @@ def test_a_range_note_from_the_keys_has_a_marker_that_plays_the_range(
     park(page, 0.0)
     marker.click()
     wait_for_js(page, f"!{PLAYER}.paused && {PLAYER}.currentTime >= 1.0", timeout=5)
+    assert page.locator("#comments .comment--current").count() == 1  # its comment is marked
     assert page.evaluate(f"{PLAYER}.currentTime") < 2.0
     wait_for_js(page, f"{PLAYER}.paused && !{PLAYER}.seeking", timeout=6)
     assert frame(page) == 60, page.evaluate(f"{PLAYER}.currentTime")

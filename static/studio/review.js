@@ -129,7 +129,11 @@
     var marker = target.closest(".notes-bar__note");
     if (marker) {
       var note = notes().filter(function (n) { return n.id === marker.dataset.noteId; })[0];
-      if (note) play(note.at, note.out);
+      if (!note) return;
+      // Its comment is marked in the list (the player stays in view; no scrolling).
+      document.querySelectorAll(".comment--current").forEach(function (el) { el.classList.remove("comment--current"); });
+      note.element.classList.add("comment--current");
+      play(note.at, note.out);
       return;
     }
     // Comment times: a link to the file at #t=... without JavaScript; a seek with it.
