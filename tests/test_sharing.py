@@ -364,6 +364,33 @@ class TestListingAndRevoking:
         assert (link.revoked_at is not None) == allowed
         assert Client().get(page_url(token)).status_code == (404 if allowed else 200)
 
+    def test_the_video_page_loads_the_share_box_and_the_team_page_links_its_list(
+        self, crew: dict[str, AbstractUser]
+    ) -> None:
+        video = finished(crew["admin"])
+        box = reverse("videos:video_shares", args=[video.pk])
+        assert box in client_for(crew["viewer"]).get(video.get_absolute_url()).content.decode()
+        team = reverse("videos:team", args=["crew"])
+        shares = reverse("videos:team_shares", args=["crew"])
+        assert shares in client_for(crew["editor"]).get(team).content.decode()
+        assert shares not in client_for(crew["viewer"]).get(team).content.decode()
+
+    def test_staff_read_and_revoke_links_in_the_admin(self, crew: dict[str, AbstractUser]) -> None:
+        link, token = share(crew["editor"], finished(crew["admin"]), label="For Ana")
+        Client().get(page_url(token))
+        admin = client_for(crew["staff"])
+        crew["staff"].is_superuser = True
+        crew["staff"].save()
+        listing = admin.get(reverse("admin:videos_app_sharelink_changelist"))
+        assert listing.status_code == 200 and "For Ana" in listing.content.decode()
+        page = admin.get(reverse("admin:videos_app_sharelink_change", args=[link.pk]))
+        assert page.status_code == 200 and link.token_hash not in page.content.decode()
+        admin.post(
+            reverse("admin:videos_app_sharelink_changelist"),
+            {"action": "revoke", "_selected_action": [link.pk]},
+        )
+        assert Client().get(page_url(token)).status_code == 404
+
     def test_revoke_does_not_redirect_off_site(self, crew: dict[str, AbstractUser]) -> None:
         link, _ = share(crew["editor"], finished(crew["admin"]))
         url = reverse("videos:share_revoke", args=[link.pk])

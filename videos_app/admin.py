@@ -42,6 +42,7 @@ from .models import Character, Comment, ReviewEvent, Team, Video
 from .providers import admin as providers_admin  # noqa: F401  (Provider, ModelRoute)
 from .review import admin as review_admin  # noqa: F401  (registers Comment and ReviewEvent)
 from .review import services as review_services
+from .sharing import admin as sharing_admin  # noqa: F401  (share links, visitors' comments)
 from .teams import admin as teams_admin  # registers Team and Membership; the storage page
 from .webhooks import admin as webhooks_admin  # noqa: F401  (registers the webhook rows)
 
