@@ -42,15 +42,20 @@ class Requests:
         self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.lock = threading.Lock()
         self.cancels: dict[str, threading.Event] = {}
-        self.closed = False
 
     def start(self) -> None:
         threading.Thread(target=self._read, name="stdin", daemon=True).start()
 
     def flag(self, request: str) -> threading.Event:
-        """The cancel flag of a request (set already if its cancel came first)."""
+        """The cancel flag of a queued or running request."""
         with self.lock:
             return self.cancels.setdefault(request, threading.Event())
+
+    def cancel(self, request: str) -> None:
+        """Cancel a queued or running request; one that ended or never came is let be."""
+        with self.lock:
+            if request in self.cancels:
+                self.cancels[request].set()
 
     def forget(self, request: str) -> None:
         with self.lock:
@@ -68,12 +73,12 @@ class Requests:
                 self.events.error(None, Failure("invalid_spec", f"unreadable request: {exc}"))
                 continue
             if request.get("op") == "cancel":
-                self.flag(str(request.get("id"))).set()
+                self.cancel(str(request.get("id")))
             else:
+                self.flag(str(request.get("id") or ""))
                 self.queue.put(request)
         # The parent is gone or done: end what runs, then exit.
         with self.lock:
-            self.closed = True
             for flag in self.cancels.values():
                 flag.set()
         self.queue.put(None)

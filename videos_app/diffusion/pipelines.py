@@ -83,8 +83,10 @@ class Loaded:
         pipe.set_progress_bar_config(disable=True)
         if self.route.cpu_offload and self.device == "cuda":
             pipe.enable_model_cpu_offload()
-        else:
-            pipe.to(self.device)
+            return
+        if self.route.cpu_offload:
+            print("cpu_offload is for a GPU: ignored on the CPU", file=sys.stderr)
+        pipe.to(self.device)
 
 
 def load(route: Route) -> Loaded:

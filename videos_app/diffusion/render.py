@@ -129,6 +129,9 @@ def _extend(f: Family, spec: JobSpec, shape: Shape, base: dict[str, Any]) -> Cal
 
         condition = LTXVideoCondition(video=_source_frames(spec, shape, times), frame_index=0)
         total = count_for(f, CONDITION_FRAMES + frames)
+        if total > f.max_frames:
+            limit = (f.max_frames - CONDITION_FRAMES) // shape.fps
+            raise Failure("invalid_spec", f"{f.label} extends by at most {limit} s at a time")
         kwargs = {**base, "conditions": [condition], "num_frames": total}
         return Call(f.condition, kwargs, CONDITION_FRAMES, frames, segment_only=True)
     if f.image_to_video:
