@@ -138,6 +138,8 @@ class TestWhatALinkShows:
         assert "the shared kite" in html
         assert f'src="{media_url(token, video)}"' in html
         assert ShareUse.objects.get(link=link).kind == ShareUse.Kind.OPENED
+        assert response["X-Robots-Tag"] == "noindex, nofollow"
+        assert response["Cache-Control"] == "private, no-store"
 
     def test_it_shows_no_other_video_no_other_version_and_no_team_comment(
         self, crew: dict[str, AbstractUser]

@@ -152,8 +152,13 @@ def _shared_page(
         "videos": videos,
         "form": form or GuestCommentForm(),
     }
-    response = render(request, "sharing/shared.html", context, status=status)
+    return _private(render(request, "sharing/shared.html", context, status=status))
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """A visitor's page: kept by no cache, listed by no search engine."""
     response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
@@ -171,7 +176,7 @@ def _passphrase_page(
     request: HttpRequest, link: ShareLink, token: str, form: PassphraseForm, status: int = 200
 ) -> HttpResponse:
     context = {"link": link, "token": token, "form": form}
-    return render(request, "sharing/passphrase.html", context, status=status)
+    return _private(render(request, "sharing/passphrase.html", context, status=status))
 
 
 @require_POST
