@@ -453,6 +453,28 @@ def test_missing_weights_fail_at_once_naming_the_path_and_what_is_missing(
     assert child.until_end(rid)[0]["ok"] is True
 
 
+def test_malformed_requests_fail_as_invalid_specs(
+    child: Child, tiny_weights: TinyWeights, tmp_path: Path
+) -> None:
+    bad_family = {**route(tiny_weights(WAN21), WAN21), "family": "sora-9"}
+    rid = child.send(op="run", route=bad_family, job=job(tmp_path / "a"))
+    error, _ = child.until_end(rid)
+    assert error["code"] == "invalid_spec" and "unknown model family 'sora-9'" in error["message"]
+    rid = child.send(op="run", route=route(tiny_weights(WAN21), WAN21), job={"prompt": "x"})
+    assert child.until_end(rid)[0]["code"] == "invalid_spec"
+    rid = child.send(
+        op="run", route=route(tiny_weights(WAN21), WAN21, width=40), job=job(tmp_path / "b")
+    )
+    error, _ = child.until_end(rid)
+    assert "multiples of 16 px" in error["message"]
+    rid = child.send(op="render", route={})
+    assert child.until_end(rid)[0]["message"] == "unknown op 'render'"
+    long = job(tmp_path / "c", seconds=30)
+    rid = child.send(op="run", route=route(tiny_weights(WAN21), WAN21), job=long)
+    error, _ = child.until_end(rid)
+    assert error["message"] == "Wan 2.1 T2V-1.3B makes at most 10 s at 8 fps, not 30 s"
+
+
 def test_an_out_of_memory_error_names_the_memory_options_and_the_child_goes_on(
     render: Callable[..., dict[str, Any]],
 ) -> None:

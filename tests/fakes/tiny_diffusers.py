@@ -7,8 +7,8 @@ encoder from a small config and a byte-level tokenizer made in memory, and saves
 exactly as it loads real ones (``from_pretrained(..., local_files_only=True)``).
 
 It imports torch, so it runs in the GPU venv: the studio's tests call
-``python -m tests.fakes.tiny_diffusers FAMILY DIRECTORY`` there. The tiny pipelines make
-64x64 frames in well under a second a step on the CPU.
+``python -m tests.fakes.tiny_diffusers FAMILY DIRECTORY`` (or ``all ROOT``) there. The
+tiny pipelines make 32x32 or 64x64 frames in well under a second a step on the CPU.
 """
 
 from __future__ import annotations
@@ -210,7 +210,17 @@ def build(family: str, directory: Path) -> Path:
     return directory
 
 
+def main(args: list[str]) -> None:
+    """``FAMILY DIRECTORY``, or ``all ROOT`` (each family in ROOT/FAMILY: one start of
+    torch instead of three)."""
+    if len(args) != 2 or args[0] not in (*BUILDERS, "all"):
+        sys.exit(f"usage: python -m tests.fakes.tiny_diffusers {{{','.join(BUILDERS)},all}} DIR")
+    if args[0] == "all":
+        for family in BUILDERS:
+            print(build(family, Path(args[1]) / family))
+    else:
+        print(build(args[0], Path(args[1])))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in BUILDERS:
-        sys.exit(f"usage: python -m tests.fakes.tiny_diffusers {{{','.join(BUILDERS)}}} DIRECTORY")
-    print(build(sys.argv[1], Path(sys.argv[2])))
+    main(sys.argv[1:])
