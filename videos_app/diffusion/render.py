@@ -20,14 +20,14 @@ import math
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from videos_app.providers.base import Assets, JobSpec
 
-from .families import CONDITION_FRAMES, Family, nearest_size
+from .families import CONDITION_FRAMES, Family, check_weights, nearest_size
 from .output import encode
-from .pipelines import Cache, free_memory
+from .pipelines import Cache, free_memory, weights_failure
 from .protocol import Failure, Progress, Route
 
 EDIT_STRENGTH: Final = 0.7  # how much of the source's noise an edit replaces
@@ -57,15 +57,6 @@ class Shape:
     width: int
     height: int
     fps: int
-
-
-@dataclass
-class Timings:
-    load: float = 0.0
-    denoise: float = 0.0
-    decode: float = 0.0
-    encode: float = 0.0
-    marks: dict[str, float] = field(default_factory=dict)
 
 
 def shape_for(route: Route, spec: JobSpec) -> Shape:
@@ -205,16 +196,10 @@ def _source_frames(spec: JobSpec, shape: Shape, times: list[float]) -> list[Any]
 class Steps:
     """The pipeline's step callback: progress, cancel between steps, and simulations."""
 
-    def __init__(
-        self, progress: Progress, cancel: threading.Event, simulate: str | None, timings: Timings
-    ) -> None:
-        self.progress, self.cancel, self.simulate, self.timings = (
-            progress,
-            cancel,
-            simulate,
-            timings,
-        )
+    def __init__(self, progress: Progress, cancel: threading.Event, simulate: str | None) -> None:
+        self.progress, self.cancel, self.simulate = progress, cancel, simulate
         self.done = 0
+        self.decode_at: float | None = None  # when the last step ended
 
     def __call__(
         self, pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]
@@ -232,7 +217,7 @@ class Steps:
         self.progress.fraction(self.done / total)
         if self.done >= total:
             # The pipeline decodes the latents once the last step's callback returns.
-            self.timings.marks["decode"] = time.perf_counter()
+            self.decode_at = time.perf_counter()
             self.progress.start("decode")
         return tensors
 
@@ -272,18 +257,20 @@ def _run(
 ) -> dict[str, Any]:
     import torch
 
+    missing = check_weights(route.family, route.weights)
+    if missing:  # at once, before a source is read or anything heavy is loaded
+        raise weights_failure(route, missing)
     shape = shape_for(route, spec)
     call = plan(route, spec, shape)
-    timings = Timings()
     progress.start("load")
-    loaded, timings.load = cache.get(route)
+    loaded, load_seconds = cache.get(route)
     if cancel.is_set():
         raise Cancelled
     pipe = loaded.pipeline(call.pipeline)
     if loaded.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     steps = route.steps or route.model.steps
-    callback = Steps(progress, cancel, route.simulate, timings)
+    callback = Steps(progress, cancel, route.simulate)
     kwargs = {
         **call.kwargs,
         **dict(route.model.extra),
@@ -307,27 +294,26 @@ def _run(
             "render_failed", f"The pipeline failed: {' '.join(str(exc).split())[:300]}"
         ) from exc
     decoded = time.perf_counter()
-    timings.denoise = timings.marks.get("decode", decoded) - started
-    timings.decode = decoded - timings.marks.get("decode", decoded)
+    denoised = callback.decode_at or decoded
     frames = output.frames[0][call.first : call.first + call.frames]
     if len(frames) != call.frames:
         raise Failure("render_failed", f"the pipeline made {len(frames)} frames, not {call.frames}")
     progress.start("encode")
     encode(frames, shape.fps, files, progress.fraction)
-    timings.encode = time.perf_counter() - decoded
+    timings = {
+        "load": load_seconds,
+        "denoise": denoised - started,
+        "decode": decoded - denoised,
+        "encode": time.perf_counter() - decoded,
+    }
     return {
         "segment_only": call.segment_only,
         "frames": call.frames,
         "fps": shape.fps,
         "width": shape.width,
         "height": shape.height,
-        "seconds_per_step": timings.denoise / max(1, callback.done),
-        "timings": {
-            "load": timings.load,
-            "denoise": timings.denoise,
-            "decode": timings.decode,
-            "encode": timings.encode,
-        },
+        "seconds_per_step": timings["denoise"] / max(1, callback.done),
+        "timings": timings,
         "loads": cache.loads,
         "peak_gpu_bytes": torch.cuda.max_memory_allocated() if loaded.device == "cuda" else None,
     }
