@@ -98,7 +98,7 @@ FAMILIES: Final[dict[str, Family]] = {
         Family(
             key="ltx-video-2b-distilled",
             label="LTX-Video 2B distilled",
-            licence="LTX-Video Open Weights License (not OSI-approved)",
+            licence="LTX-Video Open Weights License",
             osi=False,
             text_to_video="LTXPipeline",
             image_to_video="LTXImageToVideoPipeline",
