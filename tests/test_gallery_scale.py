@@ -79,9 +79,22 @@ class TestBoundedCount:
         with CaptureQueriesContext(connection) as ctx:
             page = selectors.gallery_page(videos, count_limit=2)
         assert page.count == 3 and page.count_is_bounded and page.count_text == "2+"
-        count_sql = ctx.captured_queries[0]["sql"]
-        assert "COUNT(" in count_sql.upper() and "LIMIT 3" in count_sql
-        assert len(ctx) == 2  # the count and the page
+        queries = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith("SET")]
+        assert "COUNT(" in queries[0].upper() and "LIMIT 3" in queries[0]
+        assert len(queries) == 2  # the count and the page
+
+    @pytest.mark.services_only
+    @pytest.mark.django_db(transaction=True)  # so that the count's transaction is its own
+    def test_postgresql_counts_without_parallel_workers(self, user: Any) -> None:
+        videos = selectors.video_gallery(user=user, filters={"q": "lighthouse"})
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.gallery_page(videos)
+        sql = [q["sql"] for q in ctx.captured_queries]
+        at = sql.index("SET LOCAL max_parallel_workers_per_gather = 0")
+        assert "COUNT(" in sql[at + 1] and "COUNT(" not in sql[-1]
+        with connection.cursor() as cursor:  # and only for the count's transaction
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] != "0"
 
 
 class TestQueriesPerPage:
