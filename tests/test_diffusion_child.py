@@ -3,7 +3,7 @@ random-weight pipelines of each family, in the GPU venv, with the network blocke
 
 The families table and the weights check run here without torch; the rest starts the
 child with the GPU venv's python (skipped without ``.venv-gpu``, failed under
-``STUDIO_REQUIRE_SERVICES=1``).
+``STUDIO_REQUIRE_SERVICES=1``). ``STUDIO_TEST_CHILD_LOG=1`` shows the children's stderr.
 """
 
 from __future__ import annotations
