@@ -153,8 +153,12 @@ def frames_for(key: str, seconds: float, fps: int | None = None) -> int:
     duration is never changed to fit the rule.
     """
     f = family(key)
-    wanted = math.ceil(seconds * (fps or f.fps))
-    return f.frame_step * math.ceil(wanted / f.frame_step) + 1
+    return count_for(f, math.ceil(seconds * (fps or f.fps)) + 1)
+
+
+def count_for(f: Family, wanted: int) -> int:
+    """The smallest frame count the family makes (``frame_step * k + 1``) >= ``wanted``."""
+    return f.frame_step * math.ceil(max(wanted - 1, 0) / f.frame_step) + 1
 
 
 def nearest_size(key: str, width: int, height: int) -> tuple[int, int]:

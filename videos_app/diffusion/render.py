@@ -16,7 +16,6 @@ device: a remix with the same prompt makes the same frames.
 from __future__ import annotations
 
 import inspect
-import math
 import sys
 import threading
 import time
@@ -25,7 +24,7 @@ from typing import Any, Final
 
 from videos_app.providers.base import Assets, JobSpec
 
-from .families import CONDITION_FRAMES, Family, check_weights, nearest_size
+from .families import CONDITION_FRAMES, Family, check_weights, count_for, nearest_size
 from .output import encode
 from .pipelines import Cache, free_memory, weights_failure
 from .protocol import Failure, Progress, Route
@@ -70,11 +69,6 @@ def shape_for(route: Route, spec: JobSpec) -> Shape:
     if width % f.align or height % f.align:
         raise Failure("invalid_spec", f"{f.label} needs sides that are multiples of {f.align} px")
     return Shape(width, height, route.fps or f.fps)
-
-
-def count_for(f: Family, wanted: int) -> int:
-    """The smallest frame count the family makes (``frame_step * k + 1``) >= ``wanted``."""
-    return f.frame_step * math.ceil(max(wanted - 1, 0) / f.frame_step) + 1
 
 
 def plan(route: Route, spec: JobSpec, shape: Shape) -> Call:
