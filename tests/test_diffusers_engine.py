@@ -452,3 +452,10 @@ class TestModelsCheck:
         out = StringIO()
         call_command("models", "check", "--load", stdout=out)
         assert out.getvalue().splitlines()[1].endswith("ok")
+
+
+@pytest.mark.django_db
+def test_a_gpu_route_costs_nothing_per_second() -> None:
+    route = catalog.route(gpu_route().name)
+    assert catalog.price_text(route) == "free"
+    assert catalog.estimate_text(route, 4).startswith("Estimated cost: free")

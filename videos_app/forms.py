@@ -12,8 +12,9 @@ its valid fields only, and ``form.errors`` says what was ignored.
 
 Query parameters (all optional): ``creator`` (username), ``team`` (slug), ``status``,
 ``model``, ``size``, ``seconds``, ``operation`` (create, remix, extend, edit), ``review``
-(draft, in_review, approved, rejected), ``favorites`` (``1``: only mine), ``from`` and
-``to`` (dates, ``YYYY-MM-DD``, both inclusive), ``q`` (search words, ``"a phrase"``,
+(draft, in_review, approved, rejected), ``favorites`` (``1``: only mine),
+``discarded`` (``1``: only the takes not picked, otherwise hidden), ``from`` and ``to``
+(dates, ``YYYY-MM-DD``, both inclusive), ``q`` (search words, ``"a phrase"``,
 ``-word``, ``or``) and ``sort`` (see ``SORTS``). ``page`` is read by the view.
 """
 
@@ -38,8 +39,10 @@ from .images import (
     reference_image_sized,
 )
 from .models import Video
-from .providers import catalog, prices
+from .providers import catalog, prices, registry
+from .providers.limits import format_usd
 from .renderer.edit import EditReading, read_edit
+from .takes.models import MAX_TAKES
 
 MODEL_UNAVAILABLE = (
     "The model %(value)s is not available: it is unknown or turned off on this studio. "
@@ -162,6 +165,17 @@ class VideoCreateForm(forms.Form):
         label="Sound",
         choices=[("", "The model's default"), ("on", "On"), ("off", "Off")],
     )
+    n = forms.TypedChoiceField(
+        label="Takes",
+        choices=[(n, f"{n} take{'s' if n > 1 else ''}") for n in range(1, MAX_TAKES + 1)],
+        coerce=int,
+        initial=1,
+        required=False,  # absent (an older page, a saved link): one take
+        empty_value=1,
+        help_text="Several takes of the prompt at once, each with its own seed; pick one on "
+        "its page to continue from.",
+        error_messages={"invalid_choice": f"Choose 1 to {MAX_TAKES} takes."},
+    )
 
     def __init__(
         self,
@@ -205,14 +219,16 @@ class VideoCreateForm(forms.Form):
             return "Estimated cost: pick a model and a duration."
         size = self._value("size") or None
         audio = AUDIO_CHOICES.get(self._value("audio"))
-        return catalog.estimate_text(route, int(seconds), size, audio)
+        n = self._value("n")
+        takes = int(n) if n.isdigit() and 1 <= int(n) <= MAX_TAKES else 1
+        return estimate_text(route, int(seconds), size, audio, takes=takes)
 
     def route_data(self) -> dict[str, dict[str, Any]]:
         """What create.js needs per model (read from a json_script element)."""
         return {
             name: {
                 "provider": route.provider_label,
-                "local": route.provider_kind == "local",
+                "local": registry.runs_here(route.provider_kind),
                 "sizes": list(route.sizes),
                 "seconds": list(route.seconds),
                 "prices": prices.as_json(route.prices),
@@ -321,6 +337,19 @@ class VideoCreateForm(forms.Form):
         """After a create: the kept upload it used (or replaced, or dropped) is deleted."""
         if self._kept_posted is not None:
             kept_upload_delete(self._kept_posted.name)
+
+
+def estimate_text(
+    route: catalog.Route, seconds: int, size: str | None, audio: bool | None, *, takes: int
+) -> str:
+    """The cost line, for every take (create.js writes the same text)."""
+    cost = route.cost(seconds, size, audio)
+    if takes == 1 or cost is None:
+        return catalog.estimate_text(route, seconds, size, audio)
+    each = f"{format_usd(route.price(size, audio))}/s"
+    times = "\N{MULTIPLICATION SIGN}"
+    total = format_usd(cost * takes)
+    return f"Estimated cost: {total} ({takes} takes {times} {seconds} s {times} {each})"
 
 
 def model_choices(form: forms.Form, routes: dict[str, catalog.Route]) -> None:
@@ -490,7 +519,7 @@ SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 FILTER_KEYS = (
     "creator", "team", "status", "model", "size", "seconds", "operation", "review",
-    "favorites", "from", "to", "q", "sort",
+    "favorites", "discarded", "from", "to", "q", "sort",
 )  # fmt: skip
 
 
@@ -535,6 +564,8 @@ class GalleryFilterForm(forms.Form):
         label="Duration",
     )
     favorites = forms.BooleanField(required=False, label="My favorites")
+    # Takes not picked are hidden unless asked for (then only they are shown).
+    discarded = forms.BooleanField(required=False, label="Discarded takes")
     sort = forms.ChoiceField(
         required=False,
         choices=[(name, label) for name, (label, _) in SORTS.items()],

@@ -50,7 +50,7 @@ from .limits import (
     parse_size,
 )
 from .models import ModelRoute, Provider
-from .registry import LOCAL, capabilities, documented_prices, engine_builder
+from .registry import LOCAL, capabilities, documented_prices, engine_builder, runs_here
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def price_text(route: Route, size: str | None = None, audio: bool | None = None)
     price = route.price(size, audio)
     if price is not None:
         return f"{format_usd(price)}/s"
-    return "free" if route.provider_kind == "local" else "price unknown"
+    return "free" if runs_here(route.provider_kind) else "price unknown"
 
 
 def estimate_text(
@@ -249,7 +249,7 @@ def estimate_text(
         times = "\N{MULTIPLICATION SIGN}"
         each = f"{format_usd(route.price(size, audio))}/s"
         return f"Estimated cost: {format_usd(cost)} ({seconds} s {times} {each})"
-    if route.provider_kind == "local":
+    if runs_here(route.provider_kind):
         return "Estimated cost: free \N{EM DASH} runs locally"
     return "Estimated cost: unknown"
 

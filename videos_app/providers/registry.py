@@ -108,6 +108,12 @@ def runs_on_gpu(kind: str) -> bool:
     return entry is not None and entry.gpu
 
 
+def runs_here(kind: str) -> bool:
+    """Whether an engine of ``kind`` makes videos on the studio's own hosts (free: no
+    vendor bills a second of it)."""
+    return kind == LOCAL or runs_on_gpu(kind)
+
+
 def gpu_kinds() -> list[str]:
     return [kind for kind, entry in engines().items() if entry.gpu]
 
