@@ -393,6 +393,19 @@ class TestListingAndRevoking:
         )
         assert Client().get(page_url(token)).status_code == 404
 
+    def test_the_team_side_needs_an_account_and_revoking_a_post(
+        self, crew: dict[str, AbstractUser]
+    ) -> None:
+        video = finished(crew["admin"])
+        link, _ = share(crew["editor"], video)
+        revoke = reverse("videos:share_revoke", args=[link.pk])
+        for url in (reverse("videos:video_shares", args=[video.pk]), revoke):
+            assert "/login" in Client().get(url)["Location"]
+        assert "/login" in Client().post(revoke)["Location"]
+        assert client_for(crew["editor"]).get(revoke).status_code == 405
+        link.refresh_from_db()
+        assert link.revoked_at is None
+
     def test_revoke_does_not_redirect_off_site(self, crew: dict[str, AbstractUser]) -> None:
         link, _ = share(crew["editor"], finished(crew["admin"]))
         url = reverse("videos:share_revoke", args=[link.pk])

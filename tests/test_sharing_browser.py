@@ -117,6 +117,7 @@ def test_a_link_made_from_the_gallery_asks_its_passphrase_once(
     team = context_for(browser, screen)
     page = team.new_page()
     sign_in(page, studio)
+    assert page.is_disabled("button[data-share]")  # nothing ticked yet
     page.check(f"input[name=v][value={video_id}]", force=True)
     page.locator("#gallery-results .results-bar").scroll_into_view_if_needed()
     shot(page, f"sharing-gallery-{screen}")
