@@ -8,6 +8,7 @@ child with the GPU venv's python (skipped without ``.venv-gpu``, failed under
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -526,3 +527,41 @@ def test_the_child_has_no_network(child: Child, probe: Path) -> None:
     # The same connect that worked from this process, made inside the child at its start.
     assert child.ready["event"] == "ready"
     assert probe.read_text().startswith("blocked: ")
+
+
+def test_the_child_dies_with_its_parent(python: Path) -> None:
+    # A shell starts the child as its parent would (STUDIO_RENDER_PARENT) and is then
+    # SIGKILLed: the child goes too, though its stdin (our pipe, on fd 3: sh gives a
+    # background job /dev/null for its own) is still open. Without the variable it stays.
+    command = f'exec 3<&0; STUDIO_RENDER_PARENT=$$ "{python}" -m videos_app.diffusion <&3 & wait'
+    shell = subprocess.Popen(
+        ["sh", "-c", command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+        env={k: v for k, v in os.environ.items() if k != "STUDIO_RENDER_PARENT"},
+    )
+    try:
+        assert shell.stdout is not None
+        pid = json.loads(shell.stdout.readline())["pid"]
+        os.kill(shell.pid, signal.SIGKILL)
+        shell.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and alive(pid):
+            time.sleep(0.1)
+        assert not alive(pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting for its reaper does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
