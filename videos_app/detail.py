@@ -22,6 +22,7 @@ from .review import notes
 from .review import selectors as review_selectors
 from .review.forms import CommentForm
 from .review.services import allowed_transitions
+from .takes import selectors as take_selectors
 
 State = Video.ReviewState
 # The button for each review transition, and its look.
@@ -61,6 +62,7 @@ def detail_context(
         extension_seconds_left=seconds_left,
         open_tool=open_tool,
         is_favorite=review_selectors.is_favorite(user=request.user, video=video),
+        takes=take_selectors.take_strip(user=request.user, video=video),
     )
     context.update(review_context(request, video))
     context.update(comments_context(request, video, comment_form))

@@ -171,7 +171,7 @@ class VideoCreateForm(forms.Form):
         coerce=int,
         initial=1,
         required=False,  # absent (an older page, a saved link): one take
-        empty_value=1,
+        empty_value=1,  # type: ignore[arg-type]  # (the stubs allow only text)
         help_text="Several takes of the prompt at once, each with its own seed; pick one on "
         "its page to continue from.",
         error_messages={"invalid_choice": f"Choose 1 to {MAX_TAKES} takes."},

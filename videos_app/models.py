@@ -302,6 +302,7 @@ from .api.models import ApiFile  # noqa: E402, F401  (models of the /v1 API)
 from .inbox.models import Notification, NotificationChoices  # noqa: E402, F401  (the inbox)
 from .providers.models import ModelRoute, Provider  # noqa: E402, F401  (where jobs run)
 from .sharing.models import SharedComment, ShareLink, ShareUse  # noqa: E402, F401  (share links)
+from .takes.models import Take, TakeGroup  # noqa: E402, F401  (takes of one prompt)
 from .usage.models import VideoTotal  # noqa: E402, F401  (the usage line's totals)
 from .webhooks.models import (  # noqa: E402, F401
     InboundWebhook,

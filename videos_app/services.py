@@ -26,6 +26,7 @@ from .media import storage_delete
 from .models import Character, Provider, Team, Video, asset_path, new_seed
 from .providers import catalog, registry
 from .renderer.edit import read_edit
+from .takes.services import take_count_check, take_group_save, take_seeds
 from .usage.budgets import budget_check
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def video_create(
     negative_prompt: str = "",
     seed: int | None = None,
     audio: bool | None = None,
+    takes: int = 1,
 ) -> Video:
     """Save a new video job and queue it to render once the transaction commits.
 
@@ -56,9 +58,11 @@ def video_create(
     ``characters`` come from ``characters_for_prompt``. What the model does not take (a
     last frame, a negative prompt, a seed, sound) is refused by its route, naming it.
     ``team`` None makes a video of the owner's own; a team the owner may not create in
-    raises PermissionDenied (see permissions.py).
+    raises PermissionDenied (see permissions.py). ``takes`` > 1 makes that many takes
+    (different seeds: ``take_seeds``) in one group, all or none; the first is returned.
     """
     permissions.check_create_in(owner, team)
+    take_count_check(takes)
     route = catalog.route(model)
     route.check(size=size, seconds=seconds)
     route.check_inputs(
@@ -66,16 +70,19 @@ def video_create(
         reference_images=len(reference_pngs), audio=audio, negative_prompt=negative_prompt,
         seed_given=seed is not None,
     )  # fmt: skip
-    video = Video(owner=owner, prompt=prompt, model=model, size=size, seconds=seconds)
-    video.team, video.visibility = team, _visibility(visibility)
-    video.negative_prompt, video.audio = negative_prompt, audio
-    if seed is not None:
-        video.seed = seed
-    _apply_route(video, route, billed_seconds=seconds)
+    videos = []
+    for take_seed in take_seeds(seed, takes):
+        video = Video(owner=owner, prompt=prompt, model=model, size=size, seconds=seconds)
+        video.team, video.visibility = team, _visibility(visibility)
+        video.negative_prompt, video.audio, video.seed = negative_prompt, audio, take_seed
+        _apply_route(video, route, billed_seconds=seconds)
+        videos.append(video)
     files = {"reference_image": reference_png} if reference_png is not None else {}
     if last_frame_png is not None:
         files["last_frame"] = last_frame_png
-    return _video_save(video, files=files, characters=characters, references=reference_pngs)
+    return _video_save(
+        videos[0], files=files, characters=characters, references=reference_pngs, takes=videos[1:]
+    )
 
 
 def _visibility(value: str) -> str:
@@ -108,34 +115,51 @@ def _video_save(
     files: Mapping[str, bytes | File[bytes]],
     characters: Sequence[Character] = (),
     references: Sequence[bytes] = (),
+    takes: Sequence[Video] = (),
 ) -> Video:
     """Insert the row, its files, reference images and characters, and queue the job,
-    all or nothing."""
+    all or nothing; ``takes``, the other takes of a create, with it (each its own job)."""
+    videos = [video, *takes]
+    try:
+        with transaction.atomic():
+            # One check for every take; it locks the team's row until this commits.
+            budget_check(video, copies=len(videos))
+            for each in videos:
+                _video_insert(each, files=files, characters=characters, references=references)
+            if takes:
+                take_group_save(videos)
+    except BaseException:
+        # No row, so no file either.
+        for each in videos:
+            storage_delete(video_file_names(each))
+        raise
+    return video
+
+
+def _video_insert(
+    video: Video,
+    *,
+    files: Mapping[str, bytes | File[bytes]],
+    characters: Sequence[Character],
+    references: Sequence[bytes],
+) -> None:
     names = {
         "reference_image": "reference.png",
         "last_frame": "last-frame.png",
         "source_upload": "source.mp4",
     }
-    try:
-        with transaction.atomic():
-            budget_check(video)  # locks the team's row until this commits
-            video.save()
-            for field, content in files.items():
-                data = ContentFile(content) if isinstance(content, bytes) else content
-                getattr(video, field).save(asset_path(video, names[field]), data, save=False)
-            for number, content in enumerate(references, start=1):
-                name = asset_path(video, f"reference-{number}.png")
-                video.reference_images.append(default_storage.save(name, ContentFile(content)))
-            if files or references:
-                video.save(update_fields=[*files, *(["reference_images"] if references else [])])
-            if characters:
-                video.characters.set(characters)
-            transaction.on_commit(lambda: video_enqueue(video_id=video.pk))
-    except BaseException:
-        # No row, so no file either.
-        storage_delete(video_file_names(video))
-        raise
-    return video
+    video.save()
+    for field, content in files.items():
+        data = ContentFile(content) if isinstance(content, bytes) else content
+        getattr(video, field).save(asset_path(video, names[field]), data, save=False)
+    for number, content in enumerate(references, start=1):
+        name = asset_path(video, f"reference-{number}.png")
+        video.reference_images.append(default_storage.save(name, ContentFile(content)))
+    if files or references:
+        video.save(update_fields=[*files, *(["reference_images"] if references else [])])
+    if characters:
+        video.characters.set(characters)
+    transaction.on_commit(lambda: video_enqueue(video_id=video.pk))
 
 
 def _status_phrase(video: Video) -> str:

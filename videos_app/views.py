@@ -155,6 +155,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
                     negative_prompt=data["negative_prompt"],
                     seed=data["seed"],
                     audio=data["audio_on"],
+                    takes=data["n"],
                 )
             except ValidationError as exc:
                 add_service_error(form, exc)

@@ -13,6 +13,7 @@
   var size = form.querySelector("select[name=size]");
   var seconds = form.querySelector("select[name=seconds]");
   var audio = form.querySelector("select[name=audio]");
+  var takes = form.querySelector("select[name=n]");
   var provider = document.getElementById("route-provider");
   var limits = document.getElementById("route-limits");
   var estimate = document.getElementById("cost-estimate");
@@ -64,13 +65,18 @@
     return !!route.audio;
   }
 
-  // As catalog.estimate_text.
+  // As forms.estimate_text: every take counts.
   function estimateText(route, secs) {
     if (!route || !secs) return "Estimated cost: pick a model and a duration.";
     var price = pricePerSecond(route, size ? size.value : "", sound(route));
+    var n = takes ? parseInt(takes.value, 10) || 1 : 1;
     if (price !== null) {
-      return "Estimated cost: " + usd(units(price) * secs) +
-        " (" + secs + " s \u00d7 " + usd(units(price)) + "/s)";
+      var each = " s \u00d7 " + usd(units(price)) + "/s)";
+      if (n > 1) {
+        return "Estimated cost: " + usd(units(price) * secs * n) +
+          " (" + n + " takes \u00d7 " + secs + each;
+      }
+      return "Estimated cost: " + usd(units(price) * secs) + " (" + secs + each;
     }
     return route.local ? "Estimated cost: free \u2014 runs locally" : "Estimated cost: unknown";
   }
@@ -115,6 +121,7 @@
   seconds.addEventListener("change", update);
   if (size) size.addEventListener("change", update);
   if (audio) audio.addEventListener("change", update);
+  if (takes) takes.addEventListener("change", update);
   update();
 })();
 

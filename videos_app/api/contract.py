@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from videos_app.providers import catalog
 from videos_app.providers.base import ASSET_VARIANTS
+from videos_app.takes.models import MAX_TAKES
 
 from .errors import ApiError, from_validation_error
 from .fields import (
@@ -186,6 +187,13 @@ class VideoCreate(Body):
         description="A studio extension: keep the video to its creator and staff even "
         "inside its team.",
     )
+    n: Annotated[int, IntRange(1, MAX_TAKES)] = Field(
+        default=1,
+        description=f"A studio extension: how many takes of the prompt to make at once (1 "
+        f"to {MAX_TAKES}), each its own video and job with its own seed (`seed`, `seed` + 1, "
+        "… when a seed is given, else distinct random ones), made all or none. The answer "
+        "is the first take, with every take's id in `takes`.",
+    )
     # OpenAI's end-user identifier, which clients of the retired service (LiteLLM among
     # them) send on every call: accepted, and ignored.
     user: Text | None = Field(default=None, description="Accepted and ignored.")
@@ -334,6 +342,24 @@ class Video(Answer):
     seconds: str = Field(description='A string, e.g. "4"; for an extension, the stitched total.')
     remixed_from_video_id: str | None
     error: VideoError | None
+
+
+def _takes_optional(schema: dict[str, Any]) -> None:
+    schema["required"].remove("takes")
+
+
+class VideoCreated(Video):
+    """A create's answer: the (first) video. ``takes`` only when the request gave ``n``,
+    so that a retired-API client receives exactly what it did."""
+
+    model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True, json_schema_extra=_takes_optional
+    )
+
+    takes: list[str] = Field(
+        description="A studio extension, present when the request gave `n`: the ids of "
+        "the takes this create made, this video first."
+    )
 
 
 class VideoList(Answer):

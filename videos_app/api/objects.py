@@ -43,6 +43,15 @@ def video_object(video: Video) -> dict[str, Any]:
     ).model_dump()
 
 
+def video_created_object(video: Video, take_ids: list[str] | None) -> dict[str, Any]:
+    """The create's answer: the video, and the ids of its takes when ``n`` was given."""
+    answer = video_object(video)
+    if take_ids is None:
+        return answer
+    created = contract.VideoCreated.model_construct(**answer, takes=take_ids)
+    return created.model_dump(warnings=False)
+
+
 def video_list_object(videos: Sequence[Video], *, has_more: bool) -> dict[str, Any]:
     # Each item through video_object (already shaped), so the list is not checked twice.
     return contract.VideoList.model_construct(

@@ -107,6 +107,7 @@ _REQUESTS: tuple[tuple[str, type[BaseModel], tuple[str, ...]], ...] = (
 _RESPONSES: tuple[type[BaseModel], ...] = (
     Error,
     contract.Video,
+    contract.VideoCreated,
     contract.VideoList,
     contract.VideoDeleted,
     contract.Character,
@@ -327,7 +328,12 @@ def document(*, models: Iterable[str] | None = None) -> Schema:
                     "requestBody": _body(
                         _ref("CreateVideoRequest"), _ref("CreateVideoMultipartRequest")
                     ),
-                    "responses": _responses(video_ok, 403, 404, 413),
+                    "responses": _responses(
+                        _json_response("The video (the first take).", _ref("VideoCreated")),
+                        403,
+                        404,
+                        413,
+                    ),
                 },
             },
             "/videos/{video_id}": {

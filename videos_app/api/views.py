@@ -19,6 +19,7 @@ from videos_app.characters import services as character_services
 from videos_app.media import stored_file_response
 from videos_app.models import Character, Team, Video
 from videos_app.providers.base import ASSET_VARIANTS
+from videos_app.takes import selectors as take_selectors
 
 from . import contract, files, objects, openapi, parsing, references
 from . import selectors as api_selectors
@@ -59,7 +60,10 @@ def video_create(request: ApiRequest) -> JsonResponse:
         video = _video_create(request, params, reference, characters)
     except ValidationError as exc:  # a spend cap reached: 429 insufficient_quota
         raise from_validation_error(exc) from None
-    return JsonResponse(objects.video_object(video))
+    takes = None  # the extension's answer only for a request that used it
+    if "n" in params.model_fields_set:
+        takes = take_selectors.take_ids(video=video) if params.n > 1 else [video.pk]
+    return JsonResponse(objects.video_created_object(video, takes))
 
 
 def _video_create(
@@ -86,6 +90,7 @@ def _video_create(
         negative_prompt=params.negative_prompt,
         seed=params.seed,
         audio=params.audio,
+        takes=params.n,
     )
 
 

@@ -54,9 +54,10 @@ def spent(*, team_id: int, owner_id: int | None = None, since: datetime | None =
     return total or Decimal(0)
 
 
-def budget_check(video: Video) -> None:
+def budget_check(video: Video, *, copies: int = 1) -> None:
     """Refuse ``video`` (not saved yet) if its estimate passes a cap; call it inside the
-    transaction that inserts it: the team's row stays locked until that commits."""
+    transaction that inserts it: the team's row stays locked until that commits.
+    ``copies``: a create of several takes, checked once for them all (all or none)."""
     if video.team_id is None or not video.cost_estimate:
         return
     team = Team.objects.select_for_update().only("monthly_cap", "name").get(pk=video.team_id)
@@ -65,13 +66,14 @@ def budget_check(video: Video) -> None:
         .values_list("monthly_cap", flat=True)
         .first()
     )
-    cost = video.cost_estimate
+    cost = video.cost_estimate * copies
+    what = f"these {copies} takes' estimate is" if copies > 1 else "this video's estimate is"
     if team.monthly_cap is not None:
         used = spent(team_id=team.pk)
         if used + cost > team.monthly_cap:
             raise OverBudget(
                 f"This would pass {team.name}'s monthly spend cap: {format_usd(used)} of "
-                f"{format_usd(team.monthly_cap)} is spent and this video's estimate is "
+                f"{format_usd(team.monthly_cap)} is spent and {what} "
                 f"{format_usd(cost)}. A team admin can raise the cap."
             )
     if member_cap is not None:
@@ -79,8 +81,8 @@ def budget_check(video: Video) -> None:
         if used + cost > member_cap:
             raise OverBudget(
                 f"This would pass your monthly spend cap in {team.name}: "
-                f"{format_usd(used)} of {format_usd(member_cap)} is spent and this video's "
-                f"estimate is {format_usd(cost)}. A team admin can raise it."
+                f"{format_usd(used)} of {format_usd(member_cap)} is spent and {what} "
+                f"{format_usd(cost)}. A team admin can raise it."
             )
 
 
