@@ -1,0 +1,330 @@
+"""Open-weights models through a live studio: route → GPU queue → GPU worker → the diffusers
+child (the GPU venv's interpreter) → a tiny random-weight pipeline built in code → the
+studio's MP4, decoded and checked → the gallery and /v1.
+
+The tiny pipelines (tests/fakes/tiny_diffusers.py) are saved with ``save_pretrained`` and
+loaded by the child exactly as real weights are. The child runs with the network blocked
+(a ``sitecustomize`` that refuses every internet connection in processes started as a
+render child), which a test proves. One studio for the module: first without a GPU worker
+(a GPU job waits and its page says so; the CPU worker never takes it), then with one.
+
+Needs the GPU venv (``make .venv-gpu/.installed``): skipped without it, except in CI
+(``STUDIO_REQUIRE_SERVICES=1``), where its absence fails.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+from PIL import Image
+
+from tests.live import ROOT, LiveStudio, live_studio
+
+pytestmark = pytest.mark.live
+
+GPU_PYTHON = ROOT / ".venv-gpu" / "bin" / "python"
+FAMILIES = ("wan2.2-ti2v-5b", "wan2.1-t2v-1.3b", "ltx-video-2b-distilled")
+# The tiny pipelines' frames: 64x64 at 8 fps (the route's test-only overrides).
+TINY = {"width": 64, "height": 64, "fps": 8, "steps": 2, "device": "cpu"}
+SIZE = {"wan2.2-ti2v-5b": "1280x720", "wan2.1-t2v-1.3b": "640x360"}
+NET_BLOCK = '''\
+"""Installed by tests/test_diffusers_live.py: a render child may not reach the network."""
+import os
+import socket
+
+if os.environ.get("STUDIO_RENDER_PARENT"):
+    _connect = socket.socket.connect
+
+    def _refuse(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise OSError("network blocked for the model child by the test")
+        return _connect(self, address)
+
+    socket.socket.connect = _refuse
+    socket.socket.connect_ex = lambda self, address: _refuse(self, address) or 0
+'''
+
+
+def require_gpu_venv() -> None:
+    if GPU_PYTHON.exists():
+        return
+    why = "the GPU venv .venv-gpu is missing (make .venv-gpu/.installed)"
+    if os.environ.get("STUDIO_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{why}: CI must run the diffusers tests")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny weights of each family, built in the GPU venv (in parallel), and an
+    incomplete copy (model_index.json alone)."""
+    require_gpu_venv()
+    root = tmp_path_factory.mktemp("weights")
+
+    def build(family: str) -> Path:
+        target = root / family
+        subprocess.run(
+            [str(GPU_PYTHON), "-m", "tests.fakes.tiny_diffusers", family, str(target)],
+            cwd=ROOT, check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+        return target
+
+    with ThreadPoolExecutor(len(FAMILIES)) as pool:
+        built = dict(zip(FAMILIES, pool.map(build, FAMILIES), strict=True))
+    incomplete = root / "incomplete"
+    incomplete.mkdir()
+    shutil.copy(built["wan2.2-ti2v-5b"] / "model_index.json", incomplete)
+    return {**built, "incomplete": incomplete}
+
+
+@pytest.fixture(scope="module")
+def studio(
+    tmp_path_factory: pytest.TempPathFactory, weights: dict[str, Path]
+) -> Iterator[LiveStudio]:
+    netblock = tmp_path_factory.mktemp("netblock")
+    (netblock / "sitecustomize.py").write_text(NET_BLOCK)
+    with_path = os.pathsep.join(p for p in (str(netblock), os.environ.get("PYTHONPATH")) if p)
+    for live in live_studio(
+        tmp_path_factory.mktemp("gpu-studio"), STUDIO_HEARTBEAT_STALE="3", PYTHONPATH=with_path
+    ):
+        live.manage("providers", "add", "gpu", "--kind", "diffusers")
+        for family in FAMILIES:
+            add_route(live, family, family, weights[family])
+        add_route(live, "tiny-slow", "wan2.2-ti2v-5b", weights["wan2.2-ti2v-5b"], steps=60)
+        add_route(live, "tiny-oom", "wan2.2-ti2v-5b", weights["wan2.2-ti2v-5b"], simulate="oom")
+        add_route(live, "tiny-incomplete", "wan2.2-ti2v-5b", weights["incomplete"])
+        yield live
+
+
+def add_route(live: LiveStudio, name: str, family: str, weights: Path, **more: Any) -> None:
+    options = {**TINY, **more, "weights": str(weights)}
+    args = [f"--option={key}={str(value).lower() if isinstance(value, bool) else value}"
+            for key, value in options.items()]  # fmt: skip
+    live.manage("routes", "set", name, "--provider", "gpu", "--upstream-model", family, *args)
+
+
+@pytest.fixture(scope="module")
+def api(studio: LiveStudio) -> httpx.Client:
+    key = studio.manage("createapikey", "admin", "--name", "gpu").strip()
+    return httpx.Client(
+        base_url=f"{studio.url}/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+
+
+@pytest.fixture(scope="module")
+def gpu_worker(studio: LiveStudio) -> Iterator[subprocess.Popen[bytes]]:
+    """A GPU worker (``manage.py worker --gpu``), started once the no-worker test ran."""
+    studio.worker_gpu = start_gpu_worker(studio)  # type: ignore[attr-defined]
+    yield studio.worker_gpu  # type: ignore[attr-defined]
+    stop(studio.worker_gpu)  # type: ignore[attr-defined]
+
+
+def start_gpu_worker(studio: LiveStudio) -> subprocess.Popen[bytes]:
+    process = studio._spawn("gpu-worker", [sys.executable, "manage.py", "worker", "--gpu"])
+    studio.wait_running("gpu-worker")
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def create(api: httpx.Client, model: str, **fields: Any) -> dict[str, Any]:
+    data = {"prompt": "a red kite over a green hill", "model": model, "seconds": "2",
+            "size": SIZE.get(model, "1280x720"), **fields}  # fmt: skip
+    image = data.pop("image", None)
+    if image is not None:
+        response = api.post("/videos", data=data, files={"input_reference": image})
+    else:
+        response = api.post("/videos", json=data)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def finished(api: httpx.Client, video_id: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = api.get(f"/videos/{video_id}").json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{video_id} did not finish: {body}")
+
+
+def decoded(api: httpx.Client, video_id: str) -> dict[str, Any]:
+    """What the stored MP4 is, read back through /v1's content endpoint."""
+    content = api.get(f"/videos/{video_id}/content")
+    assert content.status_code == 200
+    with av.open(io.BytesIO(content.content)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        return {
+            "codec": video.codec_context.name,
+            "pix_fmt": video.codec_context.pix_fmt,
+            "size": (video.codec_context.width, video.codec_context.height),
+            "frames": frames,
+            "seconds": round(float(video.duration * video.time_base), 2),
+            "audio": [a.codec_context.name for a in container.streams.audio],
+        }
+
+
+def png(width: int, height: int) -> tuple[str, bytes, str]:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 120, 200)).save(buffer, "PNG")
+    return ("first.png", buffer.getvalue(), "image/png")
+
+
+def video_row(studio: LiveStudio, video_id: str, *fields: str) -> list[str]:
+    code = (f"from videos_app.models import Video; v = Video.objects.get(pk='{video_id}'); "
+            f"print(*(getattr(v, f) for f in {fields!r}))")  # fmt: skip
+    return studio.manage("shell", "--no-imports", "-c", code).split()
+
+
+# --- without a GPU worker ---------------------------------------------------------------
+
+
+def test_without_a_gpu_worker_a_gpu_job_waits_and_its_page_says_so(
+    studio: LiveStudio, api: httpx.Client
+) -> None:
+    video = create(api, "wan2.2-ti2v-5b")
+    time.sleep(3)  # the CPU worker polls every 100 ms: it would have taken it by now
+    assert api.get(f"/videos/{video['id']}").json()["status"] == "queued"
+    page = studio.client().get(f"/videos/{video['id']}")
+    assert "Queued \N{EM DASH} no GPU worker is running" in page.text
+    assert api.post(f"/videos/{video['id']}/cancel").status_code == 200
+
+
+# --- with one -----------------------------------------------------------------------------
+
+
+def test_the_model_child_cannot_reach_the_network(studio: LiveStudio) -> None:
+    connect = f"import socket; socket.create_connection(('127.0.0.1', {studio.port}), 2)"
+    probe = [str(GPU_PYTHON), "-c", connect]
+    env = studio.env | {"STUDIO_RENDER_PARENT": str(os.getpid())}
+    blocked = subprocess.run(probe, env=env, capture_output=True, text=True, check=False)
+    assert blocked.returncode != 0
+    assert "network blocked for the model child" in blocked.stderr
+    # The same connection from outside a render child works: the block is what stopped it.
+    assert subprocess.run(probe, env=studio.env, check=False).returncode == 0
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_create_runs_on_the_gpu_worker_and_lands_in_the_gallery_and_v1(
+    studio: LiveStudio, api: httpx.Client, gpu_worker: Any, family: str
+) -> None:
+    video = finished(api, create(api, family)["id"])
+    assert video["status"] == "completed", video
+    assert decoded(api, video["id"]) == {
+        "codec": "h264", "pix_fmt": "yuv420p", "size": (64, 64), "frames": 16, "seconds": 2.0,
+        "audio": ["aac"],
+    }  # fmt: skip
+    assert video_row(studio, video["id"], "provider", "attempts") == ["gpu", "1"]
+    assert video["id"] in studio.client().get("/").text
+    listed = [v["id"] for v in api.get("/videos", params={"limit": 50}).json()["data"]]
+    assert video["id"] in listed
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_first_frame_remix_and_extend_or_a_clear_refusal(
+    api: httpx.Client, gpu_worker: Any, family: str
+) -> None:
+    takes_images = family != "wan2.1-t2v-1.3b"
+    size = SIZE.get(family, "1280x720")
+    width, height = (int(n) for n in size.split("x"))
+    if takes_images:
+        first = finished(api, create(api, family, image=png(width, height))["id"])
+        assert first["status"] == "completed", first
+        assert decoded(api, first["id"])["frames"] == 16
+    else:
+        form = {"prompt": "p", "model": family, "seconds": "2", "size": size}
+        refused = api.post("/videos", data=form, files={"input_reference": png(width, height)})
+        assert refused.status_code == 400
+        assert "does not start from an image" in refused.text
+
+    source = finished(api, create(api, family)["id"])
+    remix = api.post(f"/videos/{source['id']}/remix", json={"prompt": "a blue kite instead"})
+    assert remix.status_code == 200, remix.text
+    remixed = finished(api, remix.json()["id"])
+    assert remixed["status"] == "completed", remixed
+    assert decoded(api, remixed["id"])["frames"] == 16
+
+    extend = api.post("/videos/extensions", json={"prompt": "it flies on", "seconds": "2",
+                                                  "video": {"id": source["id"]}})  # fmt: skip
+    if not takes_images:
+        assert extend.status_code == 400
+        assert "cannot extend" in extend.text
+        return
+    assert extend.status_code == 200, extend.text
+    extended = finished(api, extend.json()["id"])
+    assert extended["status"] == "completed", extended
+    stitched = decoded(api, extended["id"])
+    assert (stitched["codec"], stitched["size"], stitched["seconds"]) == ("h264", (64, 64), 4.0)
+    assert stitched["audio"] == ["aac"]
+
+
+def test_cancel_mid_steps_stops_the_job_and_the_worker_goes_on(
+    studio: LiveStudio, api: httpx.Client, gpu_worker: Any
+) -> None:
+    video = create(api, "tiny-slow")
+    web = studio.client()
+    deadline = time.monotonic() + 120
+    while api.get(f"/videos/{video['id']}").json()["progress"] < 10:
+        assert time.monotonic() < deadline, studio.tail()
+        time.sleep(0.1)
+    assert api.post(f"/videos/{video['id']}/cancel").status_code == 200
+    after = finished(api, video["id"])
+    assert (after["status"], after["error"]["code"]) == ("failed", "cancelled")
+    assert "Cancelled" in web.get(f"/videos/{video['id']}").text
+    assert finished(api, create(api, "wan2.2-ti2v-5b")["id"])["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("model", "code", "words"),
+    [
+        ("tiny-incomplete", "weights_missing", "transformer"),
+        ("tiny-oom", "gpu_out_of_memory", "cpu_offload"),
+    ],
+)
+def test_a_failure_names_its_cause_and_the_worker_goes_on(
+    api: httpx.Client, gpu_worker: Any, model: str, code: str, words: str
+) -> None:
+    failed = finished(api, create(api, model)["id"])
+    assert (failed["status"], failed["error"]["code"]) == ("failed", code)
+    assert words in failed["error"]["message"]
+    assert finished(api, create(api, "wan2.2-ti2v-5b")["id"])["status"] == "completed"
+
+
+def test_a_gpu_job_survives_its_worker_being_killed_with_one_set_of_assets(
+    studio: LiveStudio, api: httpx.Client, gpu_worker: Any
+) -> None:
+    video = create(api, "tiny-slow")
+    deadline = time.monotonic() + 120
+    while api.get(f"/videos/{video['id']}").json()["progress"] < 10:
+        assert time.monotonic() < deadline, studio.tail()
+        time.sleep(0.1)
+    stop(studio.worker_gpu)  # type: ignore[attr-defined]
+    time.sleep(3.5)  # its heartbeat goes stale (STUDIO_HEARTBEAT_STALE=3)
+    assert video["id"] in studio.manage("recoverjobs")
+    studio.worker_gpu = start_gpu_worker(studio)  # type: ignore[attr-defined]
+    done = finished(api, video["id"], timeout=240)
+    assert done["status"] == "completed", done
+    assert video_row(studio, video["id"], "status", "attempts") == ["completed", "2"]
+    files = sorted(p.name for p in (studio.data_dir / "media" / "videos" / video["id"]).iterdir())
+    assert files == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"]
+    assert studio.leftover_work_folders() == []
