@@ -290,11 +290,13 @@ class TestGuestComments:
         assert not Comment.objects.exists()  # not among the team's comments
         note = Notification.objects.get(user=crew["admin"])
         assert note.kind == Kind.SHARE_COMMENT and note.detail == "Ana"
-        assert "Love the kite" in Client().get(page_url(token)).content.decode()
+        visitor = Client().get(page_url(token)).content.decode()
+        assert "Love the kite" in visitor and 'data-seek="1.000"' in visitor
         # The team sees it on the video page's share box, marked with its link.
         shares = reverse("videos:video_shares", args=[video.pk])
         html = client_for(crew["viewer"]).get(shares, HTTP_HX_REQUEST="true").content.decode()
         assert "Love the kite" in html and "via share link Client cut" in html
+        assert ">0:01.0</a>" in html  # the moment, as the team member reads times
         assert "<html" not in html
 
     def test_a_name_is_required(self, crew: dict[str, AbstractUser]) -> None:

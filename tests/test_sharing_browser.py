@@ -90,8 +90,12 @@ def test_a_visitor_without_a_session_plays_and_comments_and_the_team_sees_it(
     guest.evaluate("() => document.querySelector('video').pause()")
     guest.fill("input[name=name]", "Ana from the agency")
     guest.fill("textarea[name=body]", f"The boat should be red ({screen})")
+    guest.check("[data-at-now] input")  # sharing.js ran: the moment comes from the player
     guest.click("button:has-text('Comment')")
     guest.wait_for_selector(f"text=The boat should be red ({screen})")
+    guest.evaluate("() => { const v = document.querySelector('video'); v.currentTime = 3.5; }")
+    guest.click(".comment--guest a.seek")  # the moment seeks the player back
+    wait_for_js(guest, "document.querySelector('video').currentTime < 3")
     assert "Ana from the agency" in guest.inner_text("main")
     assert not visitor.cookies() or all(c["name"] != "sessionid" for c in visitor.cookies())
     shot(guest, f"sharing-visitor-{screen}")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import Team, Video
+from ..review.selectors import format_seconds
 from .models import SharedComment, ShareLink
 
 USES_SHOWN = 20  # the newest uses listed under a link
@@ -77,14 +78,24 @@ def is_unlocked(request: HttpRequest, link: ShareLink) -> bool:
     return value == str(link.pk)
 
 
+def _labelled(comments: QuerySet[SharedComment], time_format: str) -> list[SharedComment]:
+    """The comments, each moment labelled as the reader reads times (``format_seconds``)."""
+    rows = list(comments)
+    for comment in rows:
+        if comment.at_seconds is not None:
+            comment.at_label = format_seconds(comment.at_seconds, time_format)  # type: ignore[attr-defined]
+    return rows
+
+
 def guest_comments(link: ShareLink, video: Video) -> list[SharedComment]:
     """What a visitor sees of the conversation: only what was said through this link."""
-    return list(SharedComment.objects.filter(link=link, video=video))
+    return _labelled(SharedComment.objects.filter(link=link, video=video), "clock")
 
 
-def comments_via_links(video: Video) -> list[SharedComment]:
+def comments_via_links(video: Video, time_format: str = "clock") -> list[SharedComment]:
     """Every visitor's comment on the video, for the team (with its link's label)."""
-    return list(SharedComment.objects.filter(video=video).select_related("link"))
+    comments = SharedComment.objects.filter(video=video).select_related("link")
+    return _labelled(comments, time_format)
 
 
 def _with_uses(links: QuerySet[ShareLink]) -> list[ShareLink]:

@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import permissions
+from ..accounts.selectors import time_format_for
 from ..forms import add_service_error
 from ..http import HtmxHttpRequest, video_or_404
 from ..media import stored_file_or_404
@@ -89,7 +90,7 @@ def video_shares(request: HtmxHttpRequest, video_id: str) -> HttpResponse:
         "video": video,
         "can_share": can_share,
         "links": selectors.links_of_video(video) if can_share else [],
-        "guest_comments": selectors.comments_via_links(video),
+        "guest_comments": selectors.comments_via_links(video, time_format_for(request.user)),
         "next": video.get_absolute_url(),
     }
     template = "sharing/video_shares.html"
