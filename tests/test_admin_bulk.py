@@ -125,7 +125,7 @@ def test_set_review_state_counts_videos_already_in_that_state(admin_client: Clie
     draft = completed()
     act(admin_client, "set_review_state", [in_review, draft], apply="1", review_state="in_review")
     page = admin_client.get(reverse(CHANGELIST)).content.decode()
-    assert "Set 1 video(s) to “In review” (1 already were)." in page
+    assert "Set 1 video(s) to “Needs review” (1 already were)." in page
 
 
 def test_set_review_state_with_an_unknown_state_changes_nothing(admin_client: Client) -> None:
@@ -183,7 +183,7 @@ def test_recent_activity_merges_videos_reviews_and_comments_newest_first(
     page = admin_client.get(reverse("admin:videos_app_video_activity")).content.decode()
     order = [
         page.index("love the light here"),
-        page.index("Draft → In review"),
+        page.index("Draft → Needs review"),
         page.index("a harbour at noon"),
     ]
     assert order == sorted(order)

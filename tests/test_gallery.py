@@ -389,7 +389,7 @@ class TestPageAndFragment:
         assert 'data-sprite-cols="5" data-sprite-rows="5"' in card
         assert f'data-video="{reverse("videos:media", args=[video.pk, "video"])}"' in card
         assert 'loading="lazy"' in card and "8s" in card
-        assert "In review" in card and team.name in card and "maya" in card
+        assert "Needs review" in card and team.name in card and "maya" in card
 
     def test_the_favorite_star_shows_my_favorites(self, client_in: Client, user: Any) -> None:
         starred = make_video(user)

@@ -178,15 +178,15 @@ class TestReviewService:
         seen_by_maya = Video.objects.get(pk=video.pk)
         seen_by_ada = Video.objects.get(pk=video.pk)
         services_review.review_state_change(
-            actor=crew["maya"], video=seen_by_maya, to_state=State.APPROVED
+            actor=crew["ada"], video=seen_by_ada, to_state=State.APPROVED
         )
         with pytest.raises(ValidationError) as info:
             services_review.review_state_change(
-                actor=crew["ada"], video=seen_by_ada, to_state=State.REJECTED
+                actor=crew["maya"], video=seen_by_maya, to_state=State.REJECTED
             )
         assert info.value.code == "stale_state"
         video.refresh_from_db()
-        assert video.review_state == State.APPROVED and video.review_changed_by == crew["maya"]
+        assert video.review_state == State.APPROVED and video.review_changed_by == crew["ada"]
         events = list(ReviewEvent.objects.all())
         assert [(e.from_state, e.to_state) for e in events] == [(State.IN_REVIEW, State.APPROVED)]
 
@@ -199,7 +199,9 @@ def test_concurrent_reviewers_in_threads_record_exactly_one_change() -> None:
         pytest.skip("needs a database that lets two connections wait on each other")
     maya, ada = make_user("maya"), make_user("ada")
     team = team_of(editor=maya, admin=ada)
-    video = make_video(maya, team=team, review_state=State.IN_REVIEW)
+    video = make_video(
+        maya, team=team, review_state=State.IN_REVIEW, status=Video.Status.COMPLETED
+    )
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -215,8 +217,8 @@ def test_concurrent_reviewers_in_threads_record_exactly_one_change() -> None:
             connection.close()
 
     threads = [
-        threading.Thread(target=review, args=(maya, State.APPROVED)),
-        threading.Thread(target=review, args=(ada, State.REJECTED)),
+        threading.Thread(target=review, args=(ada, State.APPROVED)),
+        threading.Thread(target=review, args=(maya, State.REJECTED)),
     ]
     for t in threads:
         t.start()
@@ -239,9 +241,10 @@ class TestReviewView:
         body = response.content.decode()
         assert body.lstrip().startswith(("{", "<section", "\n<section")) or 'id="review"' in body
         assert "<html" not in body and 'id="review"' in body
-        assert "In review" in body and "by maya" in body
-        # In review, the next moves are offered.
-        for label in ("Approve", "Reject", "Back to draft"):
+        assert "Needs review" in body and "by maya" in body
+        # In review, the next moves are offered (approving is the approvers': ada, an admin).
+        assert ">Approve</button>" not in body
+        for label in ("Request changes", "Back to draft"):
             assert f">{label}</button>" in body
         assert ">Send to review</button>" not in body
         assert Video.objects.get(pk=video.pk).review_state == State.IN_REVIEW

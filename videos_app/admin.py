@@ -33,6 +33,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from . import (
+    permissions,
     services,
 )
 from .accounts import admin as accounts_admin  # noqa: F401  (users, with their usage)
@@ -73,22 +74,37 @@ def delete_with_assets(
     )
     deleted: list[str] = []
     skipped: list[str] = []
+    locked: list[str] = []
     for video in list(queryset):
         if video.is_active or video.pk in busy_sources:
             skipped.append(video.pk)
             continue
-        services.video_remove(video=video)
-        deleted.append(video.pk)
+        try:
+            services.video_remove(video=video)
+        except ValidationError:  # approved, so locked (checked on the row as it is now)
+            locked.append(video.pk)
+        else:
+            deleted.append(video.pk)
     modeladmin.message_user(request, f"Deleted {len(deleted)} video(s) with their files.")
     if skipped:
         modeladmin.message_user(
             request,
             f"Skipped {len(skipped)} still rendering (or a source of one that is): "
-            + ", ".join(skipped[:20])
-            + ("…" if len(skipped) > 20 else ""),
+            + _ids(skipped),
+            level=messages.WARNING,
+        )
+    if locked:
+        modeladmin.message_user(
+            request,
+            f"Skipped {len(locked)} approved, so locked (an approver reopens them first): "
+            + _ids(locked),
             level=messages.WARNING,
         )
     return None
+
+
+def _ids(ids: list[str], limit: int = 20) -> str:
+    return ", ".join(ids[:limit]) + ("…" if len(ids) > limit else "")
 
 
 class ReviewStateForm(forms.Form):
@@ -186,8 +202,18 @@ def move_to_team(
             form=form,
         )
     team = form.cleaned_data["team"]
-    moved = services.videos_move_to_team(videos=queryset, team=team)
+    # An approved version is locked: its team (who sees it, who approves it) stays.
+    locked = list(
+        queryset.filter(review_state=Video.ReviewState.APPROVED).values_list("pk", flat=True)
+    )
+    moved = services.videos_move_to_team(videos=queryset.exclude(pk__in=locked), team=team)
     modeladmin.message_user(request, f"Moved {moved} video(s) to {team or 'no team'}.")
+    if locked:
+        modeladmin.message_user(
+            request,
+            f"Skipped {len(locked)} approved, so locked: " + _ids(locked),
+            level=messages.WARNING,
+        )
     return None
 
 
@@ -381,6 +407,17 @@ class VideoAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def has_change_permission(self, request: HttpRequest, obj: Video | None = None) -> bool:
+        # An approved version is locked: its page is read-only until an approver reopens it.
+        if obj is not None and permissions.is_locked(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Video | None = None) -> bool:
+        if obj is not None and permissions.is_locked(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def delete_model(self, request: HttpRequest, obj: Video) -> None:
         services.video_remove(video=obj)

@@ -20,7 +20,7 @@ from .forms import VideoEditForm, VideoExtendForm, VideoRemixForm
 from .models import Video
 from .review import notes
 from .review import selectors as review_selectors
-from .review.forms import CommentForm
+from .review.forms import ApproversForm, CommentForm
 from .review.services import allowed_transitions
 from .takes import selectors as take_selectors
 
@@ -29,10 +29,10 @@ State = Video.ReviewState
 TRANSITION_BUTTONS: dict[tuple[str, str], tuple[str, str]] = {
     (State.DRAFT, State.IN_REVIEW): ("Send to review", "primary"),
     (State.IN_REVIEW, State.APPROVED): ("Approve", "approve"),
-    (State.IN_REVIEW, State.REJECTED): ("Reject", "danger"),
+    (State.IN_REVIEW, State.REJECTED): ("Request changes", "danger"),
     (State.IN_REVIEW, State.DRAFT): ("Back to draft", "ghost"),
     (State.APPROVED, State.IN_REVIEW): ("Reopen", "ghost"),
-    (State.REJECTED, State.IN_REVIEW): ("Reopen", "ghost"),
+    (State.REJECTED, State.IN_REVIEW): ("Back to review", "ghost"),
 }
 
 
@@ -78,6 +78,7 @@ def stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, objec
         "delay": polling.poll_delay([video], now := timezone.now()),
         "seconds_left": video.seconds_left(now),
         "can_delete": services.video_can_delete(video=video, user=request.user),  # type: ignore[arg-type]
+        "delete_locked": services.LOCKED_MESSAGE if permissions.is_locked(video) else "",
         "can_derive": permissions.can_derive(request.user, video),
         "fps": notes.frame_rate(),
         "draw_colors": notes.COLORS,
@@ -85,17 +86,27 @@ def stage_context(request: HttpRequest, video: Video, n: int) -> dict[str, objec
 
 
 def review_context(request: HttpRequest, video: Video) -> dict[str, Any]:
-    """The review box: the state, the moves this user may make, the history."""
+    """The review box: the state and its lock, the moves this user may make, the stack's
+    approvers (and, for a team admin, the form naming them), the history."""
     can_review = permissions.can_review(request.user, video)
+    can_approve = permissions.can_approve(request.user, video)
+    approver_moves = {State.APPROVED}
     actions = [
         (to, *TRANSITION_BUTTONS[(video.review_state, to)])
         for to in allowed_transitions(video.review_state)
+        if can_approve or not ({to, video.review_state} & approver_moves)
     ]
+    approvers = review_selectors.stack_approvers(video=video)
+    can_name = permissions.can_name_approvers(request.user, video)
     return {
         "video": video,
         "can_review": can_review,
+        "can_approve": can_approve,
+        "locked": permissions.is_locked(video),
         "review_actions": actions if can_review else [],
         "review_events": review_selectors.review_history(video=video),
+        "approvers": approvers,
+        "approvers_form": ApproversForm(video=video, approvers=approvers) if can_name else None,
     }
 
 

@@ -13,7 +13,13 @@ from django.urls import reverse
 from .accounts.models import Preferences  # noqa: F401
 from .presets.models import PromptPreset  # noqa: F401
 from .providers import catalog
-from .review.models import Comment, Favorite, ReviewEvent, ReviewState  # noqa: F401
+from .review.models import (  # noqa: F401
+    Comment,
+    Favorite,
+    ReviewEvent,
+    ReviewState,
+    StackApprover,
+)
 from .teams.models import Invitation, Membership, Team  # noqa: F401
 
 

@@ -8,6 +8,10 @@ do everything. Otherwise:
 - **comment, favorite**: whoever can see it.
 - **review** (change the review state): editors and admins of the video's team; the
   creator of a video that has no team.
+- **approve** (and reopen an approved version): of those who review, the approvers named
+  for the video's stack, or the team's admins while it names none. Team admins name them.
+- **locked**: an approved version is deleted and changed by nobody, staff included, until
+  an approver reopens it; comments, favorites and share links stay open.
 - **share** (a link for people outside the team): whoever may review it.
 - **delete**: the creator, and admins of the video's team.
 - **create in a team**: its editors and admins. Anyone signed in can create a video of
@@ -23,11 +27,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from .models import Character, Membership, Team, Video
+from .models import Character, Membership, StackApprover, Team, Video
 
 Role = Membership.Role
 CREATE_ROLES = (Role.ADMIN, Role.EDITOR)
 REVIEW_ROLES = (Role.ADMIN, Role.EDITOR)
+# A stack deeper than this (only a hand-edited ``source`` loop could be) stops the walk.
+STACK_DEPTH_LIMIT = 100
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -103,6 +109,54 @@ def can_review(user: AnyUser, video: Video) -> bool:
     if video.team_id is None:
         return video.owner_id == user.pk
     return role_in(user, video.team_id) in REVIEW_ROLES
+
+
+def is_locked(video: Video) -> bool:
+    """An approved version is locked: no delete, no state change but an approver's reopen."""
+    return video.review_state == Video.ReviewState.APPROVED
+
+
+def stack_root_id(video: Video) -> str:
+    """The first video of ``video``'s stack: its ``source`` followed back to the start,
+    one light query a step (chains are a few versions long)."""
+    root, source = video.pk, video.source_id
+    seen = {root}
+    while source is not None and source not in seen and len(seen) < STACK_DEPTH_LIMIT:
+        seen.add(source)
+        root = source
+        source = Video.objects.filter(pk=source).values_list("source_id", flat=True).first()
+    return root
+
+
+def stack_approver_ids(video: Video) -> frozenset[int]:
+    """The ids of the approvers named for the video's stack, read once per video object."""
+    cached: frozenset[int] | None = getattr(video, "_studio_approver_ids", None)
+    if cached is None:
+        named = StackApprover.objects.filter(root_id=stack_root_id(video))
+        cached = frozenset(named.values_list("user_id", flat=True))
+        video._studio_approver_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def can_approve(user: AnyUser, video: Video) -> bool:
+    """May the user approve the version, or reopen it once approved? Of those who review
+    it, the stack's named approvers, or the team's admins while none is named; staff; the
+    creator of a video with no team."""
+    if not can_review(user, video):
+        return False
+    if is_staff(user) or video.team_id is None:
+        return True
+    named = stack_approver_ids(video)
+    if named:
+        return user.pk in named
+    return role_in(user, video.team_id) == Role.ADMIN
+
+
+def can_name_approvers(user: AnyUser, video: Video) -> bool:
+    """Team admins (and staff) name who approves a stack; a video with no team has none."""
+    if video.team_id is None or not can_view_video(user, video):
+        return False
+    return is_staff(user) or role_in(user, video.team_id) == Role.ADMIN
 
 
 def can_share(user: AnyUser, video: Video) -> bool:
@@ -198,6 +252,22 @@ def teammates_of(user: AnyUser, team: Team | int | None) -> QuerySet[Any]:
         return users.none()
     team_id = team if isinstance(team, int) else team.pk
     return users.filter(memberships__team_id=team_id, is_active=True)
+
+
+def approver_candidates(team: Team | int | None) -> QuerySet[Any]:
+    """Who may be named an approver of a stack in ``team``: its editors and admins."""
+    from django.contrib.auth import get_user_model
+
+    if team is None:
+        return get_user_model().objects.none()
+    team_id = team if isinstance(team, int) else team.pk
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__team_id=team_id, memberships__role__in=REVIEW_ROLES, is_active=True
+        )
+        .order_by("username")
+    )
 
 
 def team_for_derivative(user: AnyUser, source: Video) -> Team | None:

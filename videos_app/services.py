@@ -532,12 +532,25 @@ def video_cancel(*, video: Video, actor: AbstractBaseUser) -> bool:
     return True
 
 
+LOCKED_MESSAGE = (
+    "This version is approved, so it is locked: an approver must reopen it before it can "
+    "be deleted."
+)
+
+
 def video_remove(*, video: Video) -> None:
-    """Delete the row and, once that has committed, its files (no checks: see video_delete)
-    and its copy on an upstream provider (a local render has no provider job id)."""
+    """Delete the row and, once that has committed, its files (no checks but the lock: see
+    video_delete) and its copy on an upstream provider (a local render has no provider job id).
+
+    Every delete comes here (page, /v1, the admin), so here the lock holds: the state is
+    read on the locked row, and an approval that committed first wins (ValidationError
+    ``video_locked``, nothing deleted)."""
     names = video_file_names(video)
     provider, upstream_id = video.provider, video.provider_job_id
     with transaction.atomic():
+        row = Video.objects.select_for_update().filter(pk=video.pk)
+        if Video.ReviewState.APPROVED in row.values_list("review_state", flat=True):
+            raise ValidationError(LOCKED_MESSAGE, code="video_locked")
         video.delete()
         transaction.on_commit(lambda: storage_delete(names))
         if upstream_id:

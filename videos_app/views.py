@@ -398,10 +398,16 @@ def video_delete(request: HttpRequest, video_id: str) -> HttpResponseBase:
         else:
             messages.success(request, "Video deleted, with its files.")
             return redirect("videos:gallery")
+    # An approved version is locked (services.video_remove refuses it): say so before a post.
+    locked = permissions.is_locked(video)
     return render(
         request,
         "videos/confirm_delete.html",
-        {"video": video, "error": error},
+        {
+            "video": video,
+            "error": error or (services.LOCKED_MESSAGE if locked else ""),
+            "locked": locked,
+        },
         status=400 if error else 200,
     )
 

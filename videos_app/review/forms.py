@@ -1,13 +1,17 @@
-"""The comment and review-state forms of the detail page."""
+"""The comment, review-state and approvers forms of the detail page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 
+from .. import permissions
+from ..models import Video
 from . import notes
-from .models import ReviewState
+from .models import ReviewState, StackApprover
 from .services import COMMENT_MAX_LENGTH
 
 
@@ -39,3 +43,23 @@ class ResolveForm(forms.Form):
 
 class ReviewForm(forms.Form):
     to_state = forms.ChoiceField(choices=ReviewState.choices)
+
+
+class ApproversForm(forms.Form):
+    """Who approves the video's stack: ticked among the team's editors and admins."""
+
+    approvers = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Approvers",
+        help_text="None ticked: the team's admins approve.",
+    )
+
+    def __init__(
+        self, *args: Any, video: Video, approvers: Sequence[StackApprover] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["approvers"]
+        field.queryset = permissions.approver_candidates(video.team_id)  # type: ignore[attr-defined]
+        field.initial = [approver.user_id for approver in approvers]

@@ -1,4 +1,5 @@
-"""Rows of reviewing: favorites, the review history, comments; and the review states.
+"""Rows of reviewing: favorites, the review history, comments, a stack's approvers; and
+the review states.
 
 Imported by ``videos_app/models.py``, so these keep the app label ``videos_app`` and their
 tables. The video is named by string: this module must not import the core models (they
@@ -13,12 +14,17 @@ from django.db import models
 
 
 class ReviewState(models.TextChoices):
-    """A video's review state (``Video.ReviewState``); the moves are services.TRANSITIONS."""
+    """A version's review state (``Video.ReviewState``); the moves are services.TRANSITIONS.
+
+    The stored values are the first release's (the gallery's ``?review=``, the export's
+    manifest and saved filters use them); only the labels say what a reviewer does now.
+    An approved version is locked (``permissions.is_locked``).
+    """
 
     DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
+    IN_REVIEW = "in_review", "Needs review"
     APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    REJECTED = "rejected", "Changes requested"
 
 
 class Favorite(models.Model):
@@ -97,3 +103,33 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} on {self.video_id}: {self.body[:40]}"
+
+
+class StackApprover(models.Model):
+    """Someone named to approve the versions of a stack (``permissions.can_approve``).
+
+    Until stacks have their own row, a stack is a video and what was derived from it
+    through ``source``, and its approvers are kept on its root (``permissions.stack_root_id``):
+    a new remix or extension is approved by the people already named for its shot. A
+    stack naming nobody is approved by its team's admins.
+    """
+
+    root = models.ForeignKey(
+        "videos_app.Video", on_delete=models.CASCADE, related_name="stack_approvers"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approves"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["root", "user"], name="stack_approver_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} approves {self.root_id}"

@@ -15,7 +15,7 @@ from .. import permissions
 from ..accounts.selectors import time_format_for
 from ..models import Video
 from ..renderer.spec import FPS
-from .models import Comment, Favorite, ReviewEvent
+from .models import Comment, Favorite, ReviewEvent, StackApprover
 from .services import MENTION_RE
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -33,6 +33,14 @@ def is_favorite(*, user: AnyUser, video: Video) -> bool:
 def review_history(*, video: Video) -> list[ReviewEvent]:
     events = ReviewEvent.objects.filter(video_id=video.pk).select_related("actor")
     return list(events[:REVIEW_HISTORY_LIMIT])
+
+
+def stack_approvers(*, video: Video) -> list[StackApprover]:
+    """The approvers named for the video's stack, by name (empty: its team's admins)."""
+    if video.team_id is None:
+        return []
+    root_id = permissions.stack_root_id(video)
+    return list(StackApprover.objects.filter(root_id=root_id).select_related("user"))
 
 
 def format_seconds(value: float, time_format: str = "clock") -> str:

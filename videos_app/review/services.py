@@ -1,4 +1,5 @@
-"""Writes for reviewing a video: favorites, review state, comments (and @mentions).
+"""Writes for reviewing a video: favorites, review state and approvals, comments (and
+@mentions).
 
 Who may do what is decided in permissions.py; these services check it again so that a
 caller that forgot cannot write (PermissionDenied), and raise ValidationError for bad
@@ -11,6 +12,7 @@ level deep (a root and its replies in order). Deep nesting reads badly at phone 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,11 +23,12 @@ from django.utils import timezone
 from .. import permissions
 from ..models import Video
 from . import notes
-from .models import Comment, Favorite, ReviewEvent
+from .models import Comment, Favorite, ReviewEvent, StackApprover
 
 State = Video.ReviewState
 
-# Allowed review transitions: from a state to the states it may move to.
+# Allowed review transitions: from a state to the states it may move to. Moving to or from
+# approved is an approver's (permissions.can_approve); out of approved only a reopen.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     State.DRAFT: (State.IN_REVIEW,),
     State.IN_REVIEW: (State.APPROVED, State.REJECTED, State.DRAFT),
@@ -76,6 +79,7 @@ def review_state_change(*, actor: AbstractBaseUser, video: Video, to_state: str)
             f"{State(to_state).label.lower()}.",
             code="invalid_transition",
         )
+    _check_approval(actor, video, to_state)
     now = timezone.now()
     with transaction.atomic():
         updated = Video.objects.filter(pk=video.pk, review_state=from_state).update(
@@ -93,6 +97,51 @@ def review_state_change(*, actor: AbstractBaseUser, video: Video, to_state: str)
     video.review_changed_by = actor  # type: ignore[assignment]
     video.review_changed_at = now
     return event
+
+
+def _check_approval(actor: AbstractBaseUser, video: Video, to_state: str) -> None:
+    """Approving, and reopening what is approved (it is locked), are the approvers'; only
+    a finished render can be approved (there is nothing to sign off before)."""
+    if State.APPROVED not in (video.review_state, to_state):
+        return
+    if not permissions.can_approve(actor, video):
+        verb = "reopen" if permissions.is_locked(video) else "approve"
+        raise PermissionDenied(f"Only the approvers of this video's stack can {verb} it.")
+    if to_state == State.APPROVED and not video.is_completed:
+        raise ValidationError(
+            "Only a finished video can be approved; this one has not rendered.",
+            code="not_completed",
+        )
+
+
+def approvers_set(
+    *, actor: AbstractBaseUser, video: Video, users: Iterable[AbstractBaseUser]
+) -> list[StackApprover]:
+    """Name who approves the versions of ``video``'s stack (none: the team's admins).
+
+    Approvers are chosen among those who review the team's videos (its editors and
+    admins); the list is replaced as a whole, so a second identical post changes nothing.
+    """
+    if not permissions.can_name_approvers(actor, video):
+        raise PermissionDenied("Only the team's admins can name its approvers.")
+    chosen = {user.pk: user for user in users}
+    reviewers = set(permissions.approver_candidates(video.team_id).values_list("pk", flat=True))
+    if not set(chosen) <= reviewers:
+        raise ValidationError(
+            "Approvers are chosen among the team's editors and admins.", code="not_reviewer"
+        )
+    root_id = permissions.stack_root_id(video)
+    with transaction.atomic():
+        StackApprover.objects.filter(root_id=root_id).exclude(user_id__in=chosen).delete()
+        kept = set(StackApprover.objects.filter(root_id=root_id).values_list("user_id", flat=True))
+        StackApprover.objects.bulk_create(
+            StackApprover(root_id=root_id, user_id=pk, added_by_id=actor.pk)
+            for pk in chosen
+            if pk not in kept
+        )
+    if hasattr(video, "_studio_approver_ids"):
+        del video._studio_approver_ids
+    return list(StackApprover.objects.filter(root_id=root_id).select_related("user"))
 
 
 def mentioned_users(*, author: AbstractBaseUser, video: Video, body: str) -> list[Any]:

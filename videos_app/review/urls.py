@@ -9,6 +9,7 @@ from . import compare, views
 urlpatterns: list[URLPattern] = [
     path("videos/<str:video_id>/favorite", views.favorite_toggle, name="favorite"),
     path("videos/<str:video_id>/review", views.review_change, name="review"),
+    path("videos/<str:video_id>/approvers", views.approvers_set, name="approvers"),
     path("videos/<str:video_id>/comments", views.comments, name="comments"),
     path(
         "videos/<str:video_id>/comments/<int:comment_id>/delete",

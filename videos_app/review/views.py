@@ -1,4 +1,5 @@
-"""Pages and fragments for reviewing videos: favorites, review state, comments, mentions.
+"""Pages and fragments for reviewing videos: favorites, review state and approvers,
+comments, mentions.
 
 Visibility is decided by permissions.py: what a user cannot see answers 404 (through
 ``http.video_or_404``), what they can see but not do answers 403. The fragments' context
@@ -20,8 +21,9 @@ from .. import permissions
 from ..detail import comments_context, detail_context, review_context
 from ..forms import add_service_error
 from ..http import HtmxHttpRequest, video_or_404
+from ..models import Video
 from . import selectors, services
-from .forms import CommentForm, ResolveForm, ReviewForm
+from .forms import ApproversForm, CommentForm, ResolveForm, ReviewForm
 from .models import Comment
 
 
@@ -67,6 +69,13 @@ def review_change(request: HtmxHttpRequest, video_id: str) -> HttpResponseBase:
         except ValidationError as exc:
             error = exc.messages[0]
             video.refresh_from_db()  # show what someone else changed it to
+        except PermissionDenied as exc:  # a reviewer, but not this stack's approver
+            error = str(exc)
+    return _review_box(request, video, error)
+
+
+def _review_box(request: HtmxHttpRequest, video: Video, error: str) -> HttpResponseBase:
+    """The review box again (htmx), or back to it on the page, with ``error`` shown."""
     if request.htmx:
         context = {**review_context(request, video), "review_error": error}
         # htmx swaps only 2xx answers: the error is shown in the box, flagged by a header.
@@ -77,6 +86,29 @@ def review_change(request: HtmxHttpRequest, video_id: str) -> HttpResponseBase:
     if error:
         messages.error(request, error)
     return redirect(f"{video.get_absolute_url()}#review")
+
+
+@login_required
+@require_POST
+def approvers_set(request: HtmxHttpRequest, video_id: str) -> HttpResponseBase:
+    """Name the approvers of the video's stack (a team admin): the review box again."""
+    video = video_or_404(request, video_id)
+    if not permissions.can_name_approvers(request.user, video):
+        raise PermissionDenied("Only the team's admins name its approvers.")
+    form = ApproversForm(request.POST, video=video)
+    error = ""
+    if not form.is_valid():
+        error = "Approvers are chosen among the team's editors and admins."
+    else:
+        try:
+            services.approvers_set(
+                actor=request.user,  # type: ignore[arg-type]
+                video=video,
+                users=form.cleaned_data["approvers"],
+            )
+        except ValidationError as exc:
+            error = exc.messages[0]
+    return _review_box(request, video, error)
 
 
 @login_required
