@@ -511,6 +511,17 @@ def test_a_hang_sends_nothing_more_until_its_group_is_killed(
     assert sorted((tmp_path / "h").iterdir()) == []
 
 
+@pytest.mark.parametrize("family", [WAN21, LTX])
+def test_the_memory_options_load_and_render(
+    render: Callable[..., dict[str, Any]], family: str
+) -> None:
+    # VAE tiling on; CPU offload asked for, which on the CPU is said to be ignored.
+    done = render(family, "memory", route_options={"vae_tiling": True, "cpu_offload": True})
+    assert done["event"] == "done", done
+    assert done["timings"]["load"] > 0  # other settings: a pipeline of their own
+    assert_studio_video(done["dir"], FRAMES)
+
+
 def test_the_pipeline_stays_loaded_for_its_route_and_is_replaced_for_another(
     render: Callable[..., dict[str, Any]],
 ) -> None:
