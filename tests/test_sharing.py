@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import client_for, crew_cast, image_bytes, make_video, mp4_bytes
+from videos_app.api import ratelimit
 from videos_app.inbox.models import Kind, Notification
 from videos_app.models import Comment, SharedComment, ShareLink, ShareUse, Team, Video
 from videos_app.sharing import selectors, services
@@ -27,6 +28,14 @@ ROLES = ("admin", "editor", "viewer", "outsider", "staff")
 @pytest.fixture
 def crew() -> dict[str, AbstractUser]:
     return crew_cast(ROLES, outsider="outsider")
+
+
+@pytest.fixture(autouse=True)
+def one_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's passphrase failures counted in one minute's window (a test that ran
+    across a minute's end would start counting again), and none of another test's."""
+    monkeypatch.setattr(ratelimit, "_counters", {})
+    monkeypatch.setattr(ratelimit, "_window", lambda now=None: (1, 30))
 
 
 def finished(owner: AbstractUser, prompt: str = "a red kite over hills", **kwargs: Any) -> Video:
@@ -254,7 +263,7 @@ class TestPassphrase:
             assert client.post(unlock, {"passphrase": f"guess {n}"}).status_code == 400
         response = Client(REMOTE_ADDR="10.0.1.1").post(unlock, {"passphrase": "open sesame"})
         assert response.status_code == 429
-        assert "Too many wrong passphrases" in response.content.decode()
+        assert "Too many wrong passphrases: try again in 30 seconds" in response.content.decode()
 
     def test_guessing_is_limited_per_address_over_links(
         self, crew: dict[str, AbstractUser]
