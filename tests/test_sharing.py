@@ -243,6 +243,14 @@ class TestPassphrase:
         kinds = set(ShareUse.objects.filter(link=link).values_list("kind", flat=True))
         assert {"refused", "unlocked", "opened"} <= kinds
 
+    def test_a_link_without_a_passphrase_has_nothing_to_unlock(
+        self, crew: dict[str, AbstractUser]
+    ) -> None:
+        link, token = share(crew["editor"], finished(crew["admin"]))
+        response = Client().post(reverse("videos:share_unlock", args=[token]), {"passphrase": "x"})
+        assert response.status_code == 302 and response["Location"] == page_url(token)
+        assert not ShareUse.objects.filter(link=link).exists()
+
     def test_one_links_cookie_opens_no_other_link(self, crew: dict[str, AbstractUser]) -> None:
         video = finished(crew["admin"], "the secret kite")
         _, token = share(crew["editor"], video, passphrase="one")

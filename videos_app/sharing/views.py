@@ -183,6 +183,8 @@ def _passphrase_page(
 @require_POST
 def share_unlock(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(request, token, unlocked=False)
+    if not link.passphrase_hash:
+        return redirect("videos:share", token)  # nothing to unlock, nothing to count
     form = PassphraseForm(request.POST)
     if not form.is_valid():
         return _passphrase_page(request, link, token, form, status=400)
