@@ -4,8 +4,10 @@ Events go to the stdout the parent gave; the process's own file descriptor 1 is 
 at stderr first, so whatever a library prints (C code included) lands in the log, never
 among the events. A thread reads stdin: a ``cancel`` takes effect at once (the running
 request's step callback sees it); ``run`` and ``check`` requests queue up and are served
-one at a time. The child exits when stdin closes (a run in progress is cancelled) or when
-its parent dies (``STUDIO_RENDER_PARENT``, as the local renderer).
+one at a time. The child exits when stdin closes (a run in progress is cancelled), when
+its parent dies (``STUDIO_RENDER_PARENT``, as the local renderer), and with status 1
+after a CUDA error's ``error`` event (its CUDA context is unusable: the parent starts a
+fresh child for the next job).
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ class Requests:
         self.queue.put(None)
 
 
-def serve(requests: Requests, events: Events) -> None:
+def serve(requests: Requests, events: Events) -> int:
+    """Answer requests until stdin closes (0), or a fatal failure (1)."""
     cache = Cache()
     while (request := requests.queue.get()) is not None:
         rid = str(request.get("id") or "")
@@ -98,12 +101,15 @@ def serve(requests: Requests, events: Events) -> None:
                 raise Failure("invalid_spec", f"unknown op {request.get('op')!r}")
         except Failure as failure:
             events.error(rid, failure)
+            if failure.fatal:
+                return 1
         except Exception as exc:
             traceback.print_exc()
             message = " ".join(str(exc).split())[:300] or type(exc).__name__
             events.error(rid, Failure("render_failed", message))
         finally:
             requests.forget(rid)
+    return 0
 
 
 def run(request: dict[str, Any], rid: str, cache: Cache, requests: Requests) -> dict[str, Any]:
@@ -174,7 +180,7 @@ def main() -> int:
     requests = Requests(sys.stdin, events)
     requests.start()
     with contextlib.suppress(BrokenPipeError):  # the parent went away
-        serve(requests, events)
+        return serve(requests, events)
     return 0
 
 

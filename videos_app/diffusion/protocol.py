@@ -30,12 +30,16 @@ DEVICES: Final = ("auto", "cuda", "cpu")
 
 
 class Failure(Exception):
-    """A request that ends in an ``error`` event with this code and message."""
+    """A request that ends in an ``error`` event with this code and message.
 
-    def __init__(self, code: str, message: str) -> None:
+    ``fatal``: the process cannot go on (a CUDA error leaves its context unusable): the
+    child exits after the event, and the parent starts a fresh one for the next job.
+    """
+
+    def __init__(self, code: str, message: str, *, fatal: bool = False) -> None:
         assert code in ERROR_CODES, code
         super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
+        self.code, self.message, self.fatal = code, message, fatal
 
 
 @dataclass(frozen=True, kw_only=True)

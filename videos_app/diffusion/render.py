@@ -284,8 +284,11 @@ def _run(
         raise
     except Exception as exc:
         print(f"the pipeline failed: {exc!r}", file=sys.stderr)
+        text = " ".join(str(exc).split())
+        if "out of memory" in text.lower():  # a kernel's own allocation failure
+            raise torch.OutOfMemoryError(text) from exc
         raise Failure(
-            "render_failed", f"The pipeline failed: {' '.join(str(exc).split())[:300]}"
+            "render_failed", f"The pipeline failed: {text[:300]}", fatal="CUDA error" in text
         ) from exc
     decoded = time.perf_counter()
     denoised = callback.decode_at or decoded
