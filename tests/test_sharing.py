@@ -316,6 +316,28 @@ class TestGuestComments:
         assert ">0:01.0</a>" in html  # the moment, as the team member reads times
         assert "<html" not in html
 
+    @pytest.mark.parametrize(("role", "status"), [("editor", 302), ("admin", 302),
+        ("staff", 302), ("viewer", 403), ("outsider", 404)])  # fmt: skip
+    def test_the_videos_editors_delete_a_visitors_comment(
+        self, crew: dict[str, AbstractUser], role: str, status: int
+    ) -> None:
+        video = finished(crew["admin"])
+        link, _ = share(crew["editor"], video)
+        comment = SharedComment.objects.create(link=link, video=video, guest_name="Spam", body="x")
+        url = reverse("videos:shared_comment_delete", args=[video.pk, comment.pk])
+        assert client_for(crew[role]).post(url).status_code == status
+        assert SharedComment.objects.exists() == (status != 302)
+
+    def test_deleting_by_htmx_gives_the_box_back(self, crew: dict[str, AbstractUser]) -> None:
+        video = finished(crew["admin"])
+        link, _ = share(crew["editor"], video)
+        comment = SharedComment.objects.create(link=link, video=video, guest_name="Spam", body="x")
+        url = reverse("videos:shared_comment_delete", args=[video.pk, comment.pk])
+        response = client_for(crew["editor"]).post(url, HTTP_HX_REQUEST="true")
+        html = response.content.decode()
+        assert response.status_code == 200 and 'id="video-shares"' in html
+        assert "<html" not in html and "Spam" not in html
+
     def test_a_name_is_required(self, crew: dict[str, AbstractUser]) -> None:
         video = finished(crew["admin"])
         _, token = share(crew["editor"], video)

@@ -178,3 +178,10 @@ def shared_comment_create(
             users=[video.owner], kind=Kind.SHARE_COMMENT, video=video, detail=comment.guest_name
         )
     return comment
+
+
+def shared_comment_delete(*, user: Any, comment: SharedComment) -> None:
+    """Take a visitor's comment down: whoever may share the video (its editors)."""
+    if not permissions.can_share(user, comment.video):
+        raise PermissionDenied("Only the team's editors can delete a visitor's comment.")
+    comment.delete()

@@ -10,6 +10,11 @@ urlpatterns: list[URLPattern] = [
     path("shares/new", views.share_new, name="share_new"),
     path("shares/<int:link_id>/revoke", views.share_revoke, name="share_revoke"),
     path("videos/<str:video_id>/shares", views.video_shares, name="video_shares"),
+    path(
+        "videos/<str:video_id>/shared-comments/<int:comment_id>/delete",
+        views.shared_comment_delete,
+        name="shared_comment_delete",
+    ),
     path("teams/<slug:slug>/shares/", views.team_shares, name="team_shares"),
     path("s/<str:token>/", views.share_page, name="share"),
     path("s/<str:token>/unlock", views.share_unlock, name="share_unlock"),

@@ -1,8 +1,8 @@
 """Share links: the team's pages (share, list, revoke) and the visitor's (``/s/<token>/``).
 
 Team side: whoever may see a video sees the comments visitors left on it; its editors
-(``permissions.can_share``) make, list and revoke links. Anything not visible is a 404,
-as for a video.
+(``permissions.can_share``) make, list and revoke links, and take a visitor's comment
+down. Anything not visible is a 404, as for a video.
 
 Visitor side: no account and no session. A link that is unknown, revoked or expired is
 the studio's 404, whatever is asked of it; so is any video or file it does not show,
@@ -29,7 +29,7 @@ from ..models import Team, Video
 from ..providers.base import ASSET_VARIANTS
 from . import selectors, services
 from .forms import GuestCommentForm, PassphraseForm, ShareForm
-from .models import ShareLink, ShareUse
+from .models import SharedComment, ShareLink, ShareUse
 
 # What a link serves of a video: the film and its poster (no spritesheet: nothing asks).
 SHARED_VARIANTS = ("video", "thumbnail")
@@ -84,7 +84,10 @@ def share_new(request: HttpRequest) -> HttpResponse:
 def video_shares(request: HtmxHttpRequest, video_id: str) -> HttpResponse:
     """The video page's share box: its links (for those who may share it) and what
     visitors said through them (for everyone who sees the video)."""
-    video = video_or_404(request, video_id)
+    return _shares_box(request, video_or_404(request, video_id))
+
+
+def _shares_box(request: HtmxHttpRequest, video: Video) -> HttpResponse:
     can_share = permissions.can_share(request.user, video)
     context = {
         "video": video,
@@ -95,6 +98,21 @@ def video_shares(request: HtmxHttpRequest, video_id: str) -> HttpResponse:
     }
     template = "sharing/video_shares.html"
     return render(request, f"{template}#shares" if request.htmx else template, context)
+
+
+@login_required
+@require_POST
+def shared_comment_delete(request: HtmxHttpRequest, video_id: str, comment_id: int) -> HttpResponse:
+    """A visitor's comment taken down by the video's editors; the box again (htmx) or
+    the video's page."""
+    video = video_or_404(request, video_id)
+    comment = SharedComment.objects.filter(pk=comment_id, video=video).first()
+    if comment is None:
+        raise Http404("No such comment.")
+    services.shared_comment_delete(user=request.user, comment=comment)
+    if request.htmx:
+        return _shares_box(request, video)
+    return redirect(video.get_absolute_url() + "#video-shares")
 
 
 @login_required
