@@ -522,6 +522,13 @@ def test_the_memory_options_load_and_render(
     assert_studio_video(done["dir"], FRAMES)
 
 
+def test_half_precision_keeps_wans_vae_in_float32(render: Callable[..., dict[str, Any]]) -> None:
+    # A GPU's default: the family's bfloat16, Wan's VAE loaded apart in float32.
+    done = render(WAN21, "bf16", route_options={"dtype": "bfloat16"})
+    assert done["event"] == "done", done
+    assert_studio_video(done["dir"], FRAMES)
+
+
 def test_the_pipeline_stays_loaded_for_its_route_and_is_replaced_for_another(
     render: Callable[..., dict[str, Any]],
 ) -> None:

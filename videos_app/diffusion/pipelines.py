@@ -14,8 +14,10 @@ said nothing is missing.
 from __future__ import annotations
 
 import gc
+import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from .families import Family, check_weights
@@ -75,11 +77,11 @@ class Loaded:
                     setattr(sibling, name, getattr(self.pipe, name))
             if hasattr(sibling, "video_processor") and hasattr(self.pipe, "video_processor"):
                 sibling.video_processor = self.pipe.video_processor
-            self._place(sibling)
+            self.place(sibling)
             self.siblings[class_name] = sibling
         return self.siblings[class_name]
 
-    def _place(self, pipe: Any) -> None:
+    def place(self, pipe: Any) -> None:
         pipe.set_progress_bar_config(disable=True)
         if self.route.cpu_offload and self.device == "cuda":
             pipe.enable_model_cpu_offload()
@@ -118,16 +120,13 @@ def load(route: Route) -> Loaded:
             f"{' '.join(str(exc).split())[:300]}",
         ) from exc
     loaded = Loaded(route, pipe, device)
-    loaded._place(pipe)
+    loaded.place(pipe)
     if route.vae_tiling:
         pipe.vae.enable_tiling()
     return loaded
 
 
 def _component_class(route: Route, name: str) -> Any:
-    import json
-    from pathlib import Path
-
     import diffusers
 
     _library, class_name = json.loads((Path(route.weights) / "model_index.json").read_text())[name]
