@@ -36,6 +36,9 @@ from tests.diffusers_fixtures import (
 )
 from videos_app.diffusion import families
 
+# No database or broker here: the PostgreSQL + Redis leg of make test would only repeat it.
+pytestmark = pytest.mark.embedded_only
+
 WAN22, WAN21, LTX = "wan2.2-ti2v-5b", "wan2.1-t2v-1.3b", "ltx-video-2b-distilled"
 SIZE, FPS, SECONDS, STEPS = 32, 8, 2, 2
 FRAMES = FPS * SECONDS
