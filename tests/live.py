@@ -7,6 +7,7 @@ suite runs with DATABASE_URL / REDIS_URL (a fresh database per studio).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -112,24 +113,15 @@ class LiveStudio:
         self.worker.wait(timeout=10)
 
     def stop_worker(self) -> None:
-        """Stop the worker as an operator would (SIGTERM to its group)."""
+        """Stop the worker as an operator would (SIGTERM to its main process)."""
         assert self.worker is not None
-        os.killpg(self.worker.pid, signal.SIGTERM)
-        try:
-            self.worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.worker.pid, signal.SIGKILL)
-            self.worker.wait()
+        _stop([self.worker], within=30)
 
     def stop(self) -> None:
-        for proc in (self.worker, self.housekeeper, self.web):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+        """Stop the three at once, each as an operator would (SIGTERM to its main
+        process: a SIGTERM to a django-q2 cluster's whole group kills its processes
+        outright and leaves the main one waiting forever), then kill what is left."""
+        _stop([p for p in (self.worker, self.housekeeper, self.web) if p is not None], within=15)
 
     def leftover_work_folders(self, within: float = 15.0) -> list[Path]:
         """What is left in the studio's scratch folder once the workers have tidied up.
@@ -164,6 +156,22 @@ class LiveStudio:
         assert response.status_code == 302, response.text[:500]
         client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
         return client
+
+
+def _stop(processes: list[subprocess.Popen[bytes]], *, within: float) -> None:
+    """SIGTERM each process (each leads its own group), wait for all of them for at most
+    ``within`` seconds in all, then SIGKILL each group, whatever of it is left."""
+    running = [p for p in processes if p.poll() is None]
+    for proc in running:
+        proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + within
+    for proc in running:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for proc in processes:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _fresh_database(url: str) -> tuple[str, str]:

@@ -29,3 +29,17 @@ def test_housekeeping_runs_leave_no_success_rows_in_the_task_history(
     assert ran.count() == len(HOUSEKEEPING_TASKS)  # both ran and were rescheduled
     assert Failure.objects.count() == 0
     assert Success.objects.count() == 0
+
+
+def test_a_lost_schedule_is_made_again_at_the_next_migrate() -> None:
+    """A flush (or an operator's slip) that loses a schedule must not stop the sweep."""
+    from django.core.management import call_command
+
+    Schedule.objects.filter(func="videos_app.tasks.recover_stale_jobs").delete()
+    Schedule.objects.filter(func="videos_app.inbox.tasks.inbox_tick").update(minutes=5)
+    call_command("migrate", verbosity=0)  # nothing to apply; post_migrate still runs
+    sweep = Schedule.objects.get(func="videos_app.tasks.recover_stale_jobs")
+    assert (sweep.schedule_type, sweep.minutes, sweep.repeats) == ("I", 1, -1)
+    assert sweep.cluster == settings.HOUSEKEEPING_QUEUE
+    assert sweep.kwargs == "q_options={'save': False}"
+    assert Schedule.objects.get(func="videos_app.inbox.tasks.inbox_tick").minutes == 5  # kept

@@ -56,11 +56,13 @@ def _repair_search_index(using: str = "default", **kwargs: object) -> None:
     ensure_sqlite_triggers(connections[using])  # the usage line's totals: the same fate
 
 
-HOUSEKEEPING_TASKS = (
-    "videos_app.tasks.recover_stale_jobs",
-    "videos_app.webhooks.tasks.webhooks_tick",
-    "videos_app.inbox.tasks.inbox_tick",
-)
+# Each housekeeping task and its schedule's name (the migrations that added them used it).
+HOUSEKEEPING_SCHEDULES = {
+    "videos_app.tasks.recover_stale_jobs": "studio: recover stale jobs",
+    "videos_app.webhooks.tasks.webhooks_tick": "studio: webhook retries",
+    "videos_app.inbox.tasks.inbox_tick": "studio: inbox emails",
+}
+HOUSEKEEPING_TASKS = tuple(HOUSEKEEPING_SCHEDULES)
 
 
 # Their runs succeed every minute: kept, they would bury the renders in the admin's task
@@ -69,12 +71,26 @@ HOUSEKEEPING_SCHEDULE_KWARGS = "q_options={'save': False}"
 
 
 def _housekeeping_schedules(using: str = "default", **kwargs: object) -> None:
-    """The sweep and the webhook retries run on the housekeeping queue (this studio's name),
-    and their successful runs stay out of the task history."""
+    """Each housekeeping task has its schedule (one lost from the database, e.g. by a
+    flush, is made again: without the sweep a dead worker's jobs would wait forever), on
+    the housekeeping queue (this studio's name), its successful runs kept out of the task
+    history. An operator's own interval is left as it is."""
     from django.conf import settings
     from django.db.models import Q
     from django_q.models import Schedule
 
-    Schedule.objects.using(using).filter(func__in=HOUSEKEEPING_TASKS).filter(
+    schedules = Schedule.objects.using(using)
+    for func, name in HOUSEKEEPING_SCHEDULES.items():
+        if not schedules.filter(func=func).exists():
+            schedules.create(
+                name=name,
+                func=func,
+                schedule_type=Schedule.MINUTES,
+                minutes=1,
+                repeats=-1,
+                cluster=settings.HOUSEKEEPING_QUEUE,
+                kwargs=HOUSEKEEPING_SCHEDULE_KWARGS,
+            )
+    schedules.filter(func__in=HOUSEKEEPING_TASKS).filter(
         ~Q(cluster=settings.HOUSEKEEPING_QUEUE) | ~Q(kwargs=HOUSEKEEPING_SCHEDULE_KWARGS)
     ).update(cluster=settings.HOUSEKEEPING_QUEUE, kwargs=HOUSEKEEPING_SCHEDULE_KWARGS)
