@@ -118,13 +118,17 @@ def is_locked(video: Video) -> bool:
 
 def stack_root_id(video: Video) -> str:
     """The first video of ``video``'s stack: its ``source`` followed back to the start,
-    one light query a step (chains are a few versions long)."""
+    one light query a step (chains are a few versions long), read once per video object."""
+    cached: str | None = getattr(video, "_studio_stack_root", None)
+    if cached is not None:
+        return cached
     root, source = video.pk, video.source_id
     seen = {root}
     while source is not None and source not in seen and len(seen) < STACK_DEPTH_LIMIT:
         seen.add(source)
         root = source
         source = Video.objects.filter(pk=source).values_list("source_id", flat=True).first()
+    video._studio_stack_root = root  # type: ignore[attr-defined]
     return root
 
 
