@@ -19,6 +19,8 @@ from tests.api_helpers import assert_error, completed_video, make_key
 from tests.conftest import stored_files
 from tests.factories import client_for, make_team, make_user, make_video
 from videos_app import permissions, services
+from videos_app.inbox import selectors as inbox_selectors
+from videos_app.inbox.models import Notification
 from videos_app.models import Comment, ReviewEvent, StackApprover, Video
 from videos_app.review import services as review
 
@@ -204,6 +206,11 @@ class TestTheLock:
         with pytest.raises(ValidationError):
             services.video_delete(video=seen, actor=crew["maya"])
         unchanged(seen)
+
+    def test_the_owners_inbox_names_the_state_in_its_words(self, crew: dict[str, Any]) -> None:
+        review.review_state_change(actor=crew["ada"], video=crew["video"], to_state=State.REJECTED)
+        line = inbox_selectors.line_text(Notification.objects.get(user=crew["maya"]))
+        assert line.endswith("to changes requested"), line
 
     def test_comments_stay_open(self, crew: dict[str, Any]) -> None:
         video = approve(crew["video"], crew["ada"])

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from ..review.models import ReviewState
 from .models import EMAIL_BY_DEFAULT, Kind, Notification, NotificationChoices
 
 INBOX_PAGE_LIMIT = 100
@@ -99,7 +100,9 @@ def line_text(notification: Notification) -> str:
             guest = notification.detail or "A share link's visitor"
             return f"{guest} commented through a share link on {video}"
         case Kind.REVIEW:
-            state = notification.detail.replace("_", " ")
+            # In the state's words ("changes requested"), not its stored value ("rejected").
+            labels = dict(ReviewState.choices)
+            state = str(labels.get(notification.detail, notification.detail)).lower()
             return f"{who} moved your video {video} to {state}"
         case Kind.JOB_COMPLETED:
             return f"Your video {video} is ready"
