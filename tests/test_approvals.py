@@ -104,6 +104,22 @@ class TestWhoApproves:
         assert not permissions.can_approve(crew["ada"], remix)
         approve(remix, crew["lin"])
 
+    @pytest.mark.parametrize("deleted", ["root", "middle"])
+    def test_versions_left_when_one_is_deleted_keep_the_stacks_approvers(
+        self, crew: dict[str, Any], deleted: str
+    ) -> None:
+        root = crew["video"]
+        middle = completed_video(crew["maya"], team=crew["team"], source=root)
+        newest = completed_video(crew["maya"], team=crew["team"], source=middle)
+        review.approvers_set(actor=crew["ada"], video=root, users=[crew["lin"]])
+        gone = {"root": root, "middle": middle}[deleted]
+        services.video_delete(video=gone, actor=crew["maya"])
+        for version in (middle, newest):
+            if version != gone:
+                left = Video.objects.get(pk=version.pk)
+                assert permissions.can_approve(crew["lin"], left), deleted
+                assert not permissions.can_approve(crew["ada"], left), deleted
+
     def test_a_demoted_approver_no_longer_approves(self, crew: dict[str, Any]) -> None:
         video = crew["video"]
         review.approvers_set(actor=crew["ada"], video=video, users=[crew["lin"]])

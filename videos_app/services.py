@@ -23,7 +23,7 @@ from django_q.tasks import async_task
 from . import permissions, probe
 from .jobs.signals import video_finished
 from .media import storage_delete
-from .models import Character, Provider, Team, Video, asset_path, new_seed
+from .models import Character, Provider, StackApprover, Team, Video, asset_path, new_seed
 from .providers import catalog, registry
 from .renderer.edit import read_edit
 from .takes.services import take_count_check, take_group_save, take_seeds
@@ -551,6 +551,7 @@ def video_remove(*, video: Video) -> None:
         row = Video.objects.select_for_update().filter(pk=video.pk)
         if Video.ReviewState.APPROVED in row.values_list("review_state", flat=True):
             raise ValidationError(LOCKED_MESSAGE, code="video_locked")
+        _hand_down_approvers(video)
         video.delete()
         transaction.on_commit(lambda: storage_delete(names))
         if upstream_id:
@@ -564,6 +565,24 @@ def video_remove(*, video: Video) -> None:
                     cluster=settings.HOUSEKEEPING_QUEUE,
                 )
             )
+
+
+def _hand_down_approvers(video: Video) -> None:
+    """What was made from ``video`` starts stacks of its own once it is gone (``source``
+    is set to null): each keeps the approvers its stack had, rather than falling back to
+    the team's admins without anyone deciding so."""
+    derived = list(video.derivatives.values_list("pk", flat=True))
+    if not derived:
+        return
+    named = StackApprover.objects.filter(root_id=permissions.stack_root_id(video))
+    StackApprover.objects.bulk_create(
+        [
+            StackApprover(root_id=version, user_id=user, added_by_id=added_by)
+            for user, added_by in named.values_list("user_id", "added_by_id")
+            for version in derived
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def video_file_names(video: Video) -> list[str]:
