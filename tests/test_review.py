@@ -199,9 +199,7 @@ def test_concurrent_reviewers_in_threads_record_exactly_one_change() -> None:
         pytest.skip("needs a database that lets two connections wait on each other")
     maya, ada = make_user("maya"), make_user("ada")
     team = team_of(editor=maya, admin=ada)
-    video = make_video(
-        maya, team=team, review_state=State.IN_REVIEW, status=Video.Status.COMPLETED
-    )
+    video = make_video(maya, team=team, review_state=State.IN_REVIEW, status=Video.Status.COMPLETED)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
