@@ -4,9 +4,10 @@ studio's MP4, decoded and checked → the gallery and /v1.
 
 The tiny pipelines (tests/fakes/tiny_diffusers.py) are saved with ``save_pretrained`` and
 loaded by the child exactly as real weights are. The child runs with the network blocked
-(a ``sitecustomize`` that refuses every internet connection in processes started as a
-render child), which a test proves. One studio for the module: first without a GPU worker
-(a GPU job waits and its page says so; the CPU worker never takes it), then with one.
+(tests/diffusers_fixtures.py: in a network namespace of its own, else with sockets that
+refuse to connect), which a test proves from inside it. One studio for the module: first
+without a GPU worker (a GPU job waits and its page says so; the CPU worker never takes
+it), then with one.
 
 Needs the GPU venv (``make .venv-gpu/.installed``): skipped without it, except in CI
 (``STUDIO_REQUIRE_SERVICES=1``), where its absence fails.
@@ -21,7 +22,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,60 +30,24 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.live import ROOT, LiveStudio, live_studio
+from tests.diffusers_fixtures import TinyWeights, network_probe, offline_python
+from tests.live import LiveStudio, live_studio
 
 pytestmark = pytest.mark.live
 
-GPU_PYTHON = ROOT / ".venv-gpu" / "bin" / "python"
 FAMILIES = ("wan2.2-ti2v-5b", "wan2.1-t2v-1.3b", "ltx-video-2b-distilled")
 # The tiny pipelines' frames: 64x64 at 8 fps (the route's test-only overrides).
 TINY = {"width": 64, "height": 64, "fps": 8, "steps": 2, "device": "cpu"}
 SIZE = {"wan2.2-ti2v-5b": "1280x720", "wan2.1-t2v-1.3b": "640x360"}
-NET_BLOCK = '''\
-"""Installed by tests/test_diffusers_live.py: a render child may not reach the network."""
-import os
-import socket
-
-if os.environ.get("STUDIO_RENDER_PARENT"):
-    _connect = socket.socket.connect
-
-    def _refuse(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            raise OSError("network blocked for the model child by the test")
-        return _connect(self, address)
-
-    socket.socket.connect = _refuse
-    socket.socket.connect_ex = lambda self, address: _refuse(self, address) or 0
-'''
-
-
-def require_gpu_venv() -> None:
-    if GPU_PYTHON.exists():
-        return
-    why = "the GPU venv .venv-gpu is missing (make .venv-gpu/.installed)"
-    if os.environ.get("STUDIO_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{why}: CI must run the diffusers tests")
-    pytest.skip(why)
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny weights of each family, built in the GPU venv (in parallel), and an
-    incomplete copy (model_index.json alone)."""
-    require_gpu_venv()
-    root = tmp_path_factory.mktemp("weights")
-
-    def build(family: str) -> Path:
-        target = root / family
-        subprocess.run(
-            [str(GPU_PYTHON), "-m", "tests.fakes.tiny_diffusers", family, str(target)],
-            cwd=ROOT, check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
-        return target
-
-    with ThreadPoolExecutor(len(FAMILIES)) as pool:
-        built = dict(zip(FAMILIES, pool.map(build, FAMILIES), strict=True))
-    incomplete = root / "incomplete"
+    """Tiny weights of each family (one build, in the GPU venv), and an incomplete copy
+    (model_index.json alone)."""
+    tiny = TinyWeights(tmp_path_factory.mktemp("weights"))
+    built = {family: tiny(family) for family in FAMILIES}
+    incomplete = tiny.root / "incomplete"
     incomplete.mkdir()
     shutil.copy(built["wan2.2-ti2v-5b"] / "model_index.json", incomplete)
     return {**built, "incomplete": incomplete}
@@ -93,11 +57,12 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def studio(
     tmp_path_factory: pytest.TempPathFactory, weights: dict[str, Path]
 ) -> Iterator[LiveStudio]:
-    netblock = tmp_path_factory.mktemp("netblock")
-    (netblock / "sitecustomize.py").write_text(NET_BLOCK)
-    with_path = os.pathsep.join(p for p in (str(netblock), os.environ.get("PYTHONPATH")) if p)
+    # The model child runs offline (its own network namespace, else refused sockets).
+    offline = offline_python(tmp_path_factory.mktemp("offline"))
     for live in live_studio(
-        tmp_path_factory.mktemp("gpu-studio"), STUDIO_HEARTBEAT_STALE="3", PYTHONPATH=with_path
+        tmp_path_factory.mktemp("gpu-studio"),
+        STUDIO_HEARTBEAT_STALE="3",
+        STUDIO_DIFFUSERS_PYTHON=str(offline),
     ):
         live.manage("providers", "add", "gpu", "--kind", "diffusers")
         for family in FAMILIES:
@@ -110,8 +75,7 @@ def studio(
 
 def add_route(live: LiveStudio, name: str, family: str, weights: Path, **more: Any) -> None:
     options = {**TINY, **more, "weights": str(weights)}
-    args = [f"--option={key}={str(value).lower() if isinstance(value, bool) else value}"
-            for key, value in options.items()]  # fmt: skip
+    args = [f"--option={key}={value}" for key, value in options.items()]
     live.manage("routes", "set", name, "--provider", "gpu", "--upstream-model", family, *args)
 
 
@@ -124,8 +88,13 @@ def api(studio: LiveStudio) -> httpx.Client:
 
 
 @pytest.fixture(scope="module")
-def gpu_worker(studio: LiveStudio) -> Iterator[subprocess.Popen[bytes]]:
-    """A GPU worker (``manage.py worker --gpu``), started once the no-worker test ran."""
+def gpu_worker(
+    studio: LiveStudio, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A GPU worker (``manage.py worker --gpu``), started once the no-worker test ran; its
+    model child tries to reach the studio's port as it starts, and writes what happened."""
+    studio.probe = tmp_path_factory.mktemp("probe") / "result"  # type: ignore[attr-defined]
+    studio.env.update(network_probe(studio.probe, studio.port))  # type: ignore[attr-defined]
     studio.worker_gpu = start_gpu_worker(studio)  # type: ignore[attr-defined]
     yield studio.worker_gpu  # type: ignore[attr-defined]
     stop(studio.worker_gpu)  # type: ignore[attr-defined]
@@ -213,17 +182,6 @@ def test_without_a_gpu_worker_a_gpu_job_waits_and_its_page_says_so(
 # --- with one -----------------------------------------------------------------------------
 
 
-def test_the_model_child_cannot_reach_the_network(studio: LiveStudio) -> None:
-    connect = f"import socket; socket.create_connection(('127.0.0.1', {studio.port}), 2)"
-    probe = [str(GPU_PYTHON), "-c", connect]
-    env = studio.env | {"STUDIO_RENDER_PARENT": str(os.getpid())}
-    blocked = subprocess.run(probe, env=env, capture_output=True, text=True, check=False)
-    assert blocked.returncode != 0
-    assert "network blocked for the model child" in blocked.stderr
-    # The same connection from outside a render child works: the block is what stopped it.
-    assert subprocess.run(probe, env=studio.env, check=False).returncode == 0
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_a_create_runs_on_the_gpu_worker_and_lands_in_the_gallery_and_v1(
     studio: LiveStudio, api: httpx.Client, gpu_worker: Any, family: str
@@ -238,6 +196,12 @@ def test_a_create_runs_on_the_gpu_worker_and_lands_in_the_gallery_and_v1(
     assert video["id"] in studio.client().get("/").text
     listed = [v["id"] for v in api.get("/videos", params={"limit": 50}).json()["data"]]
     assert video["id"] in listed
+
+
+def test_the_model_child_could_not_reach_the_network(studio: LiveStudio, gpu_worker: Any) -> None:
+    # The child that made the videos above tried the studio's own port (which answers
+    # any other process) when it started.
+    assert studio.probe.read_text().startswith("blocked"), studio.tail()  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
