@@ -536,5 +536,9 @@ def licence_text(family_key: str, *, enabled: bool) -> str:
     if family is None:
         return f"Unknown family {family_key!r}."
     warning = licence_warning(family_key) if enabled else ""
-    osi = "" if "OSI" in family.licence else (" (OSI-approved)" if family.osi else " (not OSI)")
+    osi = (
+        ""
+        if "OSI" in family.licence
+        else (" (OSI-approved)" if family.osi else " (not OSI-approved)")
+    )
     return f"{family.licence}{osi}. {warning}".strip()
