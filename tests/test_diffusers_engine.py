@@ -459,3 +459,11 @@ def test_a_gpu_route_costs_nothing_per_second() -> None:
     route = catalog.route(gpu_route().name)
     assert catalog.price_text(route) == "free"
     assert catalog.estimate_text(route, 4).startswith("Estimated cost: free")
+
+
+@pytest.mark.django_db
+def test_a_gpu_videos_page_says_it_cost_nothing() -> None:
+    gpu_route()
+    video = make_video(provider="gpu", owner=make_user("maya"))
+    page = client_for(video.owner).get(f"/videos/{video.pk}").content.decode()
+    assert "free \N{EM DASH} ran locally" in page

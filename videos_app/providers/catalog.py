@@ -361,6 +361,12 @@ def provider_label(provider: str) -> str:
     return _label(provider, *row)
 
 
+def provider_runs_here(provider: str) -> bool:
+    """Whether a provider (by its row's name) makes videos on the studio's own hosts."""
+    kind = Provider.objects.filter(name=provider).values_list("kind", flat=True).first()
+    return kind is not None and runs_here(kind)
+
+
 def get_provider(name: str) -> Engine:
     """The engine of a provider name: its ``Provider`` row decides (kind, URL, key).
 

@@ -25,7 +25,8 @@ def video_cost(video: Video) -> str:
     """A video's estimated cost: an amount, free (local, unpriced) or unknown."""
     if video.cost_estimate is not None:
         return catalog.format_usd(video.cost_estimate)
-    return "free \N{EM DASH} ran locally" if video.provider == "local" else "unknown"
+    ran_here = video.provider == "local" or catalog.provider_runs_here(video.provider)
+    return "free \N{EM DASH} ran locally" if ran_here else "unknown"
 
 
 @register.simple_tag(takes_context=True)
