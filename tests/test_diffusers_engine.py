@@ -101,11 +101,23 @@ def test_a_line_that_is_not_json_is_skipped(tmp_path: Path) -> None:
 
 def test_the_childs_error_is_the_jobs_and_the_child_goes_on(tmp_path: Path) -> None:
     with pytest.raises(ProviderError) as raised:
-        engine(tmp_path, simulate="oom").run(spec(), workdir=tmp_path, on_progress=Progress())
-    assert raised.value.code == "gpu_out_of_memory"
+        engine(tmp_path / "none").run(spec(), workdir=tmp_path, on_progress=Progress())
+    assert raised.value.code == "weights_missing"
     survivor = child_pid()
     engine(tmp_path).run(spec(), workdir=tmp_path, on_progress=Progress())
     assert child_pid() == survivor
+
+
+def test_after_an_out_of_memory_error_the_next_job_gets_a_fresh_child(tmp_path: Path) -> None:
+    # The child exits after reporting a CUDA error; the next job, sent at once, must not
+    # be written to it on its way out.
+    with pytest.raises(ProviderError) as raised:
+        engine(tmp_path, simulate="oom").run(spec(), workdir=tmp_path, on_progress=Progress())
+    assert raised.value.code == "gpu_out_of_memory"
+    assert "CUDA out of memory" in raised.value.message
+    gone = child_pid()
+    engine(tmp_path).run(spec(), workdir=tmp_path, on_progress=Progress())
+    assert child_pid() != gone
 
 
 def test_missing_weights_fail_at_once_naming_the_path(tmp_path: Path) -> None:

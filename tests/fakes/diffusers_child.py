@@ -6,7 +6,8 @@ the suite's own interpreter, fast.
 default 4) steps of ``FAKE_STEP_SECONDS`` each and writes three small placeholder files;
 the job's prompt picks a misbehaviour: ``crash`` (SIGKILLs itself after the first step),
 ``noise`` (prints lines that are not JSON first). The route's ``simulate`` works as the
-real child's: ``oom`` fails the run with ``gpu_out_of_memory``, ``hang`` sleeps.
+real child's: ``oom`` fails the run with ``gpu_out_of_memory`` (and exits, as the real one
+does after a CUDA error), ``hang`` sleeps.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def run(request: dict[str, Any]) -> None:
     steps = route.get("steps") or 4
     for step in range(steps):
         if route.get("simulate") == "oom":
+            # As the real child after a CUDA error: it reports it, then exits.
             emit(event="error", id=rid, code="gpu_out_of_memory", message="CUDA out of memory.")
-            return
+            os._exit(1)
         if route.get("simulate") == "hang":
             time.sleep(3600)
         if rid in cancelled:

@@ -58,6 +58,8 @@ CANCEL_GRACE = 30.0
 # How often a run that sends nothing (a pipeline loading) still beats the job's heartbeat
 # and reads whether it was cancelled.
 BEAT_SECONDS = 5.0
+# How long a child that reported an error is given to exit, if it is going to.
+EXIT_GRACE = 0.5
 # Starting the child imports torch and diffusers (seconds; a cold disk, more).
 START_TIMEOUT = 120.0
 
@@ -287,6 +289,11 @@ def kept_child(argv: Sequence[str], *, start_timeout: float) -> Iterator[Child]:
         try:
             yield child
         except ChildReported:
+            # After a CUDA error the child reports it and exits (its context is unusable):
+            # give it a moment, so that the next job sees it gone and starts a fresh one
+            # rather than writing to a child on its way out.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(timeout=EXIT_GRACE)
             raise
         except BaseException:
             child.kill()
