@@ -26,7 +26,19 @@ class VideosConfig(AppConfig):
         from .models import Video
 
         post_delete.connect(remember_deleted, sender=Video, dispatch_uid="list_cursor")
+        _connect_stacks()
         _connect_inbox()
+
+
+def _connect_stacks() -> None:
+    """Every saved video joins a stack; a deleted latest version hands the card on."""
+    from django.db.models.signals import post_delete, pre_save
+
+    from .models import Video
+    from .stacks import receivers
+
+    pre_save.connect(receivers.on_video_saving, sender=Video, dispatch_uid="stack_place")
+    post_delete.connect(receivers.on_video_deleted, sender=Video, dispatch_uid="stack_mend")
 
 
 def _connect_inbox() -> None:

@@ -22,6 +22,8 @@ from .review import notes
 from .review import selectors as review_selectors
 from .review.forms import ApproversForm, CommentForm
 from .review.services import allowed_transitions
+from .stacks import selectors as stack_selectors
+from .stacks.services import can_restack
 from .takes import selectors as take_selectors
 
 State = Video.ReviewState
@@ -63,6 +65,8 @@ def detail_context(
         open_tool=open_tool,
         is_favorite=review_selectors.is_favorite(user=request.user, video=video),
         takes=take_selectors.take_strip(user=request.user, video=video),
+        stack=stack_selectors.stack_versions(user=request.user, video=video),
+        can_restack=can_restack(request.user, video),
     )
     context.update(review_context(request, video))
     context.update(comments_context(request, video, comment_form))

@@ -13,7 +13,8 @@ its valid fields only, and ``form.errors`` says what was ignored.
 Query parameters (all optional): ``creator`` (username), ``team`` (slug), ``status``,
 ``model``, ``size``, ``seconds``, ``operation`` (create, remix, extend, edit), ``review``
 (draft, in_review, approved, rejected), ``favorites`` (``1``: only mine),
-``discarded`` (``1``: only the takes not picked, otherwise hidden), ``from`` and ``to``
+``discarded`` (``1``: only the takes not picked, otherwise hidden), ``versions`` (``1``:
+every version of a stack, otherwise its latest one only), ``from`` and ``to``
 (dates, ``YYYY-MM-DD``, both inclusive), ``q`` (search words, ``"a phrase"``,
 ``-word``, ``or``) and ``sort`` (see ``SORTS``). ``page`` is read by the view.
 """
@@ -519,7 +520,7 @@ SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 FILTER_KEYS = (
     "creator", "team", "status", "model", "size", "seconds", "operation", "review",
-    "favorites", "discarded", "from", "to", "q", "sort",
+    "favorites", "discarded", "versions", "from", "to", "q", "sort",
 )  # fmt: skip
 
 
@@ -566,6 +567,8 @@ class GalleryFilterForm(forms.Form):
     favorites = forms.BooleanField(required=False, label="My favorites")
     # Takes not picked are hidden unless asked for (then only they are shown).
     discarded = forms.BooleanField(required=False, label="Discarded takes")
+    # Off: one card per stack, its latest version; on: a card for every version.
+    versions = forms.BooleanField(required=False, label="Every version")
     sort = forms.ChoiceField(
         required=False,
         choices=[(name, label) for name, (label, _) in SORTS.items()],

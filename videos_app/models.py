@@ -71,6 +71,8 @@ def estimate_seconds_left(
 
 # The columns of the visibility rule (permissions._visible_q), for covering indexes.
 _VISIBILITY = ("owner", "team", "visibility")
+# A stack's latest version, the one its gallery card shows (stacks/).
+_LATEST = models.Q(stack_latest=True)
 
 
 class Video(models.Model):
@@ -107,6 +109,20 @@ class Video(models.Model):
     )
     # Kept as text so the API still reports it after the source is deleted.
     remixed_from_video_id = models.CharField(max_length=40, blank=True, default="")
+    # Its version stack (stacks/): the stack's first video, kept as the stack's key after
+    # that video is deleted (no constraint), this video's number in it, and whether it is
+    # the stack's latest version, the one the gallery shows (set by stacks.receivers).
+    stack_root = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # video_stack_versions leads with it
+        related_name="+",
+    )
+    stack_version = models.PositiveIntegerField(default=1)
+    stack_latest = models.BooleanField(default=True)
 
     model = models.CharField(max_length=64, default=catalog.DEFAULT_MODEL)
     prompt = models.TextField(max_length=catalog.MAX_PROMPT_LENGTH)
@@ -196,6 +212,27 @@ class Video(models.Model):
                 name="video_review_operation",
             ),
             models.Index(fields=["id", *_VISIBILITY], name="video_id_visible"),
+            # The gallery shows each stack's latest version (stacks.selectors.stack_filter):
+            # its order, its count's covering index and the covered review + operation
+            # filter again, over those versions only, so its plans stay as they were (a
+            # covering index must hold the flag too: SQLite reads the row for it otherwise).
+            models.Index(
+                fields=["-created_at", "-id"], condition=_LATEST, name="video_latest_newest"
+            ),
+            models.Index(
+                fields=["id", *_VISIBILITY, "stack_latest"],
+                condition=_LATEST,
+                name="video_latest_visible",
+            ),
+            models.Index(
+                fields=[
+                    *("review_state", "operation", "-created_at", "-id"),
+                    *(*_VISIBILITY, "stack_latest"),
+                ],
+                condition=_LATEST,
+                name="video_latest_review_op",
+            ),
+            models.Index(fields=["stack_root", "stack_version"], name="video_stack_versions"),
         ]
 
     def __str__(self) -> str:

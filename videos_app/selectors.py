@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from . import permissions, search
 from .forms import SORTS
 from .models import Character, Favorite, Video, estimate_seconds_left
+from .stacks.selectors import stack_card_fields, stack_filter
 from .takes.selectors import discarded_filter
 
 
@@ -62,6 +63,7 @@ def video_gallery(
     if f.get("favorites"):
         videos = videos.filter(_favorite_of(videos.db, user_id))
     videos = discarded_filter(videos, discarded=bool(f.get("discarded")))
+    videos = stack_card_fields(stack_filter(videos, every=bool(f.get("versions"))))
     # Dates are whole days in the current time zone, both ends included.
     if start := f.get("from"):
         videos = videos.filter(created_at__gte=_day_start(start))
@@ -348,7 +350,7 @@ def video_progress_many(
 ) -> list[Video]:
     """Several videos as the gallery's cards show them, in one query (for polling)."""
     ids = list(video_ids)[:100]
-    return list(video_gallery(user=user).filter(pk__in=ids))
+    return list(video_gallery(user=user, filters={"versions": True}).filter(pk__in=ids))
 
 
 def characters_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Character]:

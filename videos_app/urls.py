@@ -12,6 +12,7 @@ from .inbox import urls as inbox_urls
 from .presets import urls as presets_urls
 from .review import urls as review_urls
 from .sharing import urls as sharing_urls
+from .stacks import urls as stacks_urls
 from .takes import urls as takes_urls
 from .teams import urls as teams_urls
 from .usage import urls as usage_urls
@@ -48,4 +49,5 @@ urlpatterns = [
     path("", include(teams_urls)),
     path("", include(sharing_urls)),
     path("", include(takes_urls)),
+    path("", include(stacks_urls)),
 ]
