@@ -17,6 +17,7 @@ Query parameters (all optional): ``creator`` (username), ``team`` (slug), ``stat
 every version of a stack, otherwise its latest one only), ``from`` and ``to``
 (dates, ``YYYY-MM-DD``, both inclusive), ``q`` (search words, ``"a phrase"``,
 ``-word``, ``or``) and ``sort`` (see ``SORTS``). ``page`` is read by the view.
+``collection`` (an id) shows only that collection's videos (albums/).
 """
 
 from __future__ import annotations
@@ -520,7 +521,7 @@ SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 FILTER_KEYS = (
     "creator", "team", "status", "model", "size", "seconds", "operation", "review",
-    "favorites", "discarded", "versions", "from", "to", "q", "sort",
+    "favorites", "discarded", "versions", "from", "to", "q", "sort", "collection",
 )  # fmt: skip
 
 
@@ -574,6 +575,14 @@ class GalleryFilterForm(forms.Form):
         choices=[(name, label) for name, (label, _) in SORTS.items()],
         label="Sort",
     )
+    # Chosen in the side bar (albums/): only that collection's videos.
+    collection = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        label="Collection",
+        widget=forms.HiddenInput,
+    )
 
     def __init__(
         self,
@@ -618,9 +627,9 @@ class GalleryFilterForm(forms.Form):
 
     @property
     def active_filters(self) -> int:
-        """How many filters (not the search, not the sort) are set."""
+        """How many filters (not the search, the sort or the side bar's collection) are set."""
         data = getattr(self, "cleaned_data", {})
-        skip = ("q", "sort")
+        skip = ("q", "sort", "collection")
         return sum(data.get(key) not in (None, "", False) for key in FILTER_KEYS if key not in skip)
 
     @property

@@ -341,6 +341,7 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+from .albums.models import Collection, CollectionItem, SavedFilter  # noqa: E402, F401  (collections)
 from .api.models import ApiFile  # noqa: E402, F401  (models of the /v1 API)
 from .inbox.models import Notification, NotificationChoices  # noqa: E402, F401  (the inbox)
 from .providers.models import ModelRoute, Provider  # noqa: E402, F401  (where jobs run)

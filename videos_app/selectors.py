@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import permissions, search
+from .albums.selectors import collection_filter
 from .forms import SORTS
 from .models import Character, Favorite, Video, estimate_seconds_left
 from .stacks.selectors import stack_card_fields, stack_filter
@@ -63,7 +64,11 @@ def video_gallery(
     if f.get("favorites"):
         videos = videos.filter(_favorite_of(videos.db, user_id))
     videos = discarded_filter(videos, discarded=bool(f.get("discarded")))
-    videos = stack_card_fields(stack_filter(videos, every=bool(f.get("versions"))))
+    if collection_id := f.get("collection"):
+        videos = collection_filter(videos, user=user, collection_id=collection_id)
+    # A collection shows the versions picked into it, not only each stack's latest.
+    every = bool(f.get("versions") or f.get("collection"))
+    videos = stack_card_fields(stack_filter(videos, every=every))
     # Dates are whole days in the current time zone, both ends included.
     if start := f.get("from"):
         videos = videos.filter(created_at__gte=_day_start(start))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from . import views
+from .albums import urls as albums_urls
 from .export import urls as export_urls
 from .inbox import urls as inbox_urls
 from .presets import urls as presets_urls
@@ -50,4 +51,5 @@ urlpatterns = [
     path("", include(sharing_urls)),
     path("", include(takes_urls)),
     path("", include(stacks_urls)),
+    path("", include(albums_urls)),
 ]

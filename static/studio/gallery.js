@@ -1,9 +1,10 @@
 /* The gallery's selection bar: how many videos are ticked, Compare enabled for 2 to 4
-   finished ones, Download zip for one or more and Share link for finished ones (the
-   server checks again). Also: drops empty and default filters from the filter bar's
-   htmx requests, so pushed URLs stay short; keeps the (phone) Filters summary's count
-   in step with the results; keeps a tick on a card the progress poll replaces; and, in
-   "My favorites", refreshes the results when a card is taken out of the favorites. */
+   finished ones, Download zip and Add to / Remove from collection for one or more and
+   Share link for finished ones (the server checks again). Also: drops empty and default
+   filters from the filter bar's htmx requests, so pushed URLs stay short; keeps the
+   (phone) Filters summary's count in step with the results; keeps a tick on a card the
+   progress poll replaces; and, in "My favorites", refreshes the results when a card is
+   taken out of the favorites. */
 (function () {
   "use strict";
 
@@ -26,6 +27,10 @@
     }
     var zip = document.querySelector("[data-export]");
     if (zip) zip.disabled = picked < 1;
+    // Add to / remove from a collection (albums/).
+    document.querySelectorAll("[data-needs-pick]").forEach(function (button) {
+      button.disabled = picked < 1;
+    });
     var share = document.querySelector("[data-share]");
     if (share) {
       share.disabled = picked < 1 || unfinished > 0;
