@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Max
 
 from ..models import Video
@@ -34,6 +35,10 @@ def on_video_saving(sender: type[Video], instance: Video, raw: bool = False, **k
 def place_on_top(video: Video, root_id: str) -> None:
     """Make ``video`` the next and latest version of stack ``root_id`` (not saved)."""
     versions = Video.objects.filter(stack_root_id=root_id).exclude(pk=video.pk)
+    if transaction.get_connection().in_atomic_block:
+        # Two versions made at once wait for each other here (PostgreSQL; SQLite's writes
+        # are one at a time), so no two share a number or both stay the latest.
+        list(versions.select_for_update().values_list("pk", flat=True))
     top = versions.aggregate(top=Max("stack_version"))["top"] or 0
     versions.filter(stack_latest=True).update(stack_latest=False)
     video.stack_root_id, video.stack_version, video.stack_latest = root_id, top + 1, True
