@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import client_for, crew_cast, make_user, make_video
+from videos_app import selectors
 from videos_app.models import Collection, CollectionItem, SavedFilter, Team, Video
 
 pytestmark = pytest.mark.django_db
@@ -326,6 +327,37 @@ class TestSideBar:
 
     def test_signed_out_is_sent_to_sign_in(self) -> None:
         assert Client().get(SIDE).status_code == 302
+
+
+@pytest.mark.embedded_only
+class TestCollectionPlans:
+    """The collection's page and count start from its rows in the membership index
+    (covering: no membership row is read) and look each video up by its key: what they
+    read grows with the collection, never with the table. SQLite without statistics, as
+    the studio runs it (no ANALYZE); with them it may walk the gallery's own order index
+    and probe the collection's list instead."""
+
+    def test_the_page_and_count_read_the_collections_index(
+        self, cast: dict[str, Any], crew: Team
+    ) -> None:
+        collection = _crew_collection(cast, crew)
+        for _ in range(3):
+            video = _crew_video(cast, crew)
+            CollectionItem.objects.create(
+                collection=collection, video=video, video_created_at=video.created_at
+            )
+        for _ in range(20):
+            _crew_video(cast, crew)
+        videos = selectors.video_gallery(user=cast["viewer"], filters={"collection": collection.pk})
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.gallery_page(videos)
+        for sql in [q["sql"] for q in ctx.captured_queries][-2:]:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
+                plan = " | ".join(row[3] for row in cursor.fetchall())
+            assert "COVERING INDEX collection_item_order (collection_id=?)" in plan
+            assert "SEARCH videos_app_video USING INDEX sqlite_autoindex" in plan  # by key
+            assert "SCAN videos_app_video" not in plan
 
 
 class TestSavedFilters:
