@@ -67,7 +67,7 @@ def studio(
         live.manage("providers", "add", "gpu", "--kind", "diffusers")
         for family in FAMILIES:
             add_route(live, family, family, weights[family])
-        add_route(live, "tiny-slow", "wan2.2-ti2v-5b", weights["wan2.2-ti2v-5b"], steps=60)
+        add_route(live, "tiny-slow", "wan2.2-ti2v-5b", weights["wan2.2-ti2v-5b"], steps=200)
         add_route(live, "tiny-oom", "wan2.2-ti2v-5b", weights["wan2.2-ti2v-5b"], simulate="oom")
         add_route(live, "tiny-incomplete", "wan2.2-ti2v-5b", weights["incomplete"])
         yield live
@@ -282,11 +282,12 @@ def test_a_gpu_job_survives_its_worker_being_killed_with_one_set_of_assets(
     while api.get(f"/videos/{video['id']}").json()["progress"] < 10:
         assert time.monotonic() < deadline, studio.tail()
         time.sleep(0.1)
+    assert api.get(f"/videos/{video['id']}").json()["status"] == "in_progress"
     stop(studio.worker_gpu)  # type: ignore[attr-defined]
     time.sleep(3.5)  # its heartbeat goes stale (STUDIO_HEARTBEAT_STALE=3)
     assert video["id"] in studio.manage("recoverjobs")
     studio.worker_gpu = start_gpu_worker(studio)  # type: ignore[attr-defined]
-    done = finished(api, video["id"], timeout=240)
+    done = finished(api, video["id"], timeout=400)
     assert done["status"] == "completed", done
     assert video_row(studio, video["id"], "status", "attempts") == ["completed", "2"]
     files = sorted(p.name for p in (studio.data_dir / "media" / "videos" / video["id"]).iterdir())
