@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -93,3 +94,10 @@ def crew_cast(roles: Sequence[str], *, outsider: str) -> dict[str, AbstractUser]
                        users["viewer"]: "viewer"})  # fmt: skip
     make_team("Elsewhere", slug="elsewhere", members={users[outsider]: "admin"})
     return users
+
+
+def team_select(html: str) -> str:
+    """The create form's team menu (the page has other menus whose values are numbers)."""
+    match = re.search(r'<select name="team".*?</select>', html, re.S)
+    assert match, "no team menu on the page"
+    return match.group(0)

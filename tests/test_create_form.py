@@ -18,7 +18,14 @@ from PIL import Image
 
 from tests.api_helpers import api_fixture, api_key_fixture  # noqa: F401  (fixtures)
 from tests.conftest import stored_files
-from tests.factories import client_for, image_bytes, make_team, make_user, make_video
+from tests.factories import (
+    client_for,
+    image_bytes,
+    make_team,
+    make_user,
+    make_video,
+    team_select,
+)
 from videos_app import images, tasks
 from videos_app.api import openapi
 from videos_app.models import PromptPreset, Team, Video
@@ -52,12 +59,6 @@ def kept_token(html: str) -> str:
 
 def kept_files() -> list[str]:
     return [name for name in stored_files() if name.startswith(f"{images.KEPT_FOLDER}/")]
-
-
-def team_select(html: str) -> str:
-    match = re.search(r'<select name="team".*?</select>', html, re.S)
-    assert match
-    return match.group(0)
 
 
 # --- Fit ------------------------------------------------------------------------------

@@ -194,10 +194,11 @@ def test_jobs_waiting_and_rendering_survive_a_killed_worker(studio: LiveStudio) 
 def test_workers_started_before_their_broker_wait_for_it_then_run_jobs(tmp_path: Path) -> None:
     port = free_port()
     for studio in live_studio(tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0"):
-        time.sleep(4)  # both clusters come up while nothing listens on the port
+        # Both clusters come up while nothing listens on the port, and wait.
         for name, proc in (("worker", studio.worker), ("housekeeper", studio.housekeeper)):
+            log = studio.data_dir / f"{name}.log"
+            wait_for(lambda log=log: "Waiting for the broker" in log.read_text())
             assert proc is not None and proc.poll() is None, studio.tail()
-            assert "Waiting for the broker" in (studio.data_dir / f"{name}.log").read_text()
         redis = subprocess.Popen(
             ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(tmp_path)],

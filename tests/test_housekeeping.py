@@ -33,11 +33,11 @@ def test_housekeeping_runs_leave_no_success_rows_in_the_task_history(
 
 def test_a_lost_schedule_is_made_again_at_the_next_migrate() -> None:
     """A flush (or an operator's slip) that loses a schedule must not stop the sweep."""
-    from django.core.management import call_command
+    from django.core.management.sql import emit_post_migrate_signal
 
     Schedule.objects.filter(func="videos_app.tasks.recover_stale_jobs").delete()
     Schedule.objects.filter(func="videos_app.inbox.tasks.inbox_tick").update(minutes=5)
-    call_command("migrate", verbosity=0)  # nothing to apply; post_migrate still runs
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")  # as migrate ends
     sweep = Schedule.objects.get(func="videos_app.tasks.recover_stale_jobs")
     assert (sweep.schedule_type, sweep.minutes, sweep.repeats) == ("I", 1, -1)
     assert sweep.cluster == settings.HOUSEKEEPING_QUEUE
