@@ -266,6 +266,28 @@ class TestVideoPage:
         second = make_video(editor, team=team, source=first)
         body = client_for(viewer).get(f"/videos/{second.pk}").content.decode()
         assert 'id="stack-versions"' in body and "stack/add" not in body
+        assert "Share this stack" not in body
+
+    def test_an_editor_shares_the_whole_stack_as_one_link(self) -> None:
+        from videos_app.sharing.models import ShareLink
+
+        editor = make_user()
+        team = make_team(members={editor: "editor"})
+        first = completed(editor, team=team)
+        second = completed(editor, team=team, source=first, operation="remix")
+        running = make_video(editor, team=team, source=second, operation="extend")
+        client = client_for(editor)
+        body = client.get(f"/videos/{second.pk}").content.decode()
+        share = re.search(r'href="(/shares/new\?[^"]*)">Share this stack</a>', body)
+        assert share, "no share link for the stack"
+        form = client.get(share.group(1).replace("&amp;", "&")).content.decode()
+        chosen = re.findall(r'name="videos" value="([^"]+)"', form)
+        assert sorted(chosen) == sorted([first.pk, second.pk])  # the finished versions
+        assert running.pk not in form
+        data = {"videos": chosen, "label": "", "expires": "30", "allow_comments": "on"}
+        assert client.post("/shares/new", data).status_code == 200
+        link = ShareLink.objects.get()
+        assert sorted(link.videos.values_list("pk", flat=True)) == sorted(chosen)
 
     def test_a_private_version_of_someone_else_is_not_listed(self) -> None:
         editor, other = make_user(), make_user()

@@ -67,6 +67,7 @@ def detail_context(
         takes=take_selectors.take_strip(user=request.user, video=video),
         stack=stack_selectors.stack_versions(user=request.user, video=video),
         can_restack=can_restack(request.user, video),
+        can_share=permissions.can_share(request.user, video),
     )
     context.update(review_context(request, video))
     context.update(comments_context(request, video, comment_form))
