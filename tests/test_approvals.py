@@ -26,6 +26,7 @@ from videos_app.inbox import selectors as inbox_selectors
 from videos_app.inbox.models import Notification
 from videos_app.models import Comment, ReviewEvent, StackApprover, Video
 from videos_app.review import services as review
+from videos_app.stacks import services as stacks
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -122,6 +123,54 @@ class TestWhoApproves:
                 left = Video.objects.get(pk=version.pk)
                 assert permissions.can_approve(crew["lin"], left), deleted
                 assert not permissions.can_approve(crew["ada"], left), deleted
+
+    def test_a_version_added_by_hand_is_approved_by_its_stacks_approvers(
+        self, crew: dict[str, Any]
+    ) -> None:
+        root = crew["video"]
+        review.approvers_set(actor=crew["ada"], video=root, users=[crew["lin"]])
+        added = completed_video(crew["maya"], team=crew["team"], review_state=State.IN_REVIEW)  # type: ignore[arg-type]
+        assert permissions.can_approve(crew["ada"], added)  # its own stack: the admins
+        stacks.stack_add(user=crew["maya"], video=added, into=root)
+        added = Video.objects.get(pk=added.pk)
+        assert permissions.can_approve(crew["lin"], added)
+        assert not permissions.can_approve(crew["ada"], added)
+
+    def test_taking_out_the_first_version_leaves_the_approvers_with_the_stack(
+        self, crew: dict[str, Any]
+    ) -> None:
+        root = crew["video"]
+        second = completed_video(crew["maya"], team=crew["team"], source=root)
+        review.approvers_set(actor=crew["ada"], video=root, users=[crew["lin"]])
+        stacks.stack_take_out(user=crew["maya"], video=root)
+        for version in (root, second):
+            row = Video.objects.get(pk=version.pk)
+            assert permissions.can_approve(crew["lin"], row)
+            assert not permissions.can_approve(crew["ada"], row)
+
+    def test_the_last_versions_delete_takes_the_stacks_approvers(
+        self, crew: dict[str, Any]
+    ) -> None:
+        root = crew["video"]
+        second = completed_video(crew["maya"], team=crew["team"], source=root)
+        review.approvers_set(actor=crew["ada"], video=root, users=[crew["lin"]])
+        key = root.pk
+        services.video_delete(video=root, actor=crew["maya"])
+        assert StackApprover.objects.filter(root_id=key).exists()  # the stack goes on
+        services.video_delete(video=Video.objects.get(pk=second.pk), actor=crew["maya"])
+        assert not StackApprover.objects.exists()
+
+    def test_an_approved_version_does_not_change_stack(self, crew: dict[str, Any]) -> None:
+        video = approve(crew["video"], crew["ada"])
+        other = completed_video(crew["maya"], team=crew["team"])
+        with pytest.raises(ValidationError, match="locked"):
+            stacks.stack_add(user=crew["maya"], video=video, into=other)
+        second = completed_video(crew["maya"], team=crew["team"], source=video)
+        with pytest.raises(ValidationError, match="locked"):
+            stacks.stack_take_out(user=crew["maya"], video=Video.objects.get(pk=video.pk))
+        row = Video.objects.get(pk=video.pk)
+        assert (row.stack_root_id, row.stack_version) == (video.pk, 1)
+        assert Video.objects.get(pk=second.pk).stack_root_id == video.pk
 
     def test_a_demoted_approver_no_longer_approves(self, crew: dict[str, Any]) -> None:
         video = crew["video"]

@@ -33,7 +33,6 @@ Role = Membership.Role
 CREATE_ROLES = (Role.ADMIN, Role.EDITOR)
 REVIEW_ROLES = (Role.ADMIN, Role.EDITOR)
 # A stack deeper than this (only a hand-edited ``source`` loop could be) stops the walk.
-STACK_DEPTH_LIMIT = 100
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -117,19 +116,9 @@ def is_locked(video: Video) -> bool:
 
 
 def stack_root_id(video: Video) -> str:
-    """The first video of ``video``'s stack: its ``source`` followed back to the start,
-    one light query a step (chains are a few versions long), read once per video object."""
-    cached: str | None = getattr(video, "_studio_stack_root", None)
-    if cached is not None:
-        return cached
-    root, source = video.pk, video.source_id
-    seen = {root}
-    while source is not None and source not in seen and len(seen) < STACK_DEPTH_LIMIT:
-        seen.add(source)
-        root = source
-        source = Video.objects.filter(pk=source).values_list("source_id", flat=True).first()
-    video._studio_stack_root = root  # type: ignore[attr-defined]
-    return root
+    """The key of ``video``'s stack (stacks/): its first video's id, kept after that video
+    is deleted; a video saved before stacks existed is a stack of its own."""
+    return video.stack_root_id or video.pk
 
 
 def stack_approver_ids(video: Video) -> frozenset[int]:

@@ -551,8 +551,9 @@ def video_remove(*, video: Video) -> None:
         row = Video.objects.select_for_update().filter(pk=video.pk)
         if Video.ReviewState.APPROVED in row.values_list("review_state", flat=True):
             raise ValidationError(LOCKED_MESSAGE, code="video_locked")
-        _hand_down_approvers(video)
+        stack = permissions.stack_root_id(video)
         video.delete()
+        _forget_approvers_of_an_empty_stack(stack)
         transaction.on_commit(lambda: storage_delete(names))
         if upstream_id:
             transaction.on_commit(
@@ -567,22 +568,11 @@ def video_remove(*, video: Video) -> None:
             )
 
 
-def _hand_down_approvers(video: Video) -> None:
-    """What was made from ``video`` starts stacks of its own once it is gone (``source``
-    is set to null): each keeps the approvers its stack had, rather than falling back to
-    the team's admins without anyone deciding so."""
-    derived = list(video.derivatives.values_list("pk", flat=True))
-    if not derived:
-        return
-    named = StackApprover.objects.filter(root_id=permissions.stack_root_id(video))
-    StackApprover.objects.bulk_create(
-        [
-            StackApprover(root_id=version, user_id=user, added_by_id=added_by)
-            for user, added_by in named.values_list("user_id", "added_by_id")
-            for version in derived
-        ],
-        ignore_conflicts=True,
-    )
+def _forget_approvers_of_an_empty_stack(key: str) -> None:
+    """A stack's approvers are kept under its key while any version is left (the key
+    outlives its first video); with the last version gone, they go too."""
+    if not Video.objects.filter(stack_root_id=key).exists():
+        StackApprover.objects.filter(root_id=key).delete()
 
 
 def video_file_names(video: Video) -> list[str]:

@@ -108,14 +108,18 @@ class Comment(models.Model):
 class StackApprover(models.Model):
     """Someone named to approve the versions of a stack (``permissions.can_approve``).
 
-    Until stacks have their own row, a stack is a video and what was derived from it
-    through ``source``, and its approvers are kept on its root (``permissions.stack_root_id``):
-    a new remix or extension is approved by the people already named for its shot. A
-    stack naming nobody is approved by its team's admins.
+    Kept under the stack's key (``Video.stack_root``, ``permissions.stack_root_id``): every
+    version of the stack, however it joined (a remix or extension, or added by hand), is
+    approved by the people named for its shot, and they stay named when the stack's first
+    video is deleted (no constraint: the key outlives it; the last version's delete takes
+    them). A stack naming nobody is approved by its team's admins.
     """
 
     root = models.ForeignKey(
-        "videos_app.Video", on_delete=models.CASCADE, related_name="stack_approvers"
+        "videos_app.Video",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approves"

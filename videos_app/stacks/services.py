@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 
 from .. import permissions
-from ..models import Video
+from ..models import StackApprover, Video
 from .receivers import place_on_top, promote_highest
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -28,6 +28,7 @@ def stack_add(*, user: AnyUser, video: Video, into: Video) -> Video:
     """Make ``video`` the newest version of ``into``'s stack (leaving its own stack)."""
     if not (can_restack(user, video) and can_restack(user, into)):
         raise PermissionDenied("Only the team's editors can change its stacks.")
+    _refuse_locked(video)
     if video.team_id != into.team_id:
         raise ValidationError("A stack holds the videos of one team.")
     with transaction.atomic():
@@ -44,6 +45,7 @@ def stack_take_out(*, user: AnyUser, video: Video) -> Video:
     """Take ``video`` out of its stack: it becomes a stack of its own (version 1)."""
     if not can_restack(user, video):
         raise PermissionDenied("Only the team's editors can change its stacks.")
+    _refuse_locked(video)
     with transaction.atomic():
         moving = _locked(video.pk)
         if not _rest(moving).exists():
@@ -52,6 +54,13 @@ def stack_take_out(*, user: AnyUser, video: Video) -> Video:
         moving.stack_root_id, moving.stack_version, moving.stack_latest = moving.pk, 1, True
         moving.save(update_fields=["stack_root", "stack_version", "stack_latest"])
     return moving
+
+
+def _refuse_locked(video: Video) -> None:
+    if permissions.is_locked(video):
+        raise ValidationError(
+            "An approved version is locked: an approver reopens it before it changes stack."
+        )
 
 
 def _locked(pk: str) -> Video:
@@ -72,6 +81,19 @@ def _leave(video: Video) -> None:
         first = rest.order_by("stack_version").values_list("pk", flat=True).first()
         if first is not None:
             rest.update(stack_root_id=first)
+            _copy_approvers(video.pk, first)  # the stack keeps them; so does the leaver
             root_id = first
     if video.stack_latest:
         promote_highest(root_id, leaving=video.pk)
+
+
+def _copy_approvers(old_key: str, new_key: str) -> None:
+    StackApprover.objects.bulk_create(
+        [
+            StackApprover(root_id=new_key, user_id=user, added_by_id=added_by)
+            for user, added_by in StackApprover.objects.filter(root_id=old_key).values_list(
+                "user_id", "added_by_id"
+            )
+        ],
+        ignore_conflicts=True,
+    )
