@@ -7,11 +7,9 @@ The video is a real 4 s render of the local renderer, made through /v1/videos.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.browser import launch_browser, shot, sign_in
@@ -39,9 +37,7 @@ def seed() -> None:
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
     for running in live_studio(tmp_path_factory.mktemp("approvals-studio")):
-        running.manage(
-            "shell", "--no-imports", "-c", "from tests.test_approvals_browser import seed; seed()"
-        )
+        running.seed("tests.test_approvals_browser")
         yield running
 
 
@@ -53,25 +49,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def video_id(studio: LiveStudio) -> str:
     """A finished 4 s render in the team Crew."""
-    key = studio.manage("createapikey", ADMIN_USERNAME, "--name", "approvals").strip()
-    api = httpx.Client(
-        base_url=f"{studio.url}/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
-    )
-    files = {
-        "prompt": (None, "A lighthouse on a cliff at dusk, waves below"),
-        "model": (None, "sora-2"),
-        "size": (None, "1280x720"),
-        "seconds": (None, "4"),
-        "team": (None, "crew"),
-    }
-    response = api.post("/videos", files=files)
-    assert response.status_code == 200, response.text
-    video = response.json()["id"]
-    deadline = time.monotonic() + 180
-    while (status := api.get(f"/videos/{video}").json()["status"]) != "completed":
-        assert status != "failed" and time.monotonic() < deadline, studio.tail()
-        time.sleep(0.3)
-    return str(video)
+    return studio.render("A lighthouse on a cliff at dusk, waves below", team="crew")[0]
 
 
 def page_as(browser: Any, studio: LiveStudio, username: str, width: int = 1280) -> Any:

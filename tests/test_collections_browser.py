@@ -8,11 +8,9 @@ The videos are real 4 s renders of the local renderer, made through /v1/videos.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.browser import launch_browser, shot, sign_in, wait_for_js
@@ -41,9 +39,7 @@ def seed() -> None:
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
     for running in live_studio(tmp_path_factory.mktemp("collections-studio")):
-        running.manage(
-            "shell", "--no-imports", "-c", "from tests.test_collections_browser import seed; seed()"
-        )
+        running.seed("tests.test_collections_browser")
         yield running
 
 
@@ -55,28 +51,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def video_ids(studio: LiveStudio) -> list[str]:
     """Two finished 4 s renders in the team Crew (newest first)."""
-    key = studio.manage("createapikey", ADMIN_USERNAME, "--name", "collections").strip()
-    api = httpx.Client(
-        base_url=f"{studio.url}/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
-    )
-    ids = []
-    for prompt in ("A lighthouse on a cliff at dusk", "A red fox in the snow"):
-        files = {
-            "prompt": (None, prompt),
-            "model": (None, "sora-2"),
-            "size": (None, "1280x720"),
-            "seconds": (None, "4"),
-            "team": (None, "crew"),
-        }
-        response = api.post("/videos", files=files)
-        assert response.status_code == 200, response.text
-        ids.append(str(response.json()["id"]))
-    deadline = time.monotonic() + 240
-    for video in ids:
-        while (status := api.get(f"/videos/{video}").json()["status"]) != "completed":
-            assert status != "failed" and time.monotonic() < deadline, studio.tail()
-            time.sleep(0.3)
-    return ids[::-1]
+    prompts = ("A lighthouse on a cliff at dusk", "A red fox in the snow")
+    return studio.render(*prompts, team="crew", within=240)[::-1]
 
 
 def page_as(browser: Any, studio: LiveStudio, username: str, width: int = 1280) -> Any:

@@ -27,9 +27,7 @@ def seed() -> None:
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
     for running in live_studio(tmp_path_factory.mktemp("focus-studio")):
-        running.manage(
-            "shell", "--no-imports", "-c", "from tests.test_focus_browser import seed; seed()"
-        )
+        running.seed("tests.test_focus_browser")
         yield running
 
 

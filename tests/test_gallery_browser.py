@@ -79,9 +79,7 @@ def seed() -> None:
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
     for running in live_studio(tmp_path_factory.mktemp("gallery-studio")):
-        running.manage(
-            "shell", "--no-imports", "-c", "from tests.test_gallery_browser import seed; seed()"
-        )
+        running.seed("tests.test_gallery_browser")
         yield running
 
 

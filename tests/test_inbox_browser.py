@@ -58,9 +58,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
 
 @pytest.fixture(scope="module")
 def video_id(studio: LiveStudio) -> str:
-    out = studio.manage(
-        "shell", "--no-imports", "-c", "from tests.test_inbox_browser import seed; seed()"
-    )
+    out = studio.seed("tests.test_inbox_browser")
     return out.strip().splitlines()[-1]
 
 
@@ -96,7 +94,12 @@ def test_a_mention_raises_the_count_and_reading_lowers_it(
     writer.goto(f"{studio.url}/videos/{video_id}")
     writer.fill("#comment-body", f"@{ADMIN_USERNAME} the wave at {name} px looks off")
     writer.click("#comment-form button[type=submit]")
-    wait_for_js(writer, "document.querySelectorAll('.comments__list .comment').length > 0")
+    # This comment, not the one an earlier case left on the same video.
+    wait_for_js(
+        writer,
+        "[...document.querySelectorAll('.comments__list .comment')]"
+        f".some((c) => c.innerText.includes('the wave at {name} px'))",
+    )
 
     reader.reload()
     assert badge(reader) == ("Inbox, 1 unread", True, "1")

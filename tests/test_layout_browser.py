@@ -28,9 +28,7 @@ SCREENS = {"desk": DESK, "phone": PHONE}
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
     for running in live_studio(tmp_path_factory.mktemp("layout-studio")):
         # Mixed shapes in an order that leaves holes in a grid of columns.
-        running.manage(
-            "shell", "--no-imports", "-c", "from tests.test_gallery_browser import seed; seed()"
-        )
+        running.seed("tests.test_gallery_browser")
         client = running.client()
         for name, size in [("Tall Tess", (360, 640)), ("Wide Walt", (640, 360))]:
             clip = ("clip.mp4", mp4_bytes(2.0, size), "video/mp4")

@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.browser import launch_browser, shot, sign_in, wait_for_js
@@ -35,27 +34,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def two_videos(studio: LiveStudio) -> list[str]:
     """Two finished 4 s renders with different prompts and seeds."""
-    key = studio.manage("createapikey", "admin", "--name", "review-browser").strip()
-    api = httpx.Client(
-        base_url=f"{studio.url}/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    return studio.render(
+        "A red kite over green hills at noon", "A blue kite over green hills at dusk"
     )
-    ids = []
-    for prompt in ("A red kite over green hills at noon", "A blue kite over green hills at dusk"):
-        files = {
-            "prompt": (None, prompt),
-            "model": (None, "sora-2"),
-            "size": (None, "1280x720"),
-            "seconds": (None, "4"),
-        }
-        response = api.post("/videos", files=files)
-        assert response.status_code == 200, response.text
-        ids.append(response.json()["id"])
-    deadline = time.monotonic() + 180
-    for video_id in ids:
-        while (status := api.get(f"/videos/{video_id}").json()["status"]) != "completed":
-            assert status != "failed" and time.monotonic() < deadline, studio.tail()
-            time.sleep(0.3)
-    return ids
 
 
 def spread(times: list[float]) -> float:

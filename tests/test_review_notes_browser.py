@@ -68,9 +68,7 @@ def browser() -> Iterator[Any]:
 
 
 def new_video(studio: LiveStudio) -> str:
-    out = studio.manage(
-        "shell", "--no-imports", "-c", "from tests.test_review_notes_browser import seed; seed()"
-    )
+    out = studio.seed("tests.test_review_notes_browser")
     return out.strip().splitlines()[-1]
 
 

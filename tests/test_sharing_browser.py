@@ -4,11 +4,9 @@ team then sees the comment on the video's page, at a desk's width and a phone's.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.live import LiveStudio, live_studio
@@ -35,20 +33,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def video_id(studio: LiveStudio) -> str:
     """A finished 4 s render of the local renderer, made through /v1/videos."""
-    key = studio.manage("createapikey", "admin", "--name", "sharing-browser").strip()
-    api = httpx.Client(
-        base_url=f"{studio.url}/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
-    )
-    files = {"prompt": (None, "A paper boat on a pond at noon"), "seconds": (None, "4"),
-             "size": (None, "1280x720"), "model": (None, "sora-2")}  # fmt: skip
-    response = api.post("/videos", files=files)
-    assert response.status_code == 200, response.text
-    video = response.json()["id"]
-    deadline = time.monotonic() + 180
-    while (status := api.get(f"/videos/{video}").json()["status"]) != "completed":
-        assert status != "failed" and time.monotonic() < deadline, studio.tail()
-        time.sleep(0.3)
-    return str(video)
+    return studio.render("A paper boat on a pond at noon")[0]
 
 
 def context_for(browser: Any, screen: str) -> Any:
