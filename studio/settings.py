@@ -157,6 +157,10 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# This studio's name on a shared broker and cache: its queues, and its cache keys, so
+# that two studios on one Redis database never read each other's sessions or users.
+QUEUE_NAME = os.environ.get("STUDIO_QUEUE_NAME", "studio")
+
 # --- Cache and sessions ---------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -166,6 +170,7 @@ if REDIS_URL:
             # that hangs is given up on quickly.
             "BACKEND": "studio.cache.OutageTolerantRedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": QUEUE_NAME,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
@@ -192,7 +197,6 @@ HEARTBEAT_STALE_SECONDS = envint("STUDIO_HEARTBEAT_STALE", 90)
 # More engine kinds, merged over the built-ins: kind -> (label, dotted path of the engine
 # class). See videos_app/providers/registry.py.
 STUDIO_ENGINES: dict[str, tuple[str, str]] = {}
-QUEUE_NAME = os.environ.get("STUDIO_QUEUE_NAME", "studio")
 # Webhook deliveries, their retries and the stale-job sweep: short tasks with a queue and
 # a cluster of their own (`manage.py worker --housekeeping`), never behind renders.
 HOUSEKEEPING_QUEUE = f"{QUEUE_NAME}-housekeeping"

@@ -16,7 +16,8 @@ PRINT = (
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], "
     "'options': s.DATABASES['default'].get('OPTIONS', {}), "
     "'q': {k: v for k, v in s.Q_CLUSTER.items() if k in ('orm', 'redis', 'name')}, "
-    "'cache': s.CACHES['default']['BACKEND'], 'debug': s.DEBUG, "
+    "'cache': s.CACHES['default']['BACKEND'], "
+    "'prefix': s.CACHES['default'].get('KEY_PREFIX', ''), 'debug': s.DEBUG, "
     "'media': str(s.MEDIA_ROOT), 'secure': s.SESSION_COOKIE_SECURE}))"
 )
 
@@ -70,6 +71,11 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_the_redis_broker(
     assert config["engine"] == "django.db.backends.postgresql"
     assert config["q"] == {"name": "studio", "redis": "redis://127.0.0.1:6379/3"}
     assert config["cache"] == "studio.cache.OutageTolerantRedisCache"  # Redis, outage-tolerant
+    assert config["prefix"] == "studio"  # its keys apart from another studio's on that Redis
+    other = json.loads(
+        run(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", STUDIO_QUEUE_NAME="second").stdout
+    )
+    assert other["prefix"] == "second" and other["q"]["name"] == "second"
 
 
 def test_hosts_that_share_nothing_must_be_given_the_secret_key(tmp_path: Path) -> None:
