@@ -43,6 +43,7 @@ from typing import IO, Any
 from .base import Assets, JobSpec, ProgressCallback, ProviderError
 from .capabilities import Capabilities
 from .limits import ALL_SECONDS, ALL_SIZES, parse_size
+from .local import last_line
 
 logger = logging.getLogger(__name__)
 
@@ -261,12 +262,8 @@ class Child:
             how = f"exited with status {status}"
         return f"The model process {how}. {self.last_error()}".strip()
 
-    def last_error(self, limit: int = 300) -> str:
-        self.stderr.seek(0, os.SEEK_END)
-        self.stderr.seek(max(0, self.stderr.tell() - 4096))
-        lines = [line.strip() for line in self.stderr.read().decode(errors="replace").splitlines()]
-        last = next((line for line in reversed(lines) if line), "")
-        return last if len(last) <= limit else last[: limit - 1] + "…"
+    def last_error(self) -> str:
+        return last_line(self.stderr)
 
 
 _lock = threading.Lock()

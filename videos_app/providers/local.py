@@ -155,7 +155,7 @@ class LocalRenderer:
             status = process.returncode
             if status == 0 and done:
                 return marks
-            reason = _last_line(stderr)
+            reason = last_line(stderr)
             if status == INVALID_SPEC_STATUS:
                 raise ProviderError("invalid_spec", reason or "The renderer refused this job.")
             if status == SOURCE_UNREADABLE_STATUS:
@@ -266,8 +266,9 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         process.stdout.close()
 
 
-def _last_line(stream: IO[bytes], limit: int = 300) -> str:
-    """The child's last stderr line, without its ``error:`` prefix, shortened."""
+def last_line(stream: IO[bytes], limit: int = 300) -> str:
+    """A child's last stderr line (of its captured stderr file), without an ``error:``
+    prefix, shortened: what a failed job says of it."""
     stream.seek(0, os.SEEK_END)
     stream.seek(max(0, stream.tell() - 4096))
     lines = [line.strip() for line in stream.read().decode(errors="replace").splitlines()]
